@@ -1,0 +1,2 @@
+/** reservoir-hil library API. */
+export * from './protocol/index.js';

@@ -1,0 +1,83 @@
+/**
+ * Consistent Overhead Byte Stuffing (Cheshire & Baker 1999), exactly as in SPEC.md 1.2:
+ * a 0xFF block carries no implied zero, and nothing is written after a 0xFF block that ends
+ * the data. Encoded output never contains 0x00, so 0x00 can delimit frames.
+ */
+
+/** Worst-case encoded size of `n` bytes, without the delimiter. */
+export function cobsMaxEncodedLength(n: number): number {
+  return n + Math.floor(n / 254) + 1;
+}
+
+/**
+ * Encodes `src[start..end)` into `dst` at `at`; returns the index after the last byte written.
+ * `dst` must have room for `cobsMaxEncodedLength(end - start)` bytes.
+ */
+export function cobsEncodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  let codeAt = at;
+  let o = at + 1;
+  let code = 1;
+  for (let i = start; i < end; i++) {
+    const b = src[i];
+    if (b === 0) {
+      dst[codeAt] = code;
+      codeAt = o++;
+      code = 1;
+    } else {
+      dst[o++] = b;
+      if (++code === 0xff) {
+        dst[codeAt] = code;
+        // A 0xFF block that ends the data is the last thing written (no empty final block).
+        if (i + 1 === end) return o;
+        codeAt = o++;
+        code = 1;
+      }
+    }
+  }
+  dst[codeAt] = code;
+  return o;
+}
+
+/** Encodes `data` (without delimiter) into a new array. */
+export function cobsEncode(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(cobsMaxEncodedLength(data.length));
+  return out.slice(0, cobsEncodeInto(data, 0, data.length, out, 0));
+}
+
+/**
+ * Decodes `src[start..end)` (no delimiter inside) into `dst` from index 0, writing at most
+ * `limit` bytes. Returns the decoded length, -1 when a code byte points past the end (or is
+ * zero), or -2 when the output would exceed `limit`.
+ */
+export function cobsDecodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, limit: number): number {
+  let i = start;
+  let o = 0;
+  while (i < end) {
+    const code = src[i];
+    if (code === 0) return -1;
+    const blockEnd = i + code;
+    if (blockEnd > end) return -1;
+    const n = code - 1;
+    if (o + n > limit) return -2;
+    i++;
+    if (n > 24) {
+      dst.set(src.subarray(i, blockEnd), o);
+      o += n;
+      i = blockEnd;
+    } else {
+      while (i < blockEnd) dst[o++] = src[i++];
+    }
+    if (code !== 0xff && i < end) {
+      if (o >= limit) return -2;
+      dst[o++] = 0;
+    }
+  }
+  return o;
+}
+
+/** Decodes a complete encoded block (no delimiter) into a new array; null when invalid. */
+export function cobsDecode(data: Uint8Array): Uint8Array | null {
+  const out = new Uint8Array(data.length);
+  const n = cobsDecodeInto(data, 0, data.length, out, out.length);
+  return n < 0 ? null : out.slice(0, n);
+}
