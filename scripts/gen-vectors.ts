@@ -157,7 +157,7 @@ const invalid: [string, Uint8Array, number?][] = [
   ['payload: configure name with a space', edited({ kind: 'configure', params: [{ name: 'in_gain', type: 'bool', value: true }] }, (f) => { f[8 + 1 + 1 + 2] = 0x20; })],
   ['payload: configure unknown parameter type 5', edited({ kind: 'configure', params: [{ name: 'x', type: 'bool', value: true }] }, (f) => { f[8 + 3] = 5; })],
   ['payload: configure bool value 2', edited({ kind: 'configure', params: [{ name: 'x', type: 'bool', value: true }] }, (f) => { f[8 + 4] = 2; })],
-  ['payload: error text invalid utf-8', edited({ kind: 'error', code: 1, refSeq: 0, refType: 0, detail: 0, text: 'ab' }, (f) => { f[8 + 11] = 0xc3; f[8 + 12] = 0x28; })],
+  ['payload: error text invalid utf-8', edited({ kind: 'error', code: 1, refSeq: 0, refType: 0, detail: 0, text: 'ab' }, (f) => { f[8 + 10] = 0xc3; f[8 + 11] = 0x28; })],
   ['payload: error text 129 bytes', edited({ kind: 'ping', data: cat(new Uint8Array(9), Uint8Array.of(129), new Uint8Array(129).fill(0x41)) }, (f) => { f[1] = MESSAGE_TYPE.error; })],
   ['payload: ack one byte short', edited({ kind: 'ping', data: Uint8Array.of(1, 2, 3, 4) }, (f) => { f[1] = MESSAGE_TYPE.ack; })],
   ['oversize: 200 bytes without delimiter at maxFrame 64', new Uint8Array(200).fill(0x42).map((b, i) => (i === 199 ? 0 : b)), 64],

@@ -41,13 +41,28 @@ function checkSamples(kind: string, count: number, channels: number, format: Sam
 }
 
 function paramSize(p: ConfigParam): number {
+  if (!/^[\x21-\x7e]+$/.test(p.name)) fail('configure.params.name', `${JSON.stringify(p.name)} must be printable ASCII without spaces`);
   const name = strBytes('configure.params.name', p.name, LIMITS.paramName).length;
   const value = p.type === 'bool' ? 1 : p.type === 'i32' ? 4 : p.type === 'f64' ? 8 : 1 + strBytes(`configure.params.${p.name}`, p.value, LIMITS.paramString).length;
   return 1 + name + 1 + value;
 }
 
+/** Integer fields per kind with their width in bytes; ranges checked before writing. */
+const INT_FIELDS: Partial<Record<MessageKind, [string, number][]>> = {
+  info: [['protocolVersion', 1], ['samplePeriodNs', 4], ['capabilities', 4]],
+  ack: [['ackedType', 1], ['epoch', 4]],
+  process: [['batchId', 4]],
+  result: [['batchId', 4], ['epoch', 4], ['status', 2]],
+  status: [['framesOk', 4], ['crcErrors', 4], ['framingErrors', 4], ['rejected', 4], ['droppedBatches', 4], ['epoch', 4], ['bootCount', 4]],
+  boot: [['bootCount', 4], ['epoch', 4], ['reason', 1]],
+  error: [['code', 2], ['refSeq', 2], ['refType', 1], ['detail', 4]],
+};
+
 /** Payload bytes of `m`; validates it (throws RangeError). */
 export function payloadSize(m: Message): number {
+  for (const [field, bytes] of INT_FIELDS[m.kind] ?? []) {
+    checkInt(`${m.kind}.${field}`, (m as unknown as Record<string, number>)[field], 0, 2 ** (8 * bytes) - 1);
+  }
   switch (m.kind) {
     case 'hello':
       checkInt('hello.minVersion', m.minVersion, 1, 255);
@@ -75,7 +90,7 @@ export function payloadSize(m: Message): number {
     case 'status': return 40;
     case 'ping': case 'pong': return m.data.length;
     case 'boot': return 9;
-    case 'error': return 11 + strBytes('error.text', m.text, LIMITS.errorText).length;
+    case 'error': return 10 + strBytes('error.text', m.text, LIMITS.errorText).length;
   }
 }
 

@@ -1,0 +1,12 @@
+/** Loads the shared JSON vectors in firmware-protocol/vectors (the same files the C tests read). */
+import { readFileSync } from 'node:fs';
+import type { JsonFrame } from '../../src/protocol/index.js';
+
+const dir = new URL('../../../firmware-protocol/vectors/', import.meta.url);
+const load = (name: string) => JSON.parse(readFileSync(new URL(name, dir), 'utf8'));
+
+export const crcVectors: { name: string; data: string; crc: number }[] = load('crc32c.json').vectors;
+export const cobsVectors: { name: string; data: string; encoded: string }[] = load('cobs.json').vectors;
+const frames = load('frames.json');
+export const validFrames: ({ name: string; frame: string } & JsonFrame)[] = frames.valid;
+export const invalidFrames: { name: string; maxFrame: number; bytes: string; rejects: string[]; validAfter: number }[] = frames.invalid;
