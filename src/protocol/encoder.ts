@@ -50,6 +50,7 @@ export class FrameEncoder {
     const { seq, flags, message } = frame;
     if (!Number.isInteger(seq) || seq < 0 || seq > 0xffff) throw new RangeError(`cannot encode seq: ${seq} is not in 0..65535`);
     if (!Number.isInteger(flags) || flags < 0 || flags > 0xff) throw new RangeError(`cannot encode flags: ${flags} is not in 0..255`);
+    if (MESSAGE_TYPE[message?.kind] === undefined) throw new RangeError(`cannot encode: unknown message kind ${JSON.stringify(message?.kind)}`);
     const len = payloadSize(message);
     const total = FRAME_OVERHEAD + len;
     if (total > this.maxFrame) throw new RangeError(`cannot encode ${message.kind}: frame of ${total} bytes exceeds maxFrame ${this.maxFrame}`);

@@ -5,3 +5,4 @@ export { cobsEncode, cobsDecode, cobsEncodeInto, cobsDecodeInto, cobsMaxEncodedL
 export { FrameEncoder, encodeFrame } from './encoder.js';
 export { FrameDecoder, REJECT_REASONS, type DecodeEvent, type DecoderOptions, type DecoderCounts, type RejectReason } from './decoder.js';
 export { frameToJson, frameFromJson, type JsonFrame } from './json.js';
+export { decodeCapture, encodeJsonLines, type CaptureLine } from './capture.js';

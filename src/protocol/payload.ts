@@ -27,6 +27,7 @@ function checkInt(field: string, v: number, min: number, max: number): void {
 }
 
 function strBytes(field: string, s: string, max: number): Uint8Array {
+  if (typeof s !== 'string') fail(field, 'not a string');
   const b = utf8.encode(s);
   if (b.length > max) fail(field, `${b.length} bytes of UTF-8, limit ${max}`);
   return b;
@@ -43,6 +44,7 @@ function checkSamples(kind: string, count: number, channels: number, format: Sam
 function paramSize(p: ConfigParam): number {
   if (!/^[\x21-\x7e]+$/.test(p.name)) fail('configure.params.name', `${JSON.stringify(p.name)} must be printable ASCII without spaces`);
   const name = strBytes('configure.params.name', p.name, LIMITS.paramName).length;
+  if (!PARAM_TYPES.includes(p.type)) fail(`configure.params.${p.name}.type`, `${p.type} is not one of ${PARAM_TYPES.join(', ')}`);
   const value = p.type === 'bool' ? 1 : p.type === 'i32' ? 4 : p.type === 'f64' ? 8 : 1 + strBytes(`configure.params.${p.name}`, p.value, LIMITS.paramString).length;
   return 1 + name + 1 + value;
 }
@@ -74,6 +76,10 @@ export function payloadSize(m: Message): number {
       checkInt('info.outChannels', m.outChannels, 1, 0xffff);
       checkInt('info.maxBatch', m.maxBatch, 1, 0xffff);
       checkInt('info.maxFrame', m.maxFrame, MIN_MAX_FRAME, MAX_FRAME);
+      if (!SAMPLE_FORMATS.includes(m.inFormat)) fail('info.inFormat', `${m.inFormat} is not one of ${SAMPLE_FORMATS.join(', ')}`);
+      if (!SAMPLE_FORMATS.includes(m.outFormat)) fail('info.outFormat', `${m.outFormat} is not one of ${SAMPLE_FORMATS.join(', ')}`);
+      if (!finiteRange(m.inMin, m.inMax)) fail('info.inMin/inMax', 'need finite inMin < inMax');
+      if (!finiteRange(m.outMin, m.outMax)) fail('info.outMin/outMax', 'need finite outMin < outMax');
       return INFO_FIXED + [m.vendor, m.model, m.serial, m.firmware]
         .reduce((s, v, i) => s + 1 + strBytes(`info.${['vendor', 'model', 'serial', 'firmware'][i]}`, v, LIMITS.infoString).length, 0);
     case 'configure':
@@ -88,7 +94,9 @@ export function payloadSize(m: Message): number {
       return RESULT_FIXED + m.samples.byteLength;
     case 'resetState': case 'getStatus': return 0;
     case 'status': return 40;
-    case 'ping': case 'pong': return m.data.length;
+    case 'ping': case 'pong':
+      if (!(m.data instanceof Uint8Array)) fail(`${m.kind}.data`, 'not a byte array');
+      return m.data.length;
     case 'boot': return 9;
     case 'error': return 10 + strBytes('error.text', m.text, LIMITS.errorText).length;
   }
