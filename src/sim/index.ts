@@ -1,0 +1,9 @@
+/** Simulated physical reservoirs (device side) and their float twins. */
+export { Rng, checkSeed } from './rng.js';
+export {
+  type ReservoirModel, type ReservoirTwin, type TwinStep, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
+} from './model.js';
+export { AnalogReservoir, type AnalogOptions, analogDefaults, resolveAnalogOptions } from './analog.js';
+export { OpticalReservoir, type OpticalOptions, opticalDefaults, resolveOpticalOptions } from './optical.js';
+export { FpgaReservoir, type FpgaOptions, fpgaDefaults, resolveFpgaOptions, estimateSpectralRadius } from './fpga.js';
+export { createModel, profiles, type Profile, type ProfileName, type ModelOptions, type ModelClasses } from './profiles.js';

@@ -1,0 +1,120 @@
+/**
+ * The one interface every simulated reservoir implements, its float twin, and the small helpers the
+ * models share (option validation, status bits, the output latency line).
+ */
+
+/** Status bit: at least one input was outside `inRange` (or not finite) and was clipped. */
+export const STATUS_INPUT_CLIPPED = 1;
+/** Status bit: at least one output hit a rail of `outRange` (or the fpga tanh table's end). */
+export const STATUS_OUTPUT_SATURATED = 2;
+
+/** The result of one twin step: the next state and the output for this step. */
+export interface TwinStep {
+  state: Float64Array;
+  output: Float64Array;
+}
+
+/**
+ * The same dynamics as a model in plain float64, without quantization, noise, drift or latency:
+ * a pure function of explicit state. Inputs and outputs are in the model's device units (not
+ * rounded; inputs are clipped to `inRange` and outputs to `outRange` as the device would).
+ * Output k of the twin corresponds to model output k + latencySamples. Issue 4 wraps this in tfjs
+ * to get the surrogate's oracle gradients; no Jacobian is offered here.
+ */
+export interface ReservoirTwin {
+  readonly stateSize: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** The rest state (what `reset()` returns the model to). */
+  init(): Float64Array;
+  /** One step; does not modify `state` or `input`. */
+  step(state: Float64Array, input: ArrayLike<number>): TwinStep;
+}
+
+/** A simulated physical reservoir, stepped one input vector at a time. */
+export interface ReservoirModel {
+  readonly name: 'analog' | 'optical' | 'fpga';
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** Drive value range in device units (inclusive). */
+  readonly inRange: readonly [number, number];
+  /** Response value range in device units (inclusive). */
+  readonly outRange: readonly [number, number];
+  /** Device time per step, in ns. */
+  readonly samplePeriodNs: number;
+  /** Returns the dynamical state (and latency line) to rest. Each model documents what happens to its noise stream and drift clock. */
+  reset(): void;
+  /**
+   * One input vector (length inChannels) to one output vector (length outChannels, written into
+   * `output`). Returns status bits: STATUS_INPUT_CLIPPED | STATUS_OUTPUT_SATURATED.
+   */
+  step(input: ArrayLike<number>, output: Float32Array): number;
+  /** Advances the drift clock by `ns` of idle device time (models with drift only). */
+  advanceTime?(ns: number): void;
+  /** The float64 twin of the same dynamics (same weights/masks), see ReservoirTwin. */
+  twin(): ReservoirTwin;
+}
+
+// ---- option validation ----------------------------------------------------------------------
+
+/** Rejects keys of `given` that are not in `known`, so a misspelt override cannot pass silently. */
+export function rejectUnknown(model: string, given: object, known: readonly string[]): void {
+  for (const k of Object.keys(given)) {
+    if (!known.includes(k)) throw new RangeError(`${model}: unknown option '${k}'`);
+  }
+}
+
+/** An integer option in [lo, hi]; RangeError naming the option otherwise. */
+export function intOption(model: string, name: string, v: number, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new RangeError(`${model}: option '${name}' must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * A finite number option between lo and hi; `open` makes the low ('lo'), high ('hi') or both ends
+ * exclusive. RangeError naming the option otherwise.
+ */
+export function numOption(model: string, name: string, v: number, lo: number, hi: number, open: 'lo' | 'hi' | 'both' | 'none' = 'none'): number {
+  const loOk = open === 'lo' || open === 'both' ? v > lo : v >= lo;
+  const hiOk = open === 'hi' || open === 'both' ? v < hi : v <= hi;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !loOk || !hiOk) {
+    const l = open === 'lo' || open === 'both' ? '(' : '[';
+    const r = open === 'hi' || open === 'both' ? ')' : ']';
+    throw new RangeError(`${model}: option '${name}' must be a number in ${l}${lo}, ${hi}${r}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Throws RangeError unless the step buffers have the model's channel counts. */
+export function checkBuffers(model: string, input: ArrayLike<number>, output: Float32Array, inCh: number, outCh: number): void {
+  if (input.length !== inCh) throw new RangeError(`${model}: input has length ${input.length}, expected ${inCh}`);
+  if (output.length !== outCh) throw new RangeError(`${model}: output has length ${output.length}, expected ${outCh}`);
+}
+
+/**
+ * A fixed delay of `latency` steps on vectors of `width` values: `push(v)` stores v and returns the
+ * vector pushed `latency` calls earlier (rest values before that). latency 0 returns v itself.
+ */
+export class DelayLine {
+  private readonly slots: Float64Array[];
+  private pos = 0;
+
+  constructor(readonly latency: number, width: number) {
+    this.slots = Array.from({ length: latency + 1 }, () => new Float64Array(width));
+  }
+
+  /** Fills every slot with `rest`. */
+  fill(rest: Float64Array): void {
+    for (const s of this.slots) s.set(rest);
+    this.pos = 0;
+  }
+
+  push(v: Float64Array): Float64Array {
+    if (this.latency === 0) return v;
+    this.slots[this.pos].set(v);
+    this.pos = (this.pos + 1) % this.slots.length;
+    return this.slots[this.pos];
+  }
+}
