@@ -290,7 +290,7 @@ long rhil_payload_size(const rhil_msg_t *m);
 typedef void (*rhil_sink_fn)(void *ctx, const uint8_t *data, size_t len);
 
 /* Streaming COBS writer: holds one block (<= 255 bytes), so a frame of any
- * size can be sent with 262 bytes of state. */
+ * size can be sent with under 300 bytes of state. */
 typedef struct {
     rhil_sink_fn sink;
     void *ctx;
@@ -371,8 +371,8 @@ void rhil_decoder_reset(rhil_decoder_t *d);
  * exhausted. Returns the number of bytes consumed; ev->kind tells whether an
  * event happened (its byte is included in the count). On RHIL_EV_FRAME, *m holds
  * the parsed message and ev->frame the decoded frame; both stay valid until the
- * next call on this decoder. m may be NULL only if the caller does not need the
- * message (a scratch message is then not available: pass one). */
+ * next call on this decoder. m must not be NULL (the payload is parsed into it
+ * to validate it). */
 size_t rhil_decoder_feed(rhil_decoder_t *d, const uint8_t *data, size_t len, rhil_event_t *ev,
                          rhil_msg_t *m);
 
