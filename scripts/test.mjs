@@ -19,7 +19,7 @@ const suites = [];
 
 // TypeScript: uvu prints "Total: N", "Passed: N", "Skipped: N".
 {
-  const { code, out } = await run(process.execPath, ['node_modules/uvu/bin.js', 'dist/test', '\\.test\\.js$'], { NO_COLOR: '1', FORCE_COLOR: '0' });
+  const { code, out } = await run(process.execPath, ['node_modules/uvu/bin.js', 'dist/test', '\\.test\\.js$'], { NO_COLOR: '1' });
   const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1]);
   const total = num('Total'), passed = num('Passed'), skipped = num('Skipped');
   if (Number.isNaN(total) || Number.isNaN(passed)) suites.push({ name: 'typescript', passed: 0, failed: 1, note: `uvu exited ${code} without totals` });

@@ -47,7 +47,7 @@ export function cobsEncode(data: Uint8Array): Uint8Array {
 /**
  * Decodes `src[start..end)` (no delimiter inside) into `dst` from index 0, writing at most
  * `limit` bytes. Returns the decoded length, -1 when a code byte points past the end (or is
- * zero), or -2 when the output would exceed `limit`.
+ * zero), or -2 when the output would exceed `limit` (checked first, as SPEC.md section 2 orders).
  */
 export function cobsDecodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, limit: number): number {
   let i = start;
@@ -56,7 +56,8 @@ export function cobsDecodeInto(src: Uint8Array, start: number, end: number, dst:
     const code = src[i];
     if (code === 0) return -1;
     const blockEnd = i + code;
-    if (blockEnd > end) return -1;
+    // Oversize wins over a truncated block if the bytes that did arrive already overflow (SPEC 2).
+    if (blockEnd > end) return o + (end - i - 1) > limit ? -2 : -1;
     const n = code - 1;
     if (o + n > limit) return -2;
     i++;

@@ -11,7 +11,7 @@ import {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const PROCESS_FIXED = 9;
 const RESULT_FIXED = 23;

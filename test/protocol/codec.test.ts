@@ -133,4 +133,11 @@ test('encodeInto batches frames into one buffer', () => {
   assert.equal(seqs, [0, 1, 2, 3, 4]);
 });
 
+test('strings keep a leading byte order mark', () => {
+  const frame: Frame = { seq: 0, flags: 0, message: { kind: 'error', code: 3, refSeq: 0, refType: 0, detail: 0, text: '\ufeffbom first' } };
+  const events = new FrameDecoder().decode(encodeFrame(frame));
+  if (!events[0].ok) assert.unreachable();
+  else assert.equal(frameToJson(events[0].frame), frameToJson(frame));
+});
+
 test.run();
