@@ -1,0 +1,421 @@
+/**
+ * Host side of one device session over any Link: handshake, requests matched to replies,
+ * credits, timeouts, and the state-continuity rules of SPEC.md section 6. Every RESULT is
+ * checked against the PROCESS it answers (order, batch id, shape, epoch, clock) before it is
+ * handed out together with its own input, so a response is never attributed to the wrong drive.
+ */
+import { Observable, Subject } from 'rxjs';
+import {
+  type Frame, type Info, type Message, type MessageKind, type RejectReason, type SampleFormat, type Samples, type Status,
+  type ConfigParam, FLAG_RESPONSE, FRAME_OVERHEAD, FrameDecoder, FrameEncoder, MESSAGE_TYPE, PROTOCOL_VERSION, SAMPLE_SIZE,
+  createSamples, formatOfSamples,
+} from '../protocol/index.js';
+import type { Link } from '../transport/link.js';
+import {
+  type BreakReason, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError,
+  ProtocolViolationError, StateBreakError,
+} from './errors.js';
+
+/** What a caller needs from a device; checked against INFO at connect. */
+export interface DeviceRequirements {
+  inChannels?: number;
+  outChannels?: number;
+  inFormat?: SampleFormat;
+  outFormat?: SampleFormat;
+  /** Capability bits (CAPABILITY.*) that must all be set. */
+  capabilities?: number;
+  /** The device must accept batches of at least this many vectors. */
+  minBatch?: number;
+}
+
+export interface ConnectOptions {
+  /** Reply timeout of HELLO and other control requests, in ms. Defaults to 1000. */
+  timeoutMs?: number;
+  /** Allowance per PROCESS on top of its nominal duration (count x samplePeriod, for it and the batches ahead of it), in ms. Defaults to 1000. */
+  processTimeoutMs?: number;
+  /** HELLO attempts before giving up (a board may still be booting). Defaults to 3. */
+  helloAttempts?: number;
+  /** Checked against INFO; a mismatch fails connect with IncompatibleDeviceError. Defaults to no requirement. */
+  requires?: DeviceRequirements;
+}
+
+export type DeviceEvent =
+  | { type: 'boot'; bootCount: number; epoch: number; reason: number }
+  | { type: 'break'; reason: BreakReason; message: string }
+  | { type: 'reject'; reason: RejectReason }
+  | { type: 'deviceError'; code: number; text: string }
+  | { type: 'discarded'; seq: number; kind: MessageKind; why: string }
+  | { type: 'closed'; error?: Error };
+
+/** One processed batch: the drive that was sent and the response the device measured for it. */
+export interface BatchResult {
+  batchId: number;
+  epoch: number;
+  timestampUs: number;
+  status: number;
+  count: number;
+  input: Samples;
+  output: Samples;
+}
+
+interface Pending {
+  seq: number;
+  kind: MessageKind;
+  resolve(m: Message): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+  batchId?: number;
+  count?: number;
+  input?: Samples;
+  /** Rejected already (after a break); still holds a device credit until its reply or a reset ACK. */
+  abandoned?: boolean;
+}
+
+const REPLY_KINDS: Partial<Record<MessageKind, MessageKind>> = {
+  hello: 'info', configure: 'ack', process: 'result', resetState: 'ack', getStatus: 'status', ping: 'pong',
+};
+
+function checkOption(name: string, v: number | undefined, def: number, min: number): number {
+  const x = v ?? def;
+  if (!Number.isFinite(x) || x < min) throw new RangeError(`option ${name} must be a number >= ${min}, got ${x}`);
+  return x;
+}
+
+export class DeviceClient {
+  /** The device's INFO from the handshake. */
+  info!: Info;
+  /** Largest batch that fits both PROCESS and RESULT into the device's maxFrame. */
+  maxBatch = 0;
+  /** Decoder rejection counts on this link (bytes from the device). */
+  get rejects(): Readonly<Record<string, number>> { return this.decoder.counts; }
+  /** Device events: boots, breaks, rejections, discarded replies, close. Completes on close. */
+  readonly events$: Observable<DeviceEvent>;
+
+  private readonly events = new Subject<DeviceEvent>();
+  private readonly decoder = new FrameDecoder({ role: 'host' });
+  private encoder = new FrameEncoder();
+  private readonly pending = new Map<number, Pending>();
+  /** PROCESS requests in send order, abandoned ones included (they hold device credits). */
+  private readonly inFlight: Pending[] = [];
+  private readonly creditWaiters: (() => void)[] = [];
+  private seq = 0;
+  private nextBatchId = 1;
+  private segmentEpoch: number | undefined;
+  private lastTimestampUs = -1;
+  private broken: StateBreakError | null = null;
+  private closed: Error | null = null;
+  private readonly timeoutMs: number;
+  private readonly processTimeoutMs: number;
+
+  private constructor(private readonly link: Link, opts: ConnectOptions) {
+    this.timeoutMs = checkOption('timeoutMs', opts.timeoutMs, 1000, 1);
+    this.processTimeoutMs = checkOption('processTimeoutMs', opts.processTimeoutMs, 1000, 1);
+    this.events$ = this.events.asObservable();
+    link.setHandlers({
+      data: (chunk) => this.decoder.push(chunk, (ev) => {
+        if (ev.ok) this.onFrame(ev.frame);
+        else this.events.next({ type: 'reject', reason: ev.reason });
+      }),
+      close: (err) => this.shutdown(new LinkClosedError(`${link.name}: link closed${err ? `: ${err.message}` : ''}`), err),
+    });
+  }
+
+  /**
+   * Opens a session: resynchronises the device's receiver, HELLO -> INFO, checks the version and
+   * `requires`. Closes the link on failure.
+   */
+  static async connect(link: Link, opts: ConnectOptions = {}): Promise<DeviceClient> {
+    const client = new DeviceClient(link, opts);
+    try {
+      await link.write(Uint8Array.of(0));
+      const attempts = checkOption('helloAttempts', opts.helloAttempts, 3, 1);
+      let info: Info | undefined;
+      for (let i = 1; !info; i++) {
+        try {
+          info = (await client.request({ kind: 'hello', minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION })) as Info;
+        } catch (e) {
+          if (!(e instanceof DeviceTimeoutError) || i >= attempts) throw e;
+        }
+      }
+      client.adopt(info, opts.requires ?? {});
+      return client;
+    } catch (e) {
+      await client.close();
+      if (e instanceof DeviceRequestError && e.code === 1) {
+        throw new IncompatibleDeviceError(`${link.name}: device speaks protocol ${e.detail & 0xff}..${(e.detail >> 8) & 0xff}, host speaks ${PROTOCOL_VERSION}`);
+      }
+      throw e;
+    }
+  }
+
+  private adopt(info: Info, req: DeviceRequirements): void {
+    const name = this.link.name;
+    if (info.protocolVersion !== PROTOCOL_VERSION) throw new IncompatibleDeviceError(`${name}: device chose protocol ${info.protocolVersion}, host speaks ${PROTOCOL_VERSION}`);
+    const mismatch: string[] = [];
+    for (const k of ['inChannels', 'outChannels', 'inFormat', 'outFormat'] as const) {
+      if (req[k] !== undefined && req[k] !== info[k]) mismatch.push(`${k} ${info[k]} (need ${req[k]})`);
+    }
+    if (req.capabilities !== undefined && (info.capabilities & req.capabilities) !== req.capabilities) {
+      mismatch.push(`capabilities 0x${info.capabilities.toString(16)} (need 0x${req.capabilities.toString(16)})`);
+    }
+    // A device must size maxBatch so both frames fit; clamp anyway rather than trust it.
+    const fitIn = Math.floor((info.maxFrame - FRAME_OVERHEAD - 9) / (info.inChannels * SAMPLE_SIZE[info.inFormat]));
+    const fitOut = Math.floor((info.maxFrame - FRAME_OVERHEAD - 23) / (info.outChannels * SAMPLE_SIZE[info.outFormat]));
+    this.maxBatch = Math.min(info.maxBatch, fitIn, fitOut);
+    if (this.maxBatch < Math.max(1, req.minBatch ?? 1)) mismatch.push(`usable batch ${this.maxBatch} (need ${Math.max(1, req.minBatch ?? 1)})`);
+    if (mismatch.length) throw new IncompatibleDeviceError(`${name}: ${info.vendor} ${info.model} does not fit: ${mismatch.join(', ')}`);
+    this.info = info;
+    this.encoder = new FrameEncoder(info.maxFrame);
+    this.decoder.limitFrameSize(info.maxFrame);
+  }
+
+  /** Epoch of the current unbroken segment, once known. */
+  get epoch(): number | undefined { return this.segmentEpoch; }
+  /** The unresolved break, if any: PROCESS is refused until resetState(). */
+  get pendingBreak(): StateBreakError | null { return this.broken; }
+  get isOpen(): boolean { return this.closed === null; }
+  get inFlightCount(): number { return this.inFlight.length; }
+
+  /** Applies parameters (all or none); resolves with the epoch after it. */
+  async configure(params: ConfigParam[]): Promise<number> {
+    return ((await this.request({ kind: 'configure', params })) as { epoch: number }).epoch;
+  }
+
+  /**
+   * Returns the reservoir to rest and opens a new segment; resolves with its epoch. The ACK
+   * proves every earlier request was handled, so credits held by abandoned batches are freed.
+   */
+  async resetState(): Promise<number> {
+    const ack = (await this.request({ kind: 'resetState' })) as { epoch: number };
+    // No PROCESS is sent while a break is unresolved, so every abandoned batch predates the reset.
+    this.releaseAbandoned();
+    this.segmentEpoch = ack.epoch;
+    this.lastTimestampUs = -1;
+    this.broken = null;
+    return ack.epoch;
+  }
+
+  async getStatus(): Promise<Status> {
+    return (await this.request({ kind: 'getStatus' })) as Status;
+  }
+
+  /** Round trip of a PING carrying `data`; resolves with the echoed bytes (checked equal). */
+  async ping(data: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+    const pong = (await this.request({ kind: 'ping', data })) as { data: Uint8Array };
+    if (Buffer.compare(pong.data, data) !== 0) throw new ProtocolViolationError(`${this.link.name}: PONG does not echo the PING`);
+    return pong.data;
+  }
+
+  /**
+   * Sends one batch of drive vectors (count x inChannels, row-major, in the device's inFormat
+   * and units) and resolves with the device's response. Waits for a free credit first.
+   * Rejects with StateBreakError when continuity breaks, with RangeError for a malformed batch.
+   */
+  async process(input: Samples | ArrayLike<number>): Promise<BatchResult> {
+    const samples = this.toDrive(input);
+    const count = samples.length / this.info.inChannels;
+    while (this.inFlight.length >= this.info.credits) {
+      this.assertUsable();
+      await new Promise<void>((r) => this.creditWaiters.push(r));
+    }
+    this.assertUsable();
+    const batchId = this.nextBatchId;
+    this.nextBatchId = (this.nextBatchId + 1) >>> 0 || 1;
+    const batchMs = (count * this.info.samplePeriodNs) / 1e6;
+    const aheadMs = this.inFlight.reduce((s, p) => s + ((p.count ?? 0) * this.info.samplePeriodNs) / 1e6, 0);
+    const m = await this.request(
+      { kind: 'process', batchId, count, channels: this.info.inChannels, format: this.info.inFormat, samples },
+      this.processTimeoutMs + batchMs + aheadMs,
+      { batchId, count, input: samples },
+    ) as Extract<Message, { kind: 'result' }>;
+    return { batchId, epoch: m.epoch, timestampUs: m.timestampUs, status: m.status, count, input: samples, output: m.samples };
+  }
+
+  /** Closes the session and the link; pending requests reject with LinkClosedError. */
+  async close(): Promise<void> {
+    this.shutdown(new LinkClosedError(`${this.link.name}: session closed`));
+    await this.link.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private assertUsable(): void {
+    if (this.closed) throw this.closed;
+    if (this.broken) throw new StateBreakError(`${this.link.name}: state continuity broke (${this.broken.message}); call resetState() and wash out before processing`, 'unresolved');
+  }
+
+  private toDrive(input: Samples | ArrayLike<number>): Samples {
+    if (!this.info) throw new Error('not connected');
+    const { inFormat, inChannels } = this.info;
+    let samples: Samples;
+    if (ArrayBuffer.isView(input) && formatOfSamples(input as Samples) === inFormat) {
+      samples = input as Samples;
+    } else {
+      samples = createSamples(inFormat, input.length);
+      const [lo, hi] = inFormat === 'u16' ? [0, 65535] : inFormat === 'i16' ? [-32768, 32767] : [-Infinity, Infinity];
+      for (let i = 0; i < input.length; i++) {
+        const v = input[i];
+        const ok = inFormat === 'f32' ? Number.isFinite(v) : Number.isInteger(v) && v >= lo && v <= hi;
+        if (!ok) throw new RangeError(`drive sample ${i} = ${v} is not a ${inFormat} value`);
+        samples[i] = v;
+      }
+    }
+    if (samples.length === 0 || samples.length % inChannels !== 0) {
+      throw new RangeError(`a batch needs a positive multiple of ${inChannels} samples (inChannels), got ${samples.length}`);
+    }
+    if (samples.length / inChannels > this.maxBatch) {
+      throw new RangeError(`batch of ${samples.length / inChannels} vectors exceeds the device's usable maximum ${this.maxBatch}`);
+    }
+    return samples;
+  }
+
+  private request(message: Message, timeoutMs = this.timeoutMs, extra: Partial<Pending> = {}): Promise<Message> {
+    if (this.closed) return Promise.reject(this.closed);
+    this.seq = (this.seq + 1) & 0xffff || 1;
+    const seq = this.seq;
+    const bytes = this.encoder.encode({ seq, flags: 0, message });
+    return new Promise<Message>((resolve, reject) => {
+      const p: Pending = {
+        seq, kind: message.kind, resolve, reject, ...extra,
+        timer: setTimeout(() => this.onTimeout(p), timeoutMs),
+      };
+      this.pending.set(seq, p);
+      if (message.kind === 'process') this.inFlight.push(p);
+      this.link.write(bytes).catch((e: Error) => this.fail(p, new LinkClosedError(`${this.link.name}: write failed: ${e.message}`)));
+    });
+  }
+
+  private onTimeout(p: Pending): void {
+    if (p.kind === 'process') {
+      if (p.abandoned) return this.release(p);
+      return this.breakState('timeout', `batch ${p.batchId} got no reply in time`, p.batchId);
+    }
+    const seen = Object.entries(this.decoder.counts).filter(([k, n]) => k !== 'frames' && n > 0).map(([k, n]) => `${k} ${n}`);
+    this.fail(p, new DeviceTimeoutError(`${this.link.name}: no reply to ${p.kind.toUpperCase()} (seq ${p.seq}) within ${this.timeoutMs} ms` +
+      (seen.length ? `; frames from the device rejected so far: ${seen.join(', ')}` : '')));
+  }
+
+  private onFrame(frame: Frame): void {
+    const m = frame.message;
+    if (m.kind === 'boot') {
+      this.events.next({ type: 'boot', bootCount: m.bootCount, epoch: m.epoch, reason: m.reason });
+      // The device lost whatever it held: control requests will never be answered either.
+      for (const p of [...this.pending.values()]) {
+        if (p.kind !== 'process') this.fail(p, new StateBreakError(`${this.link.name}: device rebooted before answering ${p.kind}`, 'boot'));
+      }
+      this.breakState('boot', `device rebooted (boot ${m.bootCount}, reason ${m.reason})`);
+      this.releaseAbandoned();
+      return;
+    }
+    if (!(frame.flags & FLAG_RESPONSE)) {
+      if (m.kind === 'error') this.events.next({ type: 'deviceError', code: m.code, text: m.text });
+      return;
+    }
+    const p = this.pending.get(frame.seq);
+    if (!p) {
+      this.events.next({ type: 'discarded', seq: frame.seq, kind: m.kind, why: 'no request with this seq is pending' });
+      return;
+    }
+    if (p.abandoned) {
+      this.events.next({ type: 'discarded', seq: frame.seq, kind: m.kind, why: `reply to batch ${p.batchId}, abandoned after a break` });
+      return this.release(p);
+    }
+    if (p.kind === 'process') return this.onProcessReply(p, m);
+    if (m.kind === 'error') return this.fail(p, requestError(this.link.name, p, m));
+    if (m.kind !== REPLY_KINDS[p.kind]) {
+      return this.fail(p, new ProtocolViolationError(`${this.link.name}: ${m.kind} is not a reply to ${p.kind} (seq ${p.seq})`));
+    }
+    if (m.kind === 'ack' && m.ackedType !== MESSAGE_TYPE[p.kind]) {
+      return this.fail(p, new ProtocolViolationError(`${this.link.name}: ACK of type ${m.ackedType} answers ${p.kind}`));
+    }
+    this.settle(p);
+    p.resolve(m);
+  }
+
+  private onProcessReply(p: Pending, m: Message): void {
+    const name = this.link.name;
+    if (this.inFlight[0] !== p) return this.breakState('order', `reply for batch ${p.batchId} overtook batch ${this.inFlight[0]?.batchId}`, p.batchId);
+    if (m.kind === 'error') {
+      const err = requestError(name, p, m);
+      return this.breakState('error', `device refused batch ${p.batchId}: ${err.message}`, p.batchId);
+    }
+    if (m.kind !== 'result') return this.breakState('order', `${m.kind} is not a reply to PROCESS (batch ${p.batchId})`, p.batchId);
+    const info = this.info;
+    const wrong =
+      m.batchId !== p.batchId ? `batch id ${m.batchId}, expected ${p.batchId}` :
+      m.count !== p.count ? `${m.count} vectors, sent ${p.count}` :
+      m.channels !== info.outChannels ? `${m.channels} channels, INFO says ${info.outChannels}` :
+      m.format !== info.outFormat ? `format ${m.format}, INFO says ${info.outFormat}` : '';
+    if (wrong) return this.breakState('order', `RESULT does not match its PROCESS: ${wrong}`, p.batchId);
+    if (this.segmentEpoch !== undefined && m.epoch !== this.segmentEpoch) {
+      return this.breakState('epoch', `epoch changed from ${this.segmentEpoch} to ${m.epoch} at batch ${p.batchId}`, p.batchId);
+    }
+    if (m.timestampUs < this.lastTimestampUs) {
+      return this.breakState('clock', `device clock went back from ${this.lastTimestampUs} to ${m.timestampUs} us at batch ${p.batchId}`, p.batchId);
+    }
+    this.segmentEpoch = m.epoch;
+    this.lastTimestampUs = m.timestampUs;
+    this.release(p);
+    p.resolve(m);
+  }
+
+  /** Marks a break: every batch in flight is rejected and later ones are refused until resetState(). */
+  private breakState(reason: BreakReason, message: string, batchId?: number): void {
+    const err = new StateBreakError(`${this.link.name}: ${message}`, reason, batchId);
+    if (!this.broken) this.broken = err;
+    this.events.next({ type: 'break', reason, message: err.message });
+    for (const p of this.inFlight) {
+      if (p.abandoned) continue;
+      p.abandoned = true;
+      p.reject(err);
+    }
+    this.wakeCreditWaiters();
+  }
+
+  /** Frees the credits of abandoned batches once the device provably no longer holds them. */
+  private releaseAbandoned(): void {
+    for (const p of [...this.inFlight]) if (p.abandoned) this.release(p);
+  }
+
+  private settle(p: Pending): void {
+    clearTimeout(p.timer);
+    this.pending.delete(p.seq);
+  }
+
+  private release(p: Pending): void {
+    this.settle(p);
+    const i = this.inFlight.indexOf(p);
+    if (i >= 0) {
+      this.inFlight.splice(i, 1);
+      this.creditWaiters.shift()?.();
+    }
+  }
+
+  private fail(p: Pending, err: Error): void {
+    if (p.kind === 'process') {
+      if (!p.abandoned) p.reject(err);
+      this.release(p);
+    } else {
+      this.settle(p);
+      p.reject(err);
+    }
+  }
+
+  private wakeCreditWaiters(): void {
+    for (const w of this.creditWaiters.splice(0)) w();
+  }
+
+  private shutdown(err: LinkClosedError, cause?: Error): void {
+    if (this.closed) return;
+    this.closed = err;
+    for (const p of [...this.pending.values()]) this.fail(p, err);
+    this.inFlight.length = 0;
+    this.wakeCreditWaiters();
+    this.events.next({ type: 'closed', error: cause });
+    this.events.complete();
+  }
+}
+
+function requestError(name: string, p: Pending, m: Extract<Message, { kind: 'error' }>): DeviceRequestError {
+  return new DeviceRequestError(`${name}: device answered ${p.kind.toUpperCase()} (seq ${p.seq}) with error ${m.code}: ${m.text}`, m.code, m.detail);
+}

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export { DeviceClient, type BatchResult, type ConnectOptions, type DeviceEvent, type DeviceRequirements } from './client.js';
+export { throughDevice } from './through-device.js';

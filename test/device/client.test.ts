@@ -1,0 +1,321 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { firstValueFrom, from, toArray } from 'rxjs';
+import {
+  DeviceClient, DeviceRequestError, throughDevice, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError, StateBreakError,
+  type DeviceEvent,
+} from '../../src/device/index.js';
+import { ERROR_CODE, MESSAGE_TYPE, cobsEncode, crc32c as crc } from '../../src/protocol/index.js';
+import { ScriptedDevice } from './scripted-device.js';
+
+const fast = { timeoutMs: 100, processTimeoutMs: 150 };
+
+async function connected(dev: ScriptedDevice, opts = fast): Promise<DeviceClient> {
+  return DeviceClient.connect(dev.host, opts);
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try { await p; } catch (e) { return e as Error; }
+  throw new Error('expected a rejection');
+}
+
+test('connect reads INFO and a batch comes back with its own input', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  assert.is(c.info.outChannels, 2);
+  assert.is(c.maxBatch, 64);
+  const r = await c.process([10, 20, 30]);
+  assert.equal(Array.from(r.input), [10, 20, 30]);
+  assert.equal(Array.from(r.output), [10, 11, 20, 21, 30, 31]);
+  assert.is(r.epoch, 5);
+  assert.is(dev.received[0].message.kind, 'hello');
+  await c.close();
+});
+
+test('requirements that INFO does not meet fail connect with every mismatch named, and close the link', async () => {
+  const dev = ScriptedDevice.pair();
+  const e = await rejection(DeviceClient.connect(dev.host, { ...fast, requires: { inChannels: 3, outFormat: 'f32', minBatch: 1000 } }));
+  assert.instance(e, IncompatibleDeviceError);
+  assert.match(e.message, /inChannels 1 \(need 3\)/);
+  assert.match(e.message, /outFormat u16 \(need f32\)/);
+  assert.match(e.message, /usable batch 64 \(need 1000\)/);
+  assert.not.ok(dev.host.isOpen);
+});
+
+test('an INFO whose maxBatch would overflow maxFrame is clamped to what fits', async () => {
+  const dev = ScriptedDevice.pair({ maxBatch: 60000, maxFrame: 1000, outChannels: 16 });
+  const c = await connected(dev);
+  assert.is(c.maxBatch, Math.floor((1000 - 12 - 23) / 32));
+  assert.match((await rejection(c.process(new Uint16Array(c.maxBatch + 1)))).message, /exceeds/);
+  await c.close();
+});
+
+test('a device that never answers HELLO gives a timeout error after the retries', async () => {
+  const dev = ScriptedDevice.pair({}, () => []);
+  const e = await rejection(DeviceClient.connect(dev.host, { timeoutMs: 30, helloAttempts: 2 }));
+  assert.instance(e, DeviceTimeoutError);
+  assert.match(e.message, /no reply to HELLO/);
+  assert.is(dev.received.filter((f) => f.message.kind === 'hello').length, 2);
+});
+
+test('an absurd INFO (maxFrame beyond the protocol) is a counted rejection and a clear timeout', async () => {
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    if (f.message.kind !== 'hello') return null;
+    // A frame with a correct CRC around an INFO whose maxFrame says 4 GB: the decoder must refuse it.
+    const raw = [1, 0x81, 1, 0, f.seq & 0xff, f.seq >> 8];
+    const payload = new Uint8Array(44);
+    const v = new DataView(payload.buffer);
+    v.setUint8(0, 1); v.setUint8(3, 1); v.setUint16(4, 1, true); v.setUint16(6, 1, true); v.setUint16(8, 1, true);
+    v.setUint32(12, 0xffffffff, true); v.setFloat32(24, 0, true); v.setFloat32(28, 1, true); v.setFloat32(32, 0, true); v.setFloat32(36, 1, true);
+    const frame = new Uint8Array(8 + payload.length + 4);
+    frame.set(raw); new DataView(frame.buffer).setUint16(6, payload.length, true); frame.set(payload, 8);
+    new DataView(frame.buffer).setUint32(8 + payload.length, crc(frame.subarray(0, 8 + payload.length)), true);
+    d.sendRaw(Uint8Array.from([...cobsEncode(frame), 0]));
+    return [];
+  });
+  const e = await rejection(DeviceClient.connect(dev.host, { timeoutMs: 40, helloAttempts: 1 }));
+  assert.instance(e, DeviceTimeoutError);
+  assert.match(e.message, /payload 1/);
+});
+
+test('a device speaking another version is reported as incompatible', async () => {
+  const dev = ScriptedDevice.pair({}, (f) => (f.message.kind === 'hello'
+    ? [{ kind: 'error', code: ERROR_CODE.UNSUPPORTED_VERSION, refSeq: f.seq, refType: 1, detail: 2 | (3 << 8), text: 'v2..3 only' }] : null));
+  const e = await rejection(connected(dev));
+  assert.instance(e, IncompatibleDeviceError);
+  assert.match(e.message, /device speaks protocol 2..3, host speaks 1/);
+});
+
+test('never more PROCESS frames in flight than the credits, and results stay in order', async () => {
+  const dev = ScriptedDevice.pair({ credits: 3 });
+  dev.holdProcess = true;
+  const c = await connected(dev);
+  const all = Promise.all(Array.from({ length: 20 }, (_, i) => c.process([i])));
+  const held: number[] = [];
+  for (let answered = 0; answered < 20; answered += held[held.length - 1]) {
+    while (dev.heldCount === 0) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 5)); // room for a (wrong) fourth frame to arrive
+    held.push(dev.heldCount);
+    dev.release([...Array(dev.heldCount).keys()]);
+  }
+  const results = await all;
+  assert.ok(held.every((n) => n <= 3), `held ${held}`);
+  assert.is(Math.max(...held), 3);
+  assert.is(held.reduce((a, b) => a + b, 0), 20);
+  assert.equal(results.map((r) => r.input[0]), Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(results.map((r) => r.output[0]), Array.from({ length: 20 }, (_, i) => i));
+  await c.close();
+});
+
+test('a RESULT with the wrong batch id breaks the state; PROCESS is refused until resetState', async () => {
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    const m = d.reply(f);
+    if (m?.kind === 'result') m.batchId += 7;
+    return m ? [m] : [];
+  });
+  const c = await connected(dev);
+  const events: DeviceEvent[] = [];
+  c.events$.subscribe((e) => events.push(e));
+  const e = await rejection(c.process([1]));
+  assert.instance(e, StateBreakError);
+  assert.is((e as StateBreakError).reason, 'order');
+  assert.match(e.message, /batch id/);
+  const again = await rejection(c.process([2]));
+  assert.is((again as StateBreakError).reason, 'unresolved');
+  dev.responder = null;
+  const epoch = await c.resetState();
+  assert.is(epoch, 6);
+  assert.is((await c.process([3])).epoch, 6);
+  assert.ok(events.some((ev) => ev.type === 'break' && ev.reason === 'order'));
+  await c.close();
+});
+
+test('a RESULT with the wrong number of vectors or channels is never handed out', async () => {
+  for (const [what, mutate] of [
+    ['vectors', (m: { count: number; samples: Uint16Array }) => { m.count = 1; m.samples = m.samples.subarray(0, 2); }],
+    ['channels', (m: { channels: number; samples: Uint16Array }) => { m.channels = 1; m.samples = m.samples.subarray(0, 2); }],
+  ] as const) {
+    const dev = ScriptedDevice.pair({}, (f, d) => {
+      const m = d.reply(f);
+      if (m?.kind === 'result') mutate(m as never);
+      return m ? [m] : [];
+    });
+    const c = await connected(dev);
+    const e = await rejection(c.process([1, 2]));
+    assert.instance(e, StateBreakError, what);
+    assert.match(e.message, what === 'vectors' ? /1 vectors, sent 2/ : /1 channels, INFO says 2/);
+    await c.close();
+  }
+});
+
+test('results out of order break the state instead of being attributed to the wrong drive', async () => {
+  const dev = ScriptedDevice.pair({ credits: 2 });
+  dev.holdProcess = true;
+  const c = await connected(dev);
+  const a = c.process([1]);
+  const b = c.process([2]);
+  a.catch(() => {}); b.catch(() => {});
+  while (dev.heldCount < 2) await new Promise((r) => setTimeout(r, 1));
+  dev.release([1, 0]);
+  const [ea, eb] = [await rejection(a), await rejection(b)];
+  assert.instance(ea, StateBreakError);
+  assert.instance(eb, StateBreakError);
+  assert.is((eb as StateBreakError).reason, 'order');
+  await c.close();
+});
+
+test('an epoch change between results is a break', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  await c.process([1]);
+  dev.epoch = 9;
+  const e = await rejection(c.process([2]));
+  assert.is((e as StateBreakError).reason, 'epoch');
+  assert.match(e.message, /epoch changed from 5 to 9/);
+  await c.close();
+});
+
+test('a device clock that goes backwards is a break', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  await c.process([1]);
+  dev.clockUs = 0;
+  const e = await rejection(c.process([2]));
+  assert.is((e as StateBreakError).reason, 'clock');
+  await c.close();
+});
+
+test('a PROCESS without reply times out as a break, and its late reply is discarded', async () => {
+  const dev = ScriptedDevice.pair();
+  dev.holdProcess = true;
+  const c = await connected(dev, { timeoutMs: 100, processTimeoutMs: 30 });
+  const events: DeviceEvent[] = [];
+  c.events$.subscribe((e) => events.push(e));
+  const e = await rejection(c.process([1]));
+  assert.is((e as StateBreakError).reason, 'timeout');
+  dev.holdProcess = false;
+  dev.release([0]);
+  await c.resetState();
+  assert.ok(events.some((ev) => ev.type === 'discarded'));
+  assert.is(c.inFlightCount, 0);
+  assert.ok((await c.process([4])).output.length === 2);
+  await c.close();
+});
+
+test('ERROR in answer to PROCESS is a break carrying the device error', async () => {
+  const dev = ScriptedDevice.pair({}, (f) => (f.message.kind === 'process'
+    ? [{ kind: 'error', code: ERROR_CODE.DEVICE_FAULT, refSeq: f.seq, refType: MESSAGE_TYPE.process, detail: 0, text: 'laser off' }] : null));
+  const c = await connected(dev);
+  const e = await rejection(c.process([1]));
+  assert.is((e as StateBreakError).reason, 'error');
+  assert.match(e.message, /laser off/);
+  await c.close();
+});
+
+test('ERROR in answer to a control request rejects it with the code', async () => {
+  const dev = ScriptedDevice.pair({}, (f) => (f.message.kind === 'configure'
+    ? [{ kind: 'error', code: ERROR_CODE.BAD_PARAM, refSeq: f.seq, refType: MESSAGE_TYPE.configure, detail: 0, text: 'unknown parameter gain' }] : null));
+  const c = await connected(dev);
+  const e = await rejection(c.configure([{ name: 'gain', type: 'f64', value: 2 }]));
+  assert.instance(e, DeviceRequestError);
+  assert.is((e as DeviceRequestError).code, ERROR_CODE.BAD_PARAM);
+  await c.close();
+});
+
+test('BOOT mid-stream is surfaced as an event and breaks the state', async () => {
+  const dev = ScriptedDevice.pair();
+  dev.holdProcess = true;
+  const c = await connected(dev);
+  const events: DeviceEvent[] = [];
+  c.events$.subscribe((e) => events.push(e));
+  const p = c.process([1]);
+  while (dev.heldCount < 1) await new Promise((r) => setTimeout(r, 1));
+  dev.send({ kind: 'boot', bootCount: 2, epoch: 100, reason: 1 }, 0, 0);
+  const e = await rejection(p);
+  assert.is((e as StateBreakError).reason, 'boot');
+  assert.ok(events.some((ev) => ev.type === 'boot' && ev.bootCount === 2));
+  assert.is(c.inFlightCount, 0);
+  await c.close();
+});
+
+test('garbage and unknown message types from the device are counted, the session goes on', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  dev.sendRaw(Uint8Array.of(0x13, 0x37, 0xff, 0x00, 0x05, 0x01, 0x00));
+  dev.send({ kind: 'hello', minVersion: 1, maxVersion: 1 }, 3, 1); // host-bound HELLO: wrong direction
+  const r = await c.process([42]);
+  assert.is(r.output[0], 42);
+  assert.ok(c.rejects.cobs + c.rejects.short + c.rejects.crc >= 1);
+  assert.is(c.rejects.type, 1);
+  await c.close();
+});
+
+test('ping echoes, status reads counters', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  assert.equal(Array.from(await c.ping(Uint8Array.of(1, 0, 2))), [1, 0, 2]);
+  assert.is((await c.getStatus()).epoch, 5);
+  await c.close();
+});
+
+test('a malformed drive batch is refused before anything is sent', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  const before = dev.received.length;
+  assert.match((await rejection(c.process([1.5]))).message, /not a u16 value/);
+  assert.match((await rejection(c.process([70000]))).message, /not a u16 value/);
+  assert.match((await rejection(c.process([]))).message, /positive multiple/);
+  assert.is(dev.received.length, before);
+  await c.close();
+});
+
+test('closing rejects pending requests with LinkClosedError; a peer close does too', async () => {
+  const dev = ScriptedDevice.pair();
+  dev.holdProcess = true;
+  const c = await connected(dev);
+  const p = c.process([1]);
+  await dev.link.close();
+  const e = await rejection(p);
+  assert.instance(e, LinkClosedError);
+  assert.not.ok(c.isOpen);
+});
+
+test('throughDevice streams in order and closes the link it opened on unsubscribe', async () => {
+  const dev = ScriptedDevice.pair({ credits: 4 });
+  const out = await firstValueFrom(
+    from(Array.from({ length: 50 }, (_, i) => [i])).pipe(throughDeviceOf(dev), toArray()),
+  );
+  assert.equal(out.map((r) => r.input[0]), Array.from({ length: 50 }, (_, i) => i));
+  assert.ok(dev.inFlightMax <= 4);
+  assert.not.ok(dev.host.isOpen, 'link closed after completion');
+
+  const dev2 = ScriptedDevice.pair();
+  dev2.holdProcess = true;
+  const sub = from([[1], [2]]).pipe(throughDeviceOf(dev2)).subscribe();
+  while (dev2.heldCount < 1) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(dev2.host.isOpen);
+  sub.unsubscribe();
+  assert.not.ok(dev2.host.isOpen, 'link closed on unsubscribe');
+});
+
+test('throughDevice errors the stream on a break, after the results before it', async () => {
+  let n = 0;
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    const m = d.reply(f);
+    if (m?.kind === 'result' && ++n === 3) m.epoch = 99;
+    return m ? [m] : [];
+  });
+  const seen: number[] = [];
+  const e = await new Promise<Error>((resolve) => {
+    from([[1], [2], [3], [4]]).pipe(throughDeviceOf(dev)).subscribe({ next: (r) => seen.push(r.input[0]), error: resolve, complete: () => resolve(new Error('completed')) });
+  });
+  assert.instance(e, StateBreakError);
+  assert.equal(seen, [1, 2]);
+  assert.not.ok(dev.host.isOpen);
+});
+
+function throughDeviceOf(dev: ScriptedDevice) {
+  return throughDevice(() => DeviceClient.connect(dev.host, fast));
+}
+
+test.run();
