@@ -299,6 +299,9 @@ export class DeviceClient {
     const m = frame.message;
     if (m.kind === 'boot') {
       this.events.next({ type: 'boot', bootCount: m.bootCount, epoch: m.epoch, reason: m.reason });
+      // A board announces itself after power-up, often just as we open the port: before INFO
+      // there is no state to lose, and a HELLO the reboot swallowed is retried by connect().
+      if (!this.info) return;
       // The device lost whatever it held: control requests will never be answered either.
       for (const p of [...this.pending.values()]) {
         if (p.kind !== 'process') this.fail(p, new StateBreakError(`${this.link.name}: device rebooted before answering ${p.kind}`, 'boot'));

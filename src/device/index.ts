@@ -1,3 +1,4 @@
 export * from './errors.js';
 export { DeviceClient, type BatchResult, type ConnectOptions, type DeviceEvent, type DeviceRequirements } from './client.js';
 export { throughDevice } from './through-device.js';
+export { DEFAULT_DEVICE, openDevice, openDeviceLink, type OpenDeviceOptions } from './open.js';

@@ -7,3 +7,6 @@ export { AnalogReservoir, type AnalogOptions, analogDefaults, resolveAnalogOptio
 export { OpticalReservoir, type OpticalOptions, opticalDefaults, resolveOpticalOptions } from './optical.js';
 export { FpgaReservoir, type FpgaOptions, fpgaDefaults, resolveFpgaOptions, estimateSpectralRadius } from './fpga.js';
 export { createModel, profiles, type Profile, type ProfileName, type ModelOptions, type ModelClasses } from './profiles.js';
+export { SimDevice, type SimDeviceOptions, type PacingOptions, wireFormatFor, SIM_FIRMWARE, SIM_MAX_BATCH_CAP } from './device.js';
+export { ByteFaults, type FaultOptions, type FaultCounts, emptyFaultCounts, resolveFaults } from './faults.js';
+export { openSimLink, serveSim, type SimLinkOptions, type SimServed } from './serve.js';
