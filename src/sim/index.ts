@@ -9,4 +9,5 @@ export { FpgaReservoir, type FpgaOptions, fpgaDefaults, resolveFpgaOptions, esti
 export { createModel, profiles, type Profile, type ProfileName, type ModelOptions, type ModelClasses } from './profiles.js';
 export { SimDevice, type SimDeviceOptions, type PacingOptions, wireFormatFor, SIM_FIRMWARE, SIM_MAX_BATCH_CAP } from './device.js';
 export { ByteFaults, type FaultOptions, type FaultCounts, emptyFaultCounts, resolveFaults } from './faults.js';
-export { openSimLink, serveSim, type SimLinkOptions, type SimServed } from './serve.js';
+export { createSim, openSimLink, serveSim, type SimLinkOptions, type SimServed } from './serve.js';
+export { serveSimOnPty, serveSimOnTcp, type ExposedSim } from './expose.js';

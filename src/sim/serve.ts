@@ -31,7 +31,8 @@ export interface SimServed {
   model: ReservoirModel;
 }
 
-function build(profile: string, opts: SimLinkOptions): SimServed {
+/** A simulated device of `profile`, not yet attached to a link. Throws RangeError for an unknown profile or bad option. */
+export function createSim(profile: string, opts: SimLinkOptions = {}): SimServed {
   const seed = opts.seed ?? 1;
   const model = createModel(profile as ProfileName, (opts.overrides ?? {}) as never, seed) as ReservoirModel;
   const device = new SimDevice(model, { seed, ...opts.device });
@@ -40,14 +41,14 @@ function build(profile: string, opts: SimLinkOptions): SimServed {
 
 /** Serves a new simulated device of `profile` on `link` (it sends BOOT at once). Throws RangeError for an unknown profile or bad option. */
 export function serveSim(link: Link, profile: string, opts: SimLinkOptions = {}): SimServed {
-  const served = build(profile, opts);
+  const served = createSim(profile, opts);
   served.device.attach(link);
   return served;
 }
 
 /** An in-process simulated device of `profile`; `link` is the host's end of a memory pair. */
 export function openSimLink(profile: string, opts: SimLinkOptions = {}): SimServed & { link: Link } {
-  const served = build(profile, opts);
+  const served = createSim(profile, opts);
   const [host, board] = createMemoryPair({ maxChunk: opts.chunk, seed: opts.seed ?? 1, names: ['memory:host', `memory:sim-${profile}`] });
   served.device.attach(board);
   return { link: host, ...served };

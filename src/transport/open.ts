@@ -21,7 +21,7 @@ const FORMS = 'tcp://host:port, serial:/dev/ttyX[?baud=N], serial:COMn[?baud=N],
  * calling this, and it is rejected here like any other unknown form.
  */
 export function parseLinkSpec(spec: string): LinkSpec {
-  const bad = (why: string) => new Error(`unrecognised link "${spec}": ${why}; accepted forms: ${FORMS} (sim:<profile> is handled by the caller)`);
+  const bad = (why: string) => new RangeError(`unrecognised link "${spec}": ${why}; accepted forms: ${FORMS} (sim:<profile> is handled by the caller)`);
   if (spec.startsWith('tcp://')) {
     const m = /^tcp:\/\/(\[[^\]]+\]|[^:/?#\[\]]+):(\d+)\/?$/.exec(spec);
     if (!m) throw bad('expected tcp://host:port');
