@@ -1,0 +1,72 @@
+/**
+ * Error metrics for regression targets. All take `(pred, target)` of equal, non-zero length and
+ * throw RangeError otherwise.
+ *
+ * ```ts
+ * nmse(pred, target); // 0 for a perfect predictor, 1 for predicting mean(target)
+ * ```
+ */
+import { checkSameLength } from './validate.js';
+
+/** Arithmetic mean of `x` (non-empty). */
+export function mean(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s / x.length;
+}
+
+/** Population variance Var(x) = (1/N) sum_t (x(t) - mean(x))^2 of `x` (non-empty). */
+export function variance(x: ArrayLike<number>): number {
+  const m = mean(x);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i] - m) ** 2;
+  return s / x.length;
+}
+
+/** MSE = (1/N) sum_t (pred(t) - target(t))^2. */
+export function mse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
+  const n = checkSameLength(pred, target);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += (pred[i] - target[i]) ** 2;
+  return s / n;
+}
+
+/**
+ * NMSE = MSE / Var(target), with Var the population variance (1/N) sum_t (target(t) - mean(target))^2.
+ * RangeError when the target has zero variance (the ratio is undefined).
+ */
+export function nmse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
+  const e = mse(pred, target);
+  const v = variance(target);
+  if (!(v > 0)) throw new RangeError('target must have non-zero variance for nmse');
+  return e / v;
+}
+
+/** NRMSE = sqrt(NMSE) = sqrt(MSE / Var(target)), Var the population variance. */
+export function nrmse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
+  return Math.sqrt(nmse(pred, target));
+}
+
+/**
+ * Squared Pearson correlation r^2 = cov(a, b)^2 / (Var(a) Var(b)). RangeError when `b` (the
+ * target) has zero variance; 0 when `a` (the prediction) is constant, since a constant carries
+ * no information about the target.
+ */
+export function squaredCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = checkSameLength(a, b);
+  const ma = mean(a);
+  const mb = mean(b);
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma;
+    const db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (!(sbb > 0)) throw new RangeError('target must have non-zero variance for a correlation');
+  if (!(saa > 0)) return 0;
+  return (sab * sab) / (saa * sbb);
+}
