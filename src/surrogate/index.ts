@@ -1,0 +1,4 @@
+export { NarxSurrogate, type NarxOptions, type NarxJSON, type SeqContext, type FitOptions, type DeviceSurrogate } from './narx.js';
+export { physicalLayer } from './physical-layer.js';
+export { ReplayBuffer, type ReplayOptions } from './replay.js';
+export { cutWindows, checkWindowShape, warmup, type Examples, type WindowShape } from './windows.js';
