@@ -139,8 +139,13 @@ export class NarxSurrogate implements DeviceSurrogate {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       const w = new Float32Array(fanIn * fanOut);
       for (let j = 0; j < w.length; j++) w[j] = rng.range(-limit, limit);
-      this.ws.push(tf.variable(tf.tensor2d(w, [fanIn, fanOut]), true, undefined, 'float32'));
-      this.bs.push(tf.variable(tf.zeros([fanOut]), true, undefined, 'float32'));
+      // tf.variable copies its initial value; free the initial tensors or they outlive dispose().
+      const w0 = tf.tensor2d(w, [fanIn, fanOut]);
+      const b0 = tf.zeros([fanOut]) as tf.Tensor1D;
+      this.ws.push(tf.variable(w0, true, undefined, 'float32'));
+      this.bs.push(tf.variable(b0, true, undefined, 'float32'));
+      w0.dispose();
+      b0.dispose();
     }
   }
 
@@ -301,8 +306,10 @@ export class NarxSurrogate implements DeviceSurrogate {
       if (!Array.isArray(j.layers) || j.layers.length !== s.ws.length) throw new RangeError(`layers must hold ${s.ws.length} layers`);
       j.layers.forEach((l, i) => {
         const [fanIn, fanOut] = s.ws[i].shape as [number, number];
-        s.ws[i].assign(tf.tensor2d(vec(l?.w, fanIn * fanOut, `layers[${i}].w`), [fanIn, fanOut]));
-        s.bs[i].assign(tf.tensor1d(vec(l?.b, fanOut, `layers[${i}].b`)));
+        tf.tidy(() => {
+          s.ws[i].assign(tf.tensor2d(vec(l?.w, fanIn * fanOut, `layers[${i}].w`), [fanIn, fanOut]));
+          s.bs[i].assign(tf.tensor1d(vec(l?.b, fanOut, `layers[${i}].b`)));
+        });
       });
     } catch (e) {
       s.dispose();

@@ -162,4 +162,13 @@ test('tf.memory().numTensors stays flat over 20 predict/vjp/fit rounds', () => {
   assert.ok(tf.memory().numTensors < n0);
 });
 
+test('a surrogate built, saved, restored and disposed leaves no tensor behind', () => {
+  const n0 = tf.memory().numTensors;
+  const s = new NarxSurrogate({ inChannels: 1, outChannels: 4, window: 3, hidden: [8] });
+  const back = NarxSurrogate.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+  s.dispose();
+  back.dispose();
+  assert.is(tf.memory().numTensors, n0);
+});
+
 test.run();

@@ -1,0 +1,275 @@
+/**
+ * What every trainer shares: the options, the task split, the result shape, and the final
+ * evaluation (fit a ridge readout on a fresh measured segment of the training sequence, then
+ * score it on a test sequence drawn with a different seed).
+ *
+ * Device-sample accounting: every vector sent to the device counts, washout and re-measured
+ * segments included. The final fit segment costs washout + fitSteps samples and the test
+ * segment washout + testSteps.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DeviceClient } from '../device/client.js';
+import { Rng, checkSeed } from '../sim/rng.js';
+import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
+import type { NarxJSON } from '../surrogate/narx.js';
+import { RidgeReadout, measure, type ReadoutJSON, type RidgeReadoutOptions, type TappedDense, type TappedDenseJSON } from './hybrid.js';
+import type { RidgeAccumulator } from './ridge.js';
+
+export type TrainerName = 'pat' | 'classic' | 'digital';
+
+/** Options of the surrogate used by `pat`. */
+export interface SurrogateTrainOptions {
+  /** Drive window W of the NARX surrogate. Defaults to 1. */
+  window?: number;
+  /** Measured-response lags R (teacher forcing). Defaults to 1. */
+  responseLags?: number;
+  /** Hidden layer sizes. Defaults to [64]. */
+  hidden?: number[];
+  /** Epochs of the first fit (after episode 0). Defaults to 40. */
+  firstEpochs?: number;
+  /** Epochs of every later refit. Defaults to 4. */
+  refitEpochs?: number;
+  /** Refit every this many episodes (after the first fit). Defaults to 1. */
+  refitEvery?: number;
+  /** Examples sampled from the replay buffer per refit. Defaults to 2048. */
+  fitExamples?: number;
+  /** Adam learning rate of the surrogate fits. Defaults to 3e-3. */
+  learningRate?: number;
+  /** Newest examples kept by the replay buffer. Defaults to 4096. */
+  recent?: number;
+  /** Reservoir-sampled examples kept by the replay buffer. Defaults to 4096. */
+  reservoir?: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Task name (tasks registry). */
+  task: string;
+  /** Task parameters. Defaults to {}. */
+  taskParams?: Record<string, unknown>;
+  /** The device (pat, classic). Not used by `digital`. */
+  device?: DeviceClient;
+  trainer: TrainerName;
+  /** Seeds everything: task sequences, init, episode windows, surrogate, replay. */
+  seed: number;
+  /** Training episodes (pat, digital). Defaults to 30. */
+  episodes?: number;
+  /**
+   * Device-sample budget for the whole run (training episodes, final fit and test). `pat` stops
+   * training before an episode that would leave too little for the final fit and test;
+   * `classic` spends everything not needed for the test on its readout fit segment.
+   * Defaults to no limit (classic then uses fitSteps).
+   */
+  budget?: number;
+  /** Tapped delays D of the input layer. Defaults to 20. */
+  taps?: number;
+  /** Washout steps at the start of every measured segment. Defaults to 50. */
+  washout?: number;
+  /** Scored steps T per episode. Defaults to 400. */
+  steps?: number;
+  /** Adam learning rate of the input layer (pat) or digital layer. Defaults to 0.01. */
+  learningRate?: number;
+  /** Init gain of the input layer (see TappedDense). Defaults to 1. */
+  gain?: number;
+  /** Length of the training sequence episodes are cut from. Defaults to 4000. */
+  trainSteps?: number;
+  /** Scored steps of the final readout fit segment. Defaults to 2000. */
+  fitSteps?: number;
+  /** Scored steps of the test sequence. Defaults to 1000. */
+  testSteps?: number;
+  /** Episodes whose readout statistics are summed for the training readout. Defaults to 4. */
+  readoutEpisodes?: number;
+  /** Readout options (λ grid, accumulator hook). */
+  readout?: RidgeReadoutOptions;
+  /** Surrogate options (pat). */
+  surrogate?: SurrogateTrainOptions;
+  /** Re-measurements allowed per segment after a state break. Defaults to 3. */
+  maxRetries?: number;
+  /** Called after every episode with its record. */
+  onEpisode?: (record: EpisodeRecord, index: number) => void;
+}
+
+/** One training episode. */
+export interface EpisodeRecord {
+  /** The minimised loss: MSE of the training readout on this episode's scored steps (in-sample). */
+  loss: number;
+  /** NMSE on this episode of the readout fitted on the previous episodes (out-of-sample); absent on the first. */
+  readoutNmse?: number;
+  /** Surrogate NMSE on this episode's pairs before the refit (drift alarm); pat only, absent before the first fit. */
+  surrogateNmse?: number;
+  /** Device samples used so far, this episode included (cumulative). */
+  deviceSamples: number;
+  /** State breaks recovered from in this episode. */
+  breaks?: number;
+}
+
+export interface DeviceSummary {
+  vendor: string;
+  model: string;
+  serial: string;
+  firmware: string;
+  inChannels: number;
+  outChannels: number;
+  inFormat: string;
+  outFormat: string;
+  inMin: number;
+  inMax: number;
+  outMin: number;
+  outMax: number;
+  maxBatch: number;
+}
+
+/** The common result of every trainer. */
+export interface TrainResult {
+  trainer: TrainerName;
+  task: { name: string; params: Record<string, unknown>; trainSteps: number; testSteps: number; metric: MetricName };
+  device: DeviceSummary | null;
+  backend: string;
+  seed: number;
+  episodes: EpisodeRecord[];
+  test: { metric: MetricName; value: number };
+  /** Device samples of the whole run: training, final fit and test. */
+  deviceSamples: number;
+  /** Wall-clock duration in ms (not deterministic; excluded from comparisons). */
+  elapsedMs: number;
+  model: { inputLayer: TappedDenseJSON; readout: ReadoutJSON; surrogate?: NarxJSON };
+}
+
+/** Resolved options with every default applied. */
+export interface Resolved {
+  task: string;
+  taskParams: Record<string, unknown>;
+  seed: number;
+  episodes: number;
+  budget: number;
+  taps: number;
+  washout: number;
+  steps: number;
+  learningRate: number;
+  gain: number;
+  trainSteps: number;
+  fitSteps: number;
+  testSteps: number;
+  readoutEpisodes: number;
+  readout: RidgeReadoutOptions;
+  maxRetries: number;
+  onEpisode?: (record: EpisodeRecord, index: number) => void;
+  rng: Rng;
+  train: TaskData;
+  test: TaskData;
+}
+
+export function resolve(o: TrainOptions): Resolved {
+  const seed = checkSeed(o.seed);
+  const int = (v: number | undefined, d: number, name: string, min = 1): number => {
+    const x = v ?? d;
+    if (!Number.isInteger(x) || x < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${String(v)}`);
+    return x;
+  };
+  const r = {
+    task: o.task,
+    taskParams: o.taskParams ?? {},
+    seed,
+    episodes: int(o.episodes, 30, 'episodes', 0),
+    budget: o.budget ?? Infinity,
+    taps: int(o.taps, 20, 'taps'),
+    washout: int(o.washout, 50, 'washout', 0),
+    steps: int(o.steps, 400, 'steps', 2),
+    learningRate: o.learningRate ?? 0.01,
+    gain: o.gain ?? 1,
+    trainSteps: int(o.trainSteps, 4000, 'trainSteps'),
+    fitSteps: int(o.fitSteps, 2000, 'fitSteps', 10),
+    testSteps: int(o.testSteps, 1000, 'testSteps', 2),
+    readoutEpisodes: int(o.readoutEpisodes, 4, 'readoutEpisodes'),
+    readout: o.readout ?? {},
+    maxRetries: int(o.maxRetries, 3, 'maxRetries', 0),
+    onEpisode: o.onEpisode,
+    rng: new Rng(seed),
+  };
+  if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) throw new RangeError(`learningRate must be positive, got ${String(o.learningRate)}`);
+  if (!(r.budget > 0)) throw new RangeError(`budget must be positive, got ${String(o.budget)}`);
+  if (r.washout + r.steps > r.trainSteps) throw new RangeError(`washout + steps (${r.washout + r.steps}) exceed trainSteps ${r.trainSteps}`);
+  if (r.washout + r.fitSteps > r.trainSteps) throw new RangeError(`washout + fitSteps (${r.washout + r.fitSteps}) exceed trainSteps ${r.trainSteps}`);
+  const seedOf = (label: string): number => r.rng.fork(label).nextU32();
+  const train = generateTask(o.task, r.trainSteps, r.taskParams, { seed: seedOf('task-train') });
+  const test = generateTask(o.task, r.washout + r.testSteps, r.taskParams, { seed: seedOf('task-test') });
+  return { ...r, train, test };
+}
+
+/** Samples the final fit and test segments cost. */
+export function finalCost(r: Resolved, fitSteps = r.fitSteps): number {
+  return 2 * r.washout + fitSteps + r.testSteps;
+}
+
+/** Target rows [start, start + length) of a task, Float64Array [length * outChannels]. */
+export function targetRows(t: TaskData, start: number, length: number): Float64Array {
+  return t.targets.slice(start * t.outChannels, (start + length) * t.outChannels);
+}
+
+/** Rows after the first `skip` of a row-major array with `cols` columns. */
+export function dropRows(a: Float32Array, skip: number, cols: number): Float32Array {
+  return a.subarray(skip * cols);
+}
+
+/**
+ * Fits the final readout on a fresh segment of the training sequence (rows [0, washout + fitSteps))
+ * and scores it on the test sequence, with `respond` giving the readout features for a segment
+ * (the device's scaled responses, or a digital layer's outputs).
+ */
+export async function finalEvaluation(
+  r: Resolved, features: number, respond: (task: TaskData, length: number) => Promise<Float32Array>, fitSteps = r.fitSteps,
+): Promise<{ readout: RidgeReadout; value: number }> {
+  const out = r.train.outChannels;
+  const readout = new RidgeReadout(features, out, r.readout);
+  const fitResp = await respond(r.train, r.washout + fitSteps);
+  readout.fitSplit({ X: dropRows(fitResp, r.washout, features), Y: targetRows(r.train, r.washout, fitSteps) });
+  const testResp = await respond(r.test, r.washout + r.testSteps);
+  const pred = readout.predict(dropRows(testResp, r.washout, features));
+  return { readout, value: r.test.score(pred, targetRows(r.test, r.washout, r.testSteps)) };
+}
+
+/** A `respond` for {@link finalEvaluation}: the layer's drives measured on the device. */
+export function deviceResponder(r: Resolved, device: DeviceClient, layer: TappedDense, count: (samples: number) => void) {
+  return async (task: TaskData, length: number): Promise<Float32Array> => {
+    const m = await measure(device, layer.run(task.inputs, 0, length), r.maxRetries);
+    count(m.samples);
+    return m.responses;
+  };
+}
+
+export function summarise(device: DeviceClient | undefined): DeviceSummary | null {
+  if (!device) return null;
+  const i = device.info;
+  return {
+    vendor: i.vendor, model: i.model, serial: i.serial, firmware: i.firmware, inChannels: i.inChannels, outChannels: i.outChannels,
+    inFormat: i.inFormat, outFormat: i.outFormat, inMin: i.inMin, inMax: i.inMax, outMin: i.outMin, outMax: i.outMax, maxBatch: device.maxBatch,
+  };
+}
+
+export function baseResult(o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number): Omit<TrainResult, 'episodes' | 'test' | 'deviceSamples' | 'model'> {
+  return {
+    trainer,
+    task: { name: r.task, params: r.taskParams, trainSteps: r.trainSteps, testSteps: r.testSteps, metric: r.test.metric },
+    device: summarise(o.device),
+    backend: tf.getBackend(),
+    seed: r.seed,
+    elapsedMs: performance.now() - t0,
+  };
+}
+
+/**
+ * The training readout of one episode (shared by pat and digital): λ chosen on this episode with
+ * the summed statistics of the previous `readoutEpisodes - 1` episodes (or on a split of this one
+ * when there are none), then solved on them plus this one. The envelope theorem makes the
+ * gradient with these weights held constant the gradient of the optimal ridge loss. Returns the
+ * out-of-sample NMSE of the previous episodes' readout on this one (undefined on the first).
+ */
+export function episodeReadout(r: Resolved, readout: RidgeReadout, ring: RidgeAccumulator[], X: ArrayLike<number>, Y: ArrayLike<number>): number | undefined {
+  const cur = readout.accumulate({ X, Y });
+  let val: number | undefined;
+  if (ring.length === 0) readout.fitSplit({ X, Y });
+  else val = readout.refresh(ring, { X, Y }).nmse;
+  ring.push(cur);
+  while (ring.length > r.readoutEpisodes - 1) ring.shift();
+  return val;
+}
