@@ -67,7 +67,7 @@ export interface TrainOptions {
   washout?: number;
   /** Scored steps T per episode. Defaults to 400. */
   steps?: number;
-  /** Adam learning rate of the input layer (pat) or digital layer. Defaults to 0.01. */
+  /** Adam learning rate of the input layer (pat) or digital layer. Defaults to 0.03 (0.01 trains about half as fast on NARMA10). */
   learningRate?: number;
   /** Init gain of the input layer (see TappedDense). Defaults to 1. */
   gain?: number;
@@ -175,7 +175,7 @@ export function resolve(o: TrainOptions): Resolved {
     taps: int(o.taps, 20, 'taps'),
     washout: int(o.washout, 50, 'washout', 0),
     steps: int(o.steps, 400, 'steps', 2),
-    learningRate: o.learningRate ?? 0.01,
+    learningRate: o.learningRate ?? 0.03,
     gain: o.gain ?? 1,
     trainSteps: int(o.trainSteps, 4000, 'trainSteps'),
     fitSteps: int(o.fitSteps, 2000, 'fitSteps', 10),

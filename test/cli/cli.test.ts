@@ -1,6 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,7 +25,7 @@ test('--help lists exactly the commands that exist', async () => {
   const r = await run(['--help']);
   assert.is(r.code, 0);
   const commands = [...r.stdout.matchAll(/^\s+rhil (\w+)/gm)].map((m) => m[1]).sort();
-  assert.equal(commands, ['decode', 'devices', 'encode', 'info', 'sim']);
+  assert.equal(commands, ['decode', 'devices', 'encode', 'info', 'sim', 'train']);
 });
 
 test('info on the built-in simulator prints identity, status and a probe', async () => {
@@ -100,6 +103,23 @@ test('encode then decode round-trips, and a bad line is a usage error with its n
   const bad = await run(['encode'], `${line}\n{"seq":2,"message":{"kind":"hello","minVersion":0,"maxVersion":1}}\n`);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /line 2: cannot encode hello\.minVersion/);
+});
+
+test('train runs physics-aware training on the built-in simulator and saves a model with its metadata', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-train-'));
+  const out = join(dir, 'model.json');
+  const r = await run(['train', '--episodes', '3', '--out', out]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /episode\s+3\/3\s+loss/);
+  assert.match(r.stdout, /test nmse \d\.\d{4} \(narma10, pat, seed 1/);
+  const saved = JSON.parse(readFileSync(out, 'utf8'));
+  assert.is(saved.trainer, 'pat');
+  assert.is(saved.deviceSpec, 'sim:analog');
+  assert.match(saved.backend, /wasm|cpu|tensorflow/);
+  assert.ok(saved.model.inputLayer && saved.model.readout && saved.model.surrogate);
+  assert.ok(saved.test.value > 0 && saved.test.value < 1.5);
+  rmSync(dir, { recursive: true });
+  assert.is((await run(['train', '--episodes', '0'])).code, 2);
 });
 
 test.run();
