@@ -55,7 +55,9 @@ export async function createPtyPair(opts: PtyOptions = {}): Promise<PtyPair> {
  * device with TX wired to RX.
  */
 export async function createPtyEcho(opts: PtyOptions = {}): Promise<PtyPair & { path: string }> {
-  const socat = await startSocat(opts, ['PTY,raw,echo=0', 'PIPE'], 1);
+  // socat is the only reader of its own pipe: with its default 8 KiB blocks it blocks for good
+  // in write(2) once ~64 KiB is outstanding. Blocks of one pipe page never block after poll.
+  const socat = await startSocat(opts, ['PTY,raw,echo=0', 'PIPE'], 1, ['-b', '4096']);
   return { path: socat.paths[0], paths: [socat.paths[0], socat.paths[0]], close: () => stopSocat(socat, false) };
 }
 
@@ -71,14 +73,14 @@ interface Socat {
   closed: Promise<void>;
 }
 
-function startSocat(opts: PtyOptions, addresses: string[], count: number): Promise<Socat> {
+function startSocat(opts: PtyOptions, addresses: string[], count: number, extra: string[] = []): Promise<Socat> {
   const socat = opts.socatPath ?? 'socat';
   const timeoutMs = opts.startTimeoutMs ?? 5000;
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RangeError(`startTimeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   const stdinMode = addresses.includes('STDIO') ? 'pipe' : 'ignore';
   // -t: after one side reaches EOF, wait this long (seconds) before exiting. The default 0.5 s
   // would make every close slow.
-  const child = spawn(socat, ['-d', '-d', '-t', '0.05', ...addresses], { stdio: [stdinMode, stdinMode, 'pipe'] });
+  const child = spawn(socat, ['-d', '-d', '-t', '0.05', ...extra, ...addresses], { stdio: [stdinMode, stdinMode, 'pipe'] });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return new Promise((resolve, reject) => {
     let log = '';

@@ -1,0 +1,89 @@
+/**
+ * A simulated device served on a socat pty in its own process, for scripts/bench/link.ts and
+ * scripts/bench/soak.ts (started with child_process.fork, never run by hand). Keeping the board
+ * in another process gives it its own event loop and its own core, as a real board has.
+ *
+ *   argv: <profile> <seed> <model: real|trivial>
+ *
+ * IPC, child -> parent: { type: 'ready', path } once the pty exists and the device has booted.
+ * parent -> child: { type: 'stats' } -> { type: 'stats', ... } (memory, CPU, event loop
+ * utilisation since the last stats, batches processed); { type: 'close' } -> closes the pty
+ * (socat exits), answers { type: 'closed', resources } with what is still active apart from the
+ * IPC channel, then disconnects and lets the process end by itself: a process that does not exit
+ * has leaked a handle or timer (the parent checks).
+ *
+ * 'trivial' replaces the reservoir model by one of the same shape (analog: 1 -> 50, 12-bit) whose
+ * step costs almost nothing, to tell model compute from protocol and transport cost.
+ */
+import { performance } from 'node:perf_hooks';
+import { type ReservoirModel, SimDevice, serveSim } from '../../src/sim/index.js';
+import { createPty } from '../../src/transport/index.js';
+
+const [profile = 'analog', seedArg = '1', mode = 'real'] = process.argv.slice(2);
+const seed = Number(seedArg);
+
+/** Same shape and ranges as the analog profile, output a cheap function of the input. */
+function trivialModel(): ReservoirModel {
+  return {
+    name: 'analog', inChannels: 1, outChannels: 50, inRange: [0, 4095], outRange: [0, 4095], samplePeriodNs: 10_000,
+    reset() {},
+    step(input, output) {
+      const x = input[0];
+      for (let k = 0; k < 50; k++) output[k] = (x + 97 * k) & 4095;
+      return 0;
+    },
+    twin() { throw new Error('trivial model has no twin'); },
+  };
+}
+
+function send(m: unknown): void {
+  process.send?.(m);
+}
+
+const pty = await createPty();
+let device: SimDevice;
+if (mode === 'trivial') {
+  device = new SimDevice(trivialModel(), { seed });
+  device.attach(pty.link);
+} else {
+  device = serveSim(pty.link, profile, { seed, device: { pacing: { samplePeriod: false } } }).device;
+}
+
+let elu = performance.eventLoopUtilization();
+let cpu = process.cpuUsage();
+let wall = performance.now();
+
+let closing = false;
+// The parent died without asking us to close: do not linger with a pty and a socat child.
+process.on('disconnect', () => {
+  if (closing) return;
+  void device.detach().then(() => pty.close()).then(() => process.exit(1));
+});
+
+process.on('message', (msg: { type: string }) => {
+  if (msg.type === 'stats') {
+    const e = performance.eventLoopUtilization(elu);
+    const c = process.cpuUsage(cpu);
+    const now = performance.now();
+    send({
+      type: 'stats', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed,
+      elu: e.utilization, cpu: (c.user + c.system) / 1000 / (now - wall), batches: device.batchesProcessed,
+    });
+    elu = performance.eventLoopUtilization();
+    cpu = process.cpuUsage();
+    wall = now;
+  } else if (msg.type === 'close') {
+    closing = true;
+    void (async () => {
+      await device.detach();
+      await pty.close();
+      // Let close callbacks of the port and the child run before looking.
+      await new Promise((r) => setImmediate(r));
+      const resources = process.getActiveResourcesInfo();
+      send({ type: 'closed', resources, rss: process.memoryUsage().rss });
+      process.disconnect();
+    })();
+  }
+});
+
+send({ type: 'ready', path: pty.path });
