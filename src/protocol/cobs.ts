@@ -14,28 +14,33 @@ export function cobsMaxEncodedLength(n: number): number {
  * `dst` must have room for `cobsMaxEncodedLength(end - start)` bytes.
  */
 export function cobsEncodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
-  let codeAt = at;
-  let o = at + 1;
-  let code = 1;
-  for (let i = start; i < end; i++) {
-    const b = src[i];
-    if (b === 0) {
-      dst[codeAt] = code;
-      codeAt = o++;
-      code = 1;
-    } else {
-      dst[o++] = b;
-      if (++code === 0xff) {
-        dst[codeAt] = code;
-        // A 0xFF block that ends the data is the last thing written (no empty final block).
-        if (i + 1 === end) return o;
-        codeAt = o++;
-        code = 1;
-      }
+  let o = at;
+  let i = start;
+  for (;;) {
+    // One run of non-zero bytes up to the next zero (or the end), written in blocks of <= 254.
+    let z = src.indexOf(0, i);
+    if (z < 0 || z > end) z = end;
+    while (z - i >= 254) {
+      dst[o] = 0xff;
+      copyRun(src, i, i + 254, dst, o + 1);
+      o += 255;
+      i += 254;
+      // A 0xFF block that ends the data is the last thing written (no empty final block).
+      if (i === end) return o;
     }
+    const n = z - i;
+    dst[o] = n + 1;
+    copyRun(src, i, z, dst, o + 1);
+    o += n + 1;
+    if (z === end) return o;
+    i = z + 1;
   }
-  dst[codeAt] = code;
-  return o;
+}
+
+/** Copies src[from..to) to dst at `at`: short runs byte by byte, long ones with a native copy. */
+function copyRun(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): void {
+  if (to - from > 32) dst.set(src.subarray(from, to), at);
+  else for (let k = from; k < to; k++) dst[at++] = src[k];
 }
 
 /** Encodes `data` (without delimiter) into a new array. */
