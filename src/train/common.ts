@@ -12,10 +12,11 @@ import type { DeviceClient } from '../device/client.js';
 import { Rng, checkSeed } from '../sim/rng.js';
 import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
 import type { NarxJSON } from '../surrogate/narx.js';
+import type { RefitOptions } from '../surrogate/refit.js';
 import { RidgeReadout, measure, type ReadoutJSON, type RidgeReadoutOptions, type TappedDense, type TappedDenseJSON } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 
-export type TrainerName = 'pat' | 'classic' | 'digital';
+export type TrainerName = 'pat' | 'classic' | 'digital' | 'oracle' | 'insilico' | 'spsa';
 
 /** Options of the surrogate used by `pat`. */
 export interface SurrogateTrainOptions {
@@ -87,6 +88,18 @@ export interface TrainOptions {
   maxRetries?: number;
   /** Called after every episode with its record. */
   onEpisode?: (record: EpisodeRecord, index: number) => void;
+  /**
+   * pat: measure the next episode on the device while the host refits and steps on the current
+   * one (its drives are then one step stale: computed before the current step). Defaults to true.
+   */
+  pipeline?: boolean;
+  /** pat: fit the surrogate after the first episode only, never refit (drift is still tracked). Defaults to false. */
+  freezeSurrogate?: boolean;
+  /**
+   * pat: the continuous refit's drift alarm and held-out set (see surrogate/refit.ts). Defaults to
+   * driftFactor 2, holdOut 0.1, baselineAlpha 0.3, heldOutSize 256.
+   */
+  refit?: Pick<RefitOptions, 'driftFactor' | 'holdOut' | 'baselineAlpha' | 'heldOutSize'>;
 }
 
 /** One training episode. */
@@ -97,6 +110,12 @@ export interface EpisodeRecord {
   readoutNmse?: number;
   /** Surrogate NMSE on this episode's pairs before the refit (drift alarm); pat only, absent before the first fit. */
   surrogateNmse?: number;
+  /** pat: the surrogate's NMSE on held-out pairs after its latest refit (absent before one). */
+  surrogateHeldOutNmse?: number;
+  /** pat: surrogate refits finished so far (cumulative). */
+  refits?: number;
+  /** pat: drift alarms so far (cumulative). */
+  driftAlarms?: number;
   /** Device samples used so far, this episode included (cumulative). */
   deviceSamples: number;
   /** State breaks recovered from in this episode. */
@@ -132,6 +151,11 @@ export interface TrainResult {
   deviceSamples: number;
   /** Wall-clock duration in ms (not deterministic; excluded from comparisons). */
   elapsedMs: number;
+  /**
+   * pat: device busy time / wall time of the training episodes, busy time being the time a
+   * measurement was outstanding (measured on the host around device calls). Not deterministic.
+   */
+  deviceUtilisation?: number;
   model: { inputLayer: TappedDenseJSON; readout: ReadoutJSON; surrogate?: NarxJSON };
 }
 
@@ -154,6 +178,8 @@ export interface Resolved {
   readout: RidgeReadoutOptions;
   maxRetries: number;
   onEpisode?: (record: EpisodeRecord, index: number) => void;
+  pipeline: boolean;
+  freezeSurrogate: boolean;
   rng: Rng;
   train: TaskData;
   test: TaskData;
@@ -184,6 +210,8 @@ export function resolve(o: TrainOptions): Resolved {
     readout: o.readout ?? {},
     maxRetries: int(o.maxRetries, 3, 'maxRetries', 0),
     onEpisode: o.onEpisode,
+    pipeline: o.pipeline ?? true,
+    freezeSurrogate: o.freezeSurrogate ?? false,
     rng: new Rng(seed),
   };
   if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) throw new RangeError(`learningRate must be positive, got ${String(o.learningRate)}`);

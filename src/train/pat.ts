@@ -5,15 +5,30 @@
  *
  * 1. drives a = inputLayer(taps of u) for a window of washout + T steps of the training sequence;
  * 2. measure a on the device (reset, batches of maxBatch, re-measure on a state break);
- * 3. add (a, r) to the replay buffer (one segment per episode epoch); surrogate NMSE on these
- *    newest pairs before the refit (drift alarm); refit the surrogate: `firstEpochs` after
- *    episode 0, then `refitEpochs` every `refitEvery` episodes on `fitExamples` replay samples;
+ * 3. observe (a, r) through a ContinuousRefitter (surrogate/refit.ts, the class behind the
+ *    `continuousRefit` operator): NMSE on these newest pairs before any refit sees them, the tail
+ *    `refit.holdOut` of the episode held out of the replay buffer, a drift alarm when the newest NMSE
+ *    exceeds `refit.driftFactor` x the held-out baseline; refits (`firstEpochs` after episode 0, then
+ *    `refitEpochs` on `fitExamples` replay samples) every `refitEvery` episodes' worth of pairs and
+ *    at once on a drift alarm, in slices that yield to the event loop; the gradient step waits
+ *    for them (idle()), so the surrogate it uses does not depend on timing;
  * 4. training readout W from the summed ridge statistics of the last `readoutEpisodes` episodes
  *    (see common.episodeReadout), held constant;
  * 5. L = MSE(r[washout:] W + b, y); dL/dr pulled back to a by physicalLayer(surrogate, r) (the
  *    surrogate VJP at the drives sent), then into the input layer by autodiff; one Adam step.
  *
- * Refits run in the foreground, between measuring and the gradient step (no pipelining).
+ * Pipelining (`pipeline`, default true): episode e+1's drives are computed and sent to the device
+ * as soon as episode e's measurement is in, so the device measures e+1 while the host refits and
+ * steps on e. Episode e+1's drives are therefore one step stale: computed with the weights before
+ * step e. Its gradient is taken at the drives actually sent (a straight-through term
+ * a_sent + (a(θ) - stop(a(θ))) carries the value a_sent and the Jacobian of the current layer),
+ * so the surrogate's VJP is at the measured point. Determinism is kept: episode windows are drawn
+ * in episode order, only one measurement is in flight at a time (the device sees the same batches
+ * in the same order), and refits are awaited before each step. With `pipeline: false` the next
+ * episode is measured after the step (the drives are current; a_sent = a(θ) exactly).
+ *
+ * Device utilisation (TrainResult.deviceUtilisation) is the time a measurement was outstanding
+ * divided by the wall time of the training episodes, both measured on the host.
  *
  * ```ts
  * const res = await trainPat({ task: 'narma10', device: await openDevice('sim:analog'), trainer: 'pat', seed: 1, episodes: 30 });
@@ -24,11 +39,13 @@ import * as tf from '@tensorflow/tfjs';
 import { NarxSurrogate } from '../surrogate/narx.js';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
+import { ContinuousRefitter } from '../surrogate/refit.js';
+import { warmup } from '../surrogate/windows.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, dropRows, episodeReadout, finalCost,
   finalEvaluation, resolve, targetRows,
 } from './common.js';
-import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
+import { type Measurement, RidgeReadout, TappedDense, inputNorm, measure, tapFeatures } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 
 export async function trainPat(o: TrainOptions): Promise<TrainResult> {
@@ -57,71 +74,101 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, recent: so.recent, reservoir: so.reservoir,
     seed: r.rng.fork('replay').nextU32(),
   });
+  // Pairs an episode adds to the buffer: its steps less the held-out tail, less the window warm-up.
+  const holdOut = o.refit?.holdOut ?? 0.1;
+  const buffered = Math.max(1, L - Math.floor(L * holdOut) - warmup(buffer.shape));
+  const refitter = new ContinuousRefitter(surrogate, buffer, {
+    ...o.refit, holdOut, every: so.refitEvery * buffered, firstEpochs: so.firstEpochs, epochs: so.refitEpochs,
+    examples: so.fitExamples, learningRate: so.learningRate, seed: r.rng.fork('replay-sample').nextU32(), freeze: r.freezeSurrogate,
+  });
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
-  const windows = r.rng.fork('episodes'), sampling = r.rng.fork('replay-sample');
+  const windows = r.rng.fork('episodes');
   const ring: RidgeAccumulator[] = [];
   const episodes: EpisodeRecord[] = [];
-  let samples = 0, fitted = false;
+  let samples = 0, busy = 0, tStart = NaN, tEnd = NaN;
+  /** Draws episode e's window, computes its drives with the current weights and starts measuring them. */
+  const launch = (): Launch => {
+    const start = windows.int(r.trainSteps - L + 1);
+    const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
+    const aT = tf.tidy(() => layer.apply(tf.tensor2d(x, [L, layer.features])));
+    const a = aT.dataSync() as Float32Array;
+    aT.dispose();
+    const t = performance.now();
+    if (Number.isNaN(tStart)) tStart = t;
+    const m = measure(device, a, r.maxRetries).finally(() => { busy += performance.now() - t; });
+    m.catch(() => undefined);   // awaited later; never an unhandled rejection meanwhile
+    return { start, x, a, m };
+  };
+  const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget;
+  let next = more(0) ? launch() : undefined;
   try {
-    for (let e = 0; e < r.episodes; e++) {
-      if (samples + L + finalCost(r) > r.budget) break;
-      const start = windows.int(r.trainSteps - L + 1);
-      const x = layer.features2d(r.train.inputs, start, L);
-      try {
-        const aT = tf.tidy(() => layer.apply(x));
-        const a = aT.dataSync();
-        aT.dispose();
-        const m = await measure(device, a, r.maxRetries);
-        samples += m.samples;
-        // Surrogate: drift check on the newest pairs, then refit.
-        const added = buffer.add(m.drives, m.responses, m.epoch);
-        const surrogateNmse = fitted ? surrogate.evaluate(buffer.newest(added)) : undefined;
-        if (!fitted || e % so.refitEvery === 0) {
-          surrogate.fit(buffer.sample(so.fitExamples, sampling), {
-            epochs: fitted ? so.refitEpochs : so.firstEpochs, learningRate: so.learningRate, seed: e,
-          });
-          fitted = true;
-        }
-        // Readout (constant in the gradient step).
-        const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, start + r.washout, r.steps);
-        const readoutNmse = episodeReadout(r, readout, ring, X, Y);
-        // Loss and the physics-aware gradient.
-        const loss = tf.tidy(() => {
-          const { W, b } = readout.tensors();
-          const measured = tf.tensor2d(m.responses, [L, co]);
-          const target = tf.tensor2d(Float32Array.from(Y), [r.steps, r.train.outChannels]);
-          const device$ = physicalLayer(surrogate, measured);
-          const { value, grads } = tf.variableGrads(() => {
-            const y = device$(layer.apply(x)).slice([r.washout, 0], [r.steps, co]);
-            return tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
-          }, layer.variables);
-          optimizer.applyGradients(grads);
-          return value;
-        });
-        const rec: EpisodeRecord = { loss: loss.dataSync()[0], deviceSamples: samples, breaks: m.breaks };
-        loss.dispose();
-        if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
-        if (surrogateNmse !== undefined) rec.surrogateNmse = surrogateNmse;
-        episodes.push(rec);
-        r.onEpisode?.(rec, e);
-      } finally {
-        x.dispose();
-      }
+    for (let e = 0; next; e++) {
+      const cur = next;
+      next = undefined;
+      const m = await cur.m;
+      samples += m.samples;
+      // Surrogate: newest-pairs NMSE and drift check, then a refit in the background.
+      const seen = refitter.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
+      if (r.pipeline && more(e + 1)) next = launch();
+      await refitter.idle();
+      // Readout (constant in the gradient step).
+      const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, cur.start + r.washout, r.steps);
+      const readoutNmse = episodeReadout(r, readout, ring, X, Y);
+      // Loss and the physics-aware gradient, at the drives sent.
+      const loss = tf.tidy(() => {
+        const { W, b } = readout.tensors();
+        const measured = tf.tensor2d(m.responses, [L, co]);
+        const target = tf.tensor2d(Float32Array.from(Y), [r.steps, r.train.outChannels]);
+        const x = tf.tensor2d(cur.x, [L, layer.features]), sent = tf.tensor2d(cur.a, [L, ci]), now = layer.apply(x);
+        const device$ = physicalLayer(surrogate, measured);
+        const { value, grads } = tf.variableGrads(() => {
+          const a = tf.add(tf.sub(layer.apply(x), now), sent) as tf.Tensor2D;   // value a_sent, Jacobian of a(θ)
+          const y = device$(a).slice([r.washout, 0], [r.steps, co]);
+          return tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
+        }, layer.variables);
+        optimizer.applyGradients(grads);
+        return value;
+      });
+      const st = refitter.stats;
+      const rec: EpisodeRecord = { loss: loss.dataSync()[0], deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms };
+      loss.dispose();
+      if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
+      if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
+      if (st.heldOutNmse !== undefined) rec.surrogateHeldOutNmse = st.heldOutNmse;
+      episodes.push(rec);
+      r.onEpisode?.(rec, e);
+      if (!r.pipeline && more(e + 1)) next = launch();
+      tEnd = performance.now();
     }
     const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, r.budget - samples - finalCost(r, 0)) : r.fitSteps;
     if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
     const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
-    return {
+    const result: TrainResult = {
       ...baseResult(o, r, 'pat', t0),
       episodes,
       test: { metric: r.test.metric, value: final.value },
       deviceSamples: samples,
       model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), surrogate: surrogate.toJSON() },
     };
+    if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
+    return result;
   } finally {
+    refitter.cancel();
+    if (next) await next.m.catch(() => undefined);
     optimizer.dispose();
     layer.dispose();
     surrogate.dispose();
   }
+}
+
+/** One episode whose measurement is under way. */
+interface Launch {
+  /** First row of the episode's window in the training sequence. */
+  start: number;
+  /** Its tapped features [L, taps * inChannels], row-major. */
+  x: Float32Array;
+  /** The drives sent, [L * inChannels]. */
+  a: Float32Array;
+  m: Promise<Measurement>;
 }

@@ -11,12 +11,21 @@
 import { trainClassic, trainDigital, type DigitalOptions } from './baselines.js';
 import type { TrainResult } from './common.js';
 import { trainPat } from './pat.js';
+import { trainOracle, type OracleOptions } from './oracle.js';
+import { trainInsilico, type InsilicoOptions } from './insilico.js';
+import { trainSpsa, type SpsaOptions } from './spsa.js';
 
-export async function train(opts: DigitalOptions): Promise<TrainResult> {
+/** Every trainer's options: the common ones plus each trainer's extras. */
+export type AnyTrainOptions = DigitalOptions & Partial<Omit<OracleOptions, keyof DigitalOptions>> & Partial<Omit<InsilicoOptions, keyof DigitalOptions>> & Partial<Omit<SpsaOptions, keyof DigitalOptions>>;
+
+export async function train(opts: AnyTrainOptions): Promise<TrainResult> {
   switch (opts.trainer) {
     case 'pat': return trainPat(opts);
     case 'classic': return trainClassic(opts);
     case 'digital': return trainDigital(opts);
-    default: throw new RangeError(`trainer must be pat, classic or digital, got ${String((opts as { trainer: unknown }).trainer)}`);
+    case 'oracle': return trainOracle(opts);
+    case 'insilico': return trainInsilico(opts);
+    case 'spsa': return trainSpsa(opts);
+    default: throw new RangeError(`trainer must be pat, classic, digital, oracle, insilico or spsa, got ${String((opts as { trainer: unknown }).trainer)}`);
   }
 }

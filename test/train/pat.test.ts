@@ -32,7 +32,7 @@ test('pat on NARMA10 beats the classic random input layer at the same device-sam
   const pat = await onDevice('analog', 1, { ...SMALL, trainer: 'pat', seed: 1, onEpisode: () => counts.push(tf.memory().numTensors) });
   const classic = await onDevice('analog', 1, { ...SMALL, trainer: 'classic', seed: 1, budget: pat.deviceSamples });
   const digital = await train({ ...SMALL, trainer: 'digital', seed: 1 });
-  console.log(`    NMSE pat ${pat.test.value.toFixed(3)} classic ${classic.test.value.toFixed(3)} digital ${digital.test.value.toFixed(3)}; device samples ${pat.deviceSamples} / ${classic.deviceSamples}`);
+  console.log(`    utilisation ${pat.deviceUtilisation?.toFixed(2)} refits ${pat.episodes.at(-1)?.refits} drift ${pat.episodes.at(-1)?.driftAlarms}; NMSE pat ${pat.test.value.toFixed(3)} classic ${classic.test.value.toFixed(3)} digital ${digital.test.value.toFixed(3)}; device samples ${pat.deviceSamples} / ${classic.deviceSamples}`);
   assert.is(pat.episodes.length, 15);
   assert.is(classic.deviceSamples, pat.deviceSamples);
   assert.is(pat.deviceSamples, 15 * 250 + 2 * 50 + 1000 + 500);
@@ -53,7 +53,7 @@ test('pat on NARMA10 beats the classic random input layer at the same device-sam
 
 test('same seed, same run: identical TrainResult numbers (fpga profile, no noise, and analog with its seed)', async () => {
   const opts = { ...SMALL, episodes: 4, trainer: 'pat' as const, seed: 3, fitSteps: 300, testSteps: 200, trainSteps: 1000 };
-  const strip = (r: TrainResult) => ({ ...r, elapsedMs: 0 });
+  const strip = (r: TrainResult) => ({ ...r, elapsedMs: 0, deviceUtilisation: 0 });
   for (const profile of ['fpga', 'analog']) {
     const a = await onDevice(profile, 3, opts), b = await onDevice(profile, 3, opts);
     assert.equal(strip(a), strip(b));

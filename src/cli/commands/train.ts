@@ -12,7 +12,7 @@ export function trainCommand(y: Argv): Argv {
     (a) => a
       .option('task', { type: 'string', default: 'narma10', choices: taskNames as unknown as string[], describe: 'benchmark task' })
       .option('device', { type: 'string', default: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
-      .option('trainer', { type: 'string', default: 'pat', choices: ['pat', 'classic', 'digital'], describe: 'pat: physics-aware training through the device; classic: fixed random input layer + ridge; digital: the digital layers alone, no device' })
+      .option('trainer', { type: 'string', default: 'pat', choices: ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'], describe: 'pat: physics-aware training through the device; classic: fixed random input layer + ridge; digital: the digital layers alone, no device; oracle: pat with the exact gradient of a simulator\'s twin (sim:<profile> only, benchmark); insilico: fit a surrogate on random exploration, train on the surrogate, deploy on the device; spsa: gradient-free SPSA on the device' })
       .option('seed', { type: 'number', default: 1, describe: 'seeds the task, the initialisation, the surrogate and a simulated device' })
       .option('episodes', { type: 'number', default: 30, describe: 'training episodes' })
       .option('learning-rate', { type: 'number', default: 0.03, describe: 'Adam learning rate of the digital layer' })

@@ -1,0 +1,288 @@
+/**
+ * The exact-gradient oracle of a simulated device: the vector-Jacobian product of the episode map
+ * of a model's float64 twin (src/sim/model.ts ReservoirTwin), in the same units as the trainers use:
+ *
+ *     drives a ∈ [-1, 1]^(T × inChannels)  ─►  responses r ∈ [0, 1]^(T × outChannels)
+ *     u = inMin + (a + 1)/2 (inMax - inMin)      (toDeviceUnits without rounding)
+ *     r = (y - outMin) / (outMax - outMin)       (fromDeviceUnits)
+ *
+ * starting from the twin's rest state (every measured segment starts with resetState()). With an
+ * output latency of L steps, response row t is twin output t - L; rows t < L show the rest state
+ * and do not depend on the drives (zero gradient; see {@link TwinGradient.respond}).
+ *
+ * The VJP gᵀ = dyᵀ ∂r/∂a is computed by a reverse (adjoint) sweep over the stored twin states,
+ * with each step's Jacobian columns taken by central finite differences of the twin's `step`
+ * (relative step `h`, default 1e-6), so it works for any twin without hand-written derivatives:
+ *
+ *     λ_K = 0;  for k = K-1 … 0:  [λ_k ; g_k] = [∂(s_{k+1}, o_k)/∂(s_k, a_k)]ᵀ [λ_{k+1} ; dy_{k+L}]
+ *
+ * Cost: 2 (stateSize + inChannels) twin steps per time step (analog, T = 250: ~25k steps, tens of
+ * ms), memory T × stateSize. Accuracy ~1e-8 relative on smooth twins (FD truncation h², rounding
+ * 2⁻⁵²/h); at a clip boundary (a drive exactly at ±1, an output at a rail) the central difference
+ * gives the mean of the one-sided slopes.
+ *
+ * {@link TwinGradient} implements DeviceSurrogate, so `physicalLayer(oracle, measured)` backpropagates
+ * through the exact twin derivative (its vjpSeq reads tensors with dataSync and never calls tf.grad).
+ * The device must be a simulator whose model (profile, options, seed) is known: see
+ * {@link twinForDevice}. Benchmarks only: a real device has no twin.
+ *
+ * ```ts
+ * const { model } = openSimLink('analog', { seed: 1 });      // or createModel('analog', {}, 1)
+ * const oracle = new TwinGradient({ model });
+ * const g = oracle.vjp(drives, dy);                           // Float64Array [T * inChannels]
+ * ```
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DeviceClient } from '../device/client.js';
+import type { Info } from '../protocol/messages.js';
+import { SIM_FIRMWARE } from '../sim/device.js';
+import type { ReservoirModel, ReservoirTwin } from '../sim/model.js';
+import { type ModelOptions, type ProfileName, createModel, profiles } from '../sim/profiles.js';
+import type { DeviceSurrogate } from '../surrogate/narx.js';
+
+/** Device ranges of the episode map (INFO fields); default: the model's inRange and outRange. */
+export type TwinScaling = Pick<Info, 'inMin' | 'inMax' | 'outMin' | 'outMax'>;
+
+/** Options of {@link TwinGradient}. */
+export interface TwinGradientOptions {
+  /** The simulated model (the same profile, options and seed as the device). */
+  model: ReservoirModel;
+  /** Ranges used by toDeviceUnits / fromDeviceUnits. Defaults to the model's ranges. */
+  scaling?: TwinScaling;
+  /** Output latency in steps. Defaults to the model's `options.latencySamples`, else 0. */
+  latency?: number;
+  /** Relative finite-difference step of the step Jacobians. Defaults to 1e-6. */
+  h?: number;
+}
+
+export class TwinGradient implements DeviceSurrogate {
+  readonly twin: ReservoirTwin;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly latency: number;
+  readonly h: number;
+  private readonly inMin: number;
+  private readonly inSpan: number;
+  private readonly outMin: number;
+  private readonly outSpan: number;
+  private readonly u: Float64Array;
+
+  constructor(opts: TwinGradientOptions) {
+    this.twin = opts.model.twin();
+    this.inChannels = this.twin.inChannels;
+    this.outChannels = this.twin.outChannels;
+    const s = opts.scaling ?? { inMin: opts.model.inRange[0], inMax: opts.model.inRange[1], outMin: opts.model.outRange[0], outMax: opts.model.outRange[1] };
+    this.inMin = s.inMin;
+    this.inSpan = s.inMax - s.inMin;
+    this.outMin = s.outMin;
+    this.outSpan = s.outMax - s.outMin;
+    if (!(this.inSpan > 0) || !(this.outSpan > 0)) throw new RangeError('scaling ranges must be non-empty');
+    const lat = opts.latency ?? (opts.model as { options?: { latencySamples?: number } }).options?.latencySamples ?? 0;
+    if (!Number.isInteger(lat) || lat < 0) throw new RangeError(`latency must be an integer >= 0, got ${String(lat)}`);
+    this.latency = lat;
+    this.h = opts.h ?? 1e-6;
+    if (!(this.h > 0 && this.h < 0.1)) throw new RangeError(`h must be in (0, 0.1), got ${String(opts.h)}`);
+    this.u = new Float64Array(this.inChannels);
+  }
+
+  /** One twin step in normalised units: drives a [inChannels] → next state and scaled output. */
+  stepNorm(state: Float64Array, a: ArrayLike<number>): { state: Float64Array; output: Float64Array } {
+    const u = this.u;
+    for (let c = 0; c < this.inChannels; c++) u[c] = this.inMin + ((a[c] + 1) / 2) * this.inSpan;
+    const st = this.twin.step(state, u);
+    const o = st.output;
+    for (let i = 0; i < o.length; i++) o[i] = (o[i] - this.outMin) / this.outSpan;
+    return st;
+  }
+
+  private steps(drives: ArrayLike<number>): number {
+    const t = drives.length / this.inChannels;
+    if (!Number.isInteger(t) || t < 1) throw new RangeError(`drives must hold a positive multiple of ${this.inChannels} values`);
+    return t;
+  }
+
+  /**
+   * The twin's scaled responses to `drives` (from rest): Float64Array [T * outChannels]. With a
+   * latency L the first L rows are the scaled output of the rest state stepped with a = 0 (the
+   * model's rest output is not exposed by the twin; these rows do not depend on the drives).
+   */
+  respond(drives: ArrayLike<number>): Float64Array {
+    const T = this.steps(drives), ci = this.inChannels, co = this.outChannels, L = this.latency;
+    const out = new Float64Array(T * co);
+    let s = this.twin.init();
+    if (L > 0) {
+      const rest = this.stepNorm(this.twin.init(), new Float64Array(ci)).output;
+      for (let t = 0; t < Math.min(L, T); t++) out.set(rest, t * co);
+    }
+    for (let k = 0; k + L < T; k++) {
+      const st = this.stepNorm(s, sub(drives, k * ci, ci));
+      out.set(st.output, (k + L) * co);
+      s = st.state;
+    }
+    return out;
+  }
+
+  /**
+   * dyᵀ ∂r/∂a at `drives` by the adjoint sweep (see the module comment).
+   * @param drives [T * inChannels] in [-1, 1]
+   * @param dy [T * outChannels], the upstream gradient dL/dr
+   * @returns Float64Array [T * inChannels]
+   */
+  vjp(drives: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
+    const T = this.steps(drives), ci = this.inChannels, co = this.outChannels, L = this.latency;
+    if (dy.length !== T * co) throw new RangeError(`dy must hold ${T * co} values, got ${dy.length}`);
+    const K = Math.max(0, T - L);
+    const n = this.twin.stateSize;
+    const states: Float64Array[] = [];
+    let s = this.twin.init();
+    for (let k = 0; k < K; k++) {
+      states.push(s);
+      s = this.stepNorm(s, sub(drives, k * ci, ci)).state;
+    }
+    const g = new Float64Array(T * ci);
+    let lambda = new Float64Array(n);
+    let lambdaZero = true;
+    const a = new Float64Array(ci);
+    for (let k = K - 1; k >= 0; k--) {
+      const dyk = sub(dy, (k + L) * co, co);
+      let dyZero = true;
+      for (let i = 0; i < co; i++) if (dyk[i] !== 0) { dyZero = false; break; }
+      if (dyZero && lambdaZero) continue; // nothing downstream of step k: zero gradient
+      const sk = Float64Array.from(states[k]);
+      for (let c = 0; c < ci; c++) a[c] = drives[k * ci + c];
+      // Directional derivative of the step along one coordinate, contracted with (λ, dy_k).
+      const contract = (bump: (sign: number) => void, hj: number): number => {
+        bump(+1);
+        const p = this.stepNorm(sk, a);
+        bump(-1);
+        const m = this.stepNorm(sk, a);
+        bump(0);
+        let v = 0;
+        if (!lambdaZero) for (let i = 0; i < n; i++) v += lambda[i] * (p.state[i] - m.state[i]);
+        if (!dyZero) for (let i = 0; i < co; i++) v += dyk[i] * (p.output[i] - m.output[i]);
+        return v / (2 * hj);
+      };
+      for (let c = 0; c < ci; c++) {
+        const hj = this.h, a0 = a[c];
+        g[k * ci + c] = contract((sg) => { a[c] = a0 + sg * hj; }, hj);
+      }
+      const next = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        const x0 = sk[j], hj = this.h * Math.max(1, Math.abs(x0));
+        next[j] = contract((sg) => { sk[j] = x0 + sg * hj; }, hj);
+      }
+      lambda = next;
+      lambdaZero = next.every((v) => v === 0);
+    }
+    return g;
+  }
+
+  /** DeviceSurrogate: {@link vjp} on tensors (drives [T, inChannels], dy [T, outChannels]); ctx is ignored (segments start from rest). */
+  vjpSeq(drives: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+    const g = this.vjp(drives.dataSync(), dy.dataSync());
+    return tf.tensor2d(Float32Array.from(g), [drives.shape[0], this.inChannels]);
+  }
+}
+
+/**
+ * dyᵀ ∂r/∂a by brute force: central differences of the whole episode map, one drive at a time
+ * (re-running the twin from that step on), O(T² · inChannels) steps. For tests on tiny episodes.
+ */
+export function bruteForceTwinVjp(oracle: TwinGradient, drives: ArrayLike<number>, dy: ArrayLike<number>, eps = 1e-6): Float64Array {
+  const ci = oracle.inChannels, co = oracle.outChannels, L = oracle.latency;
+  const T = drives.length / ci;
+  const g = new Float64Array(T * ci);
+  const states: Float64Array[] = [];
+  let s = oracle.twin.init();
+  for (let k = 0; k < T; k++) {
+    states.push(s);
+    s = oracle.stepNorm(s, sub(drives, k * ci, ci)).state;
+  }
+  const a = Float64Array.from(drives);
+  const tail = (k: number): Float64Array => {
+    // Responses of rows k+L … T-1 from state k with the (perturbed) drives.
+    const out = new Float64Array(Math.max(0, T - L - k) * co);
+    let st = states[k];
+    for (let j = k; j + L < T; j++) {
+      const r = oracle.stepNorm(st, sub(a, j * ci, ci));
+      out.set(r.output, (j - k) * co);
+      st = r.state;
+    }
+    return out;
+  };
+  for (let k = 0; k + L < T; k++) {
+    for (let c = 0; c < ci; c++) {
+      const i = k * ci + c, x0 = a[i];
+      a[i] = x0 + eps;
+      const p = tail(k);
+      a[i] = x0 - eps;
+      const m = tail(k);
+      a[i] = x0;
+      let v = 0;
+      for (let q = 0; q < p.length; q++) v += dy[(k + L) * co + q] * (p[q] - m[q]);
+      g[i] = v / (2 * eps);
+    }
+  }
+  return g;
+}
+
+/** Where the twin of a simulated device comes from. */
+export interface TwinSource {
+  /** The model itself (wins over everything else). */
+  model?: ReservoirModel;
+  /** A built-in profile with its seed (the seed of openDevice('sim:<profile>', { seed })), and any model overrides. */
+  sim?: { profile: string; seed?: number; overrides?: Partial<ModelOptions[keyof ModelOptions]> };
+}
+
+/**
+ * The model behind a simulated device: `src.model`, else createModel(src.sim.profile, overrides,
+ * seed ?? 1), else inferred from the INFO of the built-in simulator (firmware SIM_FIRMWARE, model
+ * `sim-<kind>`, serial `SIM-<seed hex>`; the profile of that kind whose channel counts and ranges
+ * match INFO; profile options only, no overrides). Throws a TypeError when there is none: the
+ * oracle needs a simulator. Callers should check the twin against a measured episode
+ * ({@link twinMismatch}) since inference cannot see model overrides.
+ */
+export function twinModelFor(device: DeviceClient | undefined, src: TwinSource): ReservoirModel {
+  if (src.model) return src.model;
+  if (src.sim) {
+    if (!Object.prototype.hasOwnProperty.call(profiles, src.sim.profile)) throw new RangeError(`unknown simulator profile '${src.sim.profile}'`);
+    return createModel(src.sim.profile as ProfileName, (src.sim.overrides ?? {}) as never, src.sim.seed ?? 1) as ReservoirModel;
+  }
+  const info = device?.info;
+  const m = info && /^SIM-([0-9a-f]{8})$/.exec(info.serial);
+  if (!info || info.firmware !== SIM_FIRMWARE || !m || !info.model.startsWith('sim-')) {
+    throw new TypeError('the oracle needs a simulated device: pass `model` or `sim: { profile, seed }` (a real device has no twin)');
+  }
+  const seed = parseInt(m[1], 16), kind = info.model.slice(4);
+  for (const name of Object.keys(profiles) as ProfileName[]) {
+    if (profiles[name].kind !== kind) continue;
+    const model = createModel(name, {} as never, seed) as ReservoirModel;
+    if (model.inChannels === info.inChannels && model.outChannels === info.outChannels &&
+        model.inRange[0] === info.inMin && model.inRange[1] === info.inMax && model.outRange[0] === info.outMin && model.outRange[1] === info.outMax) {
+      return model;
+    }
+  }
+  throw new TypeError(`no built-in profile matches the simulated device ${info.model} (${info.inChannels} in, ${info.outChannels} out): pass \`model\``);
+}
+
+/** NMSE of the twin's responses against measured ones (mean over channels of MSE / variance); the twin-matches-device check. */
+export function twinMismatch(oracle: TwinGradient, drives: ArrayLike<number>, measured: ArrayLike<number>): number {
+  const p = oracle.respond(drives), co = oracle.outChannels, T = p.length / co;
+  let total = 0, used = 0;
+  for (let c = 0; c < co; c++) {
+    let mean = 0;
+    for (let t = 0; t < T; t++) mean += measured[t * co + c];
+    mean /= T;
+    let v = 0, e = 0;
+    for (let t = 0; t < T; t++) {
+      v += (measured[t * co + c] - mean) ** 2;
+      e += (p[t * co + c] - measured[t * co + c]) ** 2;
+    }
+    if (v > 0) { total += e / v; used++; }
+  }
+  return used ? total / used : 0;
+}
+
+function sub(a: ArrayLike<number>, from: number, n: number): ArrayLike<number> {
+  return (a as Float64Array).subarray ? (a as Float64Array).subarray(from, from + n) : Array.prototype.slice.call(a, from, from + n);
+}
