@@ -1,4 +1,5 @@
-import type { Link, LinkHandlers } from './link.js';
+import { LinkEndpoint } from './endpoint.js';
+import type { Link } from './link.js';
 
 export interface MemoryPairOptions {
   /** Largest chunk a read delivers; writes are split into chunks of 1..maxChunk bytes. Defaults to 4096. */
@@ -30,64 +31,30 @@ export function createMemoryPair(opts: MemoryPairOptions = {}): [Link, Link] {
   return [a, b];
 }
 
-class MemoryLink implements Link {
+class MemoryLink extends LinkEndpoint implements Link {
   peer!: MemoryLink;
-  private handlers: LinkHandlers | null = null;
-  private early: Uint8Array[] = [];
-  private open = true;
-  private closeReported = false;
-  private closeError: Error | undefined;
 
-  constructor(readonly name: string, private readonly chunkSize: () => number) {}
-
-  get isOpen(): boolean {
-    return this.open;
+  constructor(readonly name: string, private readonly chunkSize: () => number) {
+    super();
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (!this.open) return Promise.reject(new Error(`${this.name}: write on a closed link`));
+    if (!this.isOpen) return Promise.reject(new Error(`${this.name}: write on a closed link`));
     const copy = Uint8Array.from(bytes);
     const peer = this.peer;
     setImmediate(() => {
       for (let at = 0; at < copy.length;) {
         const n = Math.min(this.chunkSize(), copy.length - at);
-        peer.receive(copy.subarray(at, at + n));
+        peer.deliver(copy.subarray(at, at + n));
         at += n;
       }
     });
     return Promise.resolve();
   }
 
-  setHandlers(handlers: LinkHandlers): void {
-    this.handlers = handlers;
-    const early = this.early;
-    this.early = [];
-    for (const chunk of early) handlers.data(chunk);
-    if (!this.open) this.reportClose();
-  }
-
   close(): Promise<void> {
-    this.shut(undefined);
-    if (this.peer.open) setImmediate(() => this.peer.shut(new Error(`${this.peer.name}: peer ${this.name} closed the link`)));
+    this.markClosed(undefined);
+    if (this.peer.isOpen) setImmediate(() => this.peer.markClosed(new Error(`${this.peer.name}: peer ${this.name} closed the link`)));
     return Promise.resolve();
-  }
-
-  private receive(chunk: Uint8Array): void {
-    if (!this.open) return;
-    if (this.handlers) this.handlers.data(chunk);
-    else this.early.push(chunk);
-  }
-
-  private shut(err: Error | undefined): void {
-    if (!this.open) return;
-    this.open = false;
-    this.closeError = err;
-    if (this.handlers) this.reportClose();
-  }
-
-  private reportClose(): void {
-    if (this.closeReported) return;
-    this.closeReported = true;
-    this.handlers?.close(this.closeError);
   }
 }

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Link, LinkHandlers } from './link.js';
+import { LinkEndpoint } from './endpoint.js';
+import type { Link } from './link.js';
 
 /**
  * Releases the OS resource behind a stream link. `graceful` is true for a local close()
@@ -21,12 +22,7 @@ interface PendingWrite {
  * that arrive before setHandlers, turns a peer close or stream error into one close(err), and
  * makes write() honour backpressure.
  */
-export class StreamLink implements Link {
-  private handlers: LinkHandlers | null = null;
-  private early: Uint8Array[] = [];
-  private open = true;
-  private closeReported = false;
-  private closeError: Error | undefined;
+export class StreamLink extends LinkEndpoint implements Link {
   private released: Promise<void> | null = null;
   /** Writes not yet resolved: waiting for their callback, or for 'drain' after write() said false. */
   private readonly pending = new Set<PendingWrite>();
@@ -37,11 +33,8 @@ export class StreamLink implements Link {
     private readonly writable: Writable,
     private readonly release: Release,
   ) {
-    readable.on('data', (chunk: Buffer) => {
-      if (!this.open) return;
-      if (this.handlers) this.handlers.data(chunk);
-      else this.early.push(chunk);
-    });
+    super();
+    readable.on('data', (chunk: Buffer) => this.deliver(chunk));
     const peerClosed = () => this.fail(new Error(`${name}: peer closed the link`));
     readable.on('end', peerClosed);
     readable.on('close', peerClosed);
@@ -59,12 +52,8 @@ export class StreamLink implements Link {
     }
   }
 
-  get isOpen(): boolean {
-    return this.open;
-  }
-
   write(bytes: Uint8Array): Promise<void> {
-    if (!this.open) return Promise.reject(this.closedError());
+    if (!this.isOpen) return Promise.reject(this.closedError());
     // Copy: the caller may reuse its buffer as soon as write() returns, and the stream may hold
     // the chunk until the OS takes it.
     const chunk = Buffer.from(bytes);
@@ -80,14 +69,6 @@ export class StreamLink implements Link {
     });
   }
 
-  setHandlers(handlers: LinkHandlers): void {
-    this.handlers = handlers;
-    const early = this.early;
-    this.early = [];
-    for (const chunk of early) handlers.data(chunk);
-    if (!this.open) this.reportClose();
-  }
-
   close(): Promise<void> {
     this.shut(undefined);
     this.released ??= this.release(true);
@@ -96,7 +77,7 @@ export class StreamLink implements Link {
 
   /** The peer went away or the stream failed: report it once and let the resource go. */
   private fail(err: Error): void {
-    if (!this.open) return;
+    if (!this.isOpen) return;
     this.shut(err);
     this.released ??= this.release(false);
     // Nobody awaits this promise; its failure is already reported through close(err).
@@ -104,11 +85,9 @@ export class StreamLink implements Link {
   }
 
   private shut(err: Error | undefined): void {
-    if (!this.open) return;
-    this.open = false;
-    this.closeError = err;
-    for (const w of this.pending) this.settle(w, this.closedError());
-    if (this.handlers) this.reportClose();
+    this.markClosed(err, () => {
+      for (const w of this.pending) this.settle(w, this.closedError());
+    });
   }
 
   private settle(w: PendingWrite, err?: Error): void {
@@ -119,11 +98,5 @@ export class StreamLink implements Link {
 
   private closedError(): Error {
     return new Error(`${this.name}: write on a closed link${this.closeError ? ` (${this.closeError.message})` : ''}`);
-  }
-
-  private reportClose(): void {
-    if (this.closeReported) return;
-    this.closeReported = true;
-    this.handlers?.close(this.closeError);
   }
 }
