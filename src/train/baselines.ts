@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, dropRows, episodeReadout, finalCost,
+  type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, episodeReadout, finalCost,
   finalEvaluation, resolve, targetRows,
 } from './common.js';
 import { RidgeReadout, TappedDense, inputNorm } from './hybrid.js';

@@ -229,6 +229,13 @@ export function finalCost(r: Resolved, fitSteps = r.fitSteps): number {
   return 2 * r.washout + fitSteps + r.testSteps;
 }
 
+/** Steps left for the final readout fit once `spent` device samples are used; RangeError below 10. */
+export function finalFitSteps(r: Resolved, spent: number): number {
+  const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, r.budget - spent - finalCost(r, 0)) : r.fitSteps;
+  if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
+  return fitSteps;
+}
+
 /** Target rows [start, start + length) of a task, Float64Array [length * outChannels]. */
 export function targetRows(t: TaskData, start: number, length: number): Float64Array {
   return t.targets.slice(start * t.outChannels, (start + length) * t.outChannels);

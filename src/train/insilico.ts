@@ -29,9 +29,8 @@ import * as tf from '@tensorflow/tfjs';
 import { NarxSurrogate } from '../surrogate/narx.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, dropRows, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows,
-} from './common.js';
+  type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, episodeReadout, finalCost,
+  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
 import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import { surrogateDefaults } from './surrogate-track.js';
@@ -125,8 +124,7 @@ export async function trainInsilico(o: InsilicoOptions): Promise<TrainResult> {
     }
     // 4. Deployment on the device (keeps the fit segment's responses for the deployment check).
     let deployNmse: number | undefined;
-    const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, r.budget - samples - finalCost(r, 0)) : r.fitSteps;
-    if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
+    const fitSteps = finalFitSteps(r, samples);
     const final = await finalEvaluation(r, co, async (task, length) => {
       const m = await measure(device, layer.run(task.inputs, 0, length), r.maxRetries);
       samples += m.samples;

@@ -25,8 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, dropRows, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows,
-} from './common.js';
+  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
 import { type FidelityRecord, type SpotOptions, episodeFidelity, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -136,8 +135,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
         x.dispose();
       }
     }
-    const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, r.budget - samples - finalCost(r, 0)) : r.fitSteps;
-    if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
+    const fitSteps = finalFitSteps(r, samples);
     const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
     return {
       ...baseResult(o, r, 'oracle', t0),

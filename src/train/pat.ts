@@ -43,8 +43,7 @@ import { ContinuousRefitter } from '../surrogate/refit.js';
 import { warmup } from '../surrogate/windows.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, dropRows, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows,
-} from './common.js';
+  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
 import { type Measurement, RidgeReadout, TappedDense, inputNorm, measure, tapFeatures } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 
@@ -141,8 +140,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       if (!r.pipeline && more(e + 1)) next = launch();
       tEnd = performance.now();
     }
-    const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, r.budget - samples - finalCost(r, 0)) : r.fitSteps;
-    if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
+    const fitSteps = finalFitSteps(r, samples);
     const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
     const result: TrainResult = {
       ...baseResult(o, r, 'pat', t0),

@@ -25,8 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { DeviceClient } from '../device/client.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, baseResult, deviceResponder, dropRows, finalCost,
-  finalEvaluation, resolve, targetRows,
-} from './common.js';
+  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
 import { TappedDense, inputNorm, measure } from './hybrid.js';
 import { RidgeAccumulator, nmse } from './ridge.js';
 
@@ -109,8 +108,7 @@ export async function trainSpsa(o: SpsaOptions): Promise<TrainResult> {
       r.onEpisode?.(rec, k);
     }
     setTheta(theta);
-    const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, r.budget - samples - finalCost(r, 0)) : r.fitSteps;
-    if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
+    const fitSteps = finalFitSteps(r, samples);
     const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
     return {
       ...baseResult(o, r, 'spsa', t0),
