@@ -1,0 +1,4 @@
+export * from './schema.js';
+export * from './blob.js';
+export * from './recorder.js';
+export * from './read.js';

@@ -1,0 +1,519 @@
+/**
+ * Records runs (calibrate, train, run, bench) into SQLite as they happen.
+ *
+ * ```ts
+ * const db = openRecordDb('runs.sqlite');          // WAL; marks runs of dead processes 'interrupted'
+ * const rec = new RunRecorder(db);
+ * rec.startRun({ kind: 'train', config: opts, seed: 1, backend: 'cpu', device: client.info });
+ * rec.recordBatch(await client.process(drive));    // committed before it returns (default)
+ * rec.recordMetric('nmse', episode, 0.17);
+ * rec.saveArtifact('model', 'model', result.model);
+ * rec.finish('completed');
+ * ```
+ *
+ * Commit cadence. Batches and metrics queue in memory and are written in one IMMEDIATE
+ * transaction when any of these holds: `batchesPerCommit` batches are queued (default 1, so every
+ * batch is committed before `recordBatch` returns); the oldest queued item is `flushIntervalMs`
+ * old (default 100 ms; checked on every call and by an unref'd timer, so metrics reach the disk
+ * within about 100 ms even between batches, unless the event loop is blocked); or the queue holds
+ * `maxPendingBytes`. `saveArtifact` and `finish` commit at once. Memory is bounded by those limits.
+ *
+ * Crash safety. The database is in WAL mode, so a transaction is either entirely in the log or
+ * not at all: a kill -9 loses at most what was queued and not yet committed (with the defaults, the
+ * batch being inserted) and never leaves a half-written batch. `synchronous=NORMAL` (the default)
+ * makes a commit a write into the OS page cache without fsync: it survives the death of the process
+ * (the kernel still writes the pages), which is the failure this recorder is built for, at a
+ * fraction of the cost; only a power cut or kernel crash can lose the last commits, and even then
+ * the database stays consistent. Pass `synchronous: 'full'` to fsync every commit when power cuts
+ * matter more than throughput.
+ *
+ * Interrupted runs. A running run carries its writer's `host`, `pid` and a `heartbeat_ms` refreshed
+ * on commits and at least every `heartbeatMs` (default 5 s). {@link markInterruptedRuns} (run by
+ * {@link openRecordDb}) sets a 'running' run to 'interrupted' when
+ * - it was written on this host and its pid is not a live process (gone, or a zombie), or is this
+ *   very process (a container restarted as the same pid); or
+ * - its heartbeat is older than `staleAfterMs` (default 60 s), whatever the host (covers a reused
+ *   pid, and writers on another host or in another container sharing the file);
+ * and never while a RunRecorder of this process holds it. A writer that was only frozen (SIGSTOP,
+ * a blocked event loop longer than `staleAfterMs`) and is marked keeps recording, and its `finish`
+ * sets the final status.
+ * `ended_ms` is then the last heartbeat, the last moment the writer was known alive.
+ */
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { type ArrayFormat, type RecordableArray, arrayFormat, encodeF32LE, shapeSize } from './blob.js';
+import { RUN_KINDS, type RunKind, type RunStatus, migrate } from './schema.js';
+
+export interface OpenRecordDbOptions {
+  /** Open an existing database read-only: no migration, no interrupted-run marking. Defaults to false. */
+  readonly?: boolean;
+  /** 'normal' (survives process crashes) or 'full' (also fsyncs every commit against power loss). Defaults to 'normal'. */
+  synchronous?: 'normal' | 'full';
+  /** How long a write waits for another connection's lock before failing with SQLITE_BUSY, in ms. Defaults to 5000. */
+  busyTimeoutMs?: number;
+  /** Heartbeat age after which a 'running' run is interrupted whatever its host and pid, in ms. Defaults to 60000. */
+  staleAfterMs?: number;
+}
+
+/**
+ * Opens (creating if needed) a run database: WAL journal, the chosen `synchronous` level, a busy
+ * timeout, foreign keys on, the schema migrated to the current version, and runs left 'running'
+ * by dead processes marked 'interrupted' (see {@link markInterruptedRuns}).
+ */
+export function openRecordDb(path: string, opts: OpenRecordDbOptions = {}): Database.Database {
+  if (typeof path !== 'string' || path === '') throw new TypeError('openRecordDb: path must be a non-empty string');
+  const sync = opts.synchronous ?? 'normal';
+  if (sync !== 'normal' && sync !== 'full') throw new TypeError(`option synchronous must be 'normal' or 'full', got ${String(sync)}`);
+  const busy = checkInt('busyTimeoutMs', opts.busyTimeoutMs, 5000, 0, 3_600_000);
+  const readonly = opts.readonly ?? false;
+  const db = new Database(path, { readonly, fileMustExist: readonly });
+  try {
+    db.pragma(`busy_timeout = ${busy}`);
+    if (!readonly) {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal' && !(db.memory && mode === 'memory')) throw new Error(`${path}: cannot switch to WAL (journal_mode ${String(mode)})`);
+      db.pragma(`synchronous = ${sync.toUpperCase()}`);
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      markInterruptedRuns(db, { staleAfterMs: opts.staleAfterMs });
+    }
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** Runs held by a RunRecorder of this process, as `${db.name}\0${runId}`. */
+const liveRuns = new Set<string>();
+
+/** True when `pid` names a live (not zombie) process on this host. */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+export interface MarkInterruptedOptions {
+  /** Heartbeat age after which a run is interrupted whatever its host and pid, in ms. Defaults to 60000. */
+  staleAfterMs?: number;
+  /** Current time in Unix ms. Defaults to Date.now(). */
+  now?: number;
+}
+
+/**
+ * Sets every 'running' run whose writer is gone to 'interrupted' (rule in the module comment) and
+ * returns their ids. Safe against a live writer: a row is changed only if its heartbeat is still
+ * the one that was judged.
+ */
+export function markInterruptedRuns(db: Database.Database, opts: MarkInterruptedOptions = {}): number[] {
+  const stale = checkInt('staleAfterMs', opts.staleAfterMs, 60_000, 1, Number.MAX_SAFE_INTEGER);
+  const now = opts.now ?? Date.now();
+  const host = hostname();
+  const update = db.prepare(`UPDATE runs SET status = 'interrupted', ended_ms = heartbeat_ms, error = ?
+    WHERE id = ? AND status = 'running' AND heartbeat_ms = ?`);
+  return db.transaction((): number[] => {
+    const rows = db.prepare(`SELECT id, host, pid, heartbeat_ms FROM runs WHERE status = 'running'`).all() as
+      { id: number; host: string; pid: number; heartbeat_ms: number }[];
+    const marked: number[] = [];
+    for (const r of rows) {
+      let why: string | null = null;
+      if (r.host === host && liveRuns.has(`${db.name}\0${r.id}`)) continue;
+      if (r.host === host && (r.pid === process.pid || !pidAlive(r.pid))) {
+        why = `writer pid ${r.pid} on ${r.host} is gone`;
+      } else if (now - r.heartbeat_ms > stale) {
+        why = `no heartbeat from pid ${r.pid} on ${r.host} for ${Math.round((now - r.heartbeat_ms) / 1000)} s`;
+      }
+      if (why !== null && update.run(why, r.id, r.heartbeat_ms).changes === 1) marked.push(r.id);
+    }
+    return marked;
+  }).immediate();
+}
+
+/** Identity of the device a run used; a device client's INFO fits as is (stored whole as JSON). */
+export interface DeviceIdentity {
+  vendor: string;
+  model: string;
+  serial: string;
+  firmware: string;
+  [key: string]: unknown;
+}
+
+export interface StartRunOptions {
+  kind: RunKind;
+  /** The run's resolved configuration; stored as JSON. Defaults to {}. */
+  config?: unknown;
+  /** Seed of the run. Defaults to none. */
+  seed?: number;
+  /** tfjs backend name. Defaults to none. */
+  backend?: string;
+  /** The device used. Defaults to none (a run without a device). */
+  device?: DeviceIdentity;
+  /** Id of a row of `calibrations` the run used. Defaults to none. */
+  calibrationId?: number;
+  /** Commit of the code (40 or 64 hex digits), null for unknown. Defaults to the commit checked out in process.cwd(), when there is one. */
+  gitCommit?: string | null;
+}
+
+/** A batch to record: a device client's BatchResult fits as is; shapes default to [count, length / count]. */
+export interface BatchLike {
+  batchId: number;
+  epoch: number;
+  timestampUs: number;
+  status: number;
+  count: number;
+  input: RecordableArray;
+  output: RecordableArray;
+  /** Shape of `input`. Defaults to [count, input.length / count]. */
+  inputShape?: readonly number[];
+  /** Shape of `output`. Defaults to [count, output.length / count]. */
+  outputShape?: readonly number[];
+}
+
+export interface RunRecorderOptions {
+  /** Commit when this many batches are queued. Defaults to 1 (every batch is committed before recordBatch returns). */
+  batchesPerCommit?: number;
+  /** Commit when the oldest queued batch or metric is this old, in ms. Defaults to 100. */
+  flushIntervalMs?: number;
+  /** Commit when the queued batches hold this many bytes. Defaults to 16 MiB. */
+  maxPendingBytes?: number;
+  /** Refresh the run's heartbeat at least this often while the event loop runs, in ms. Defaults to 5000. */
+  heartbeatMs?: number;
+}
+
+/** Counters of a recorder, for benchmarks and logs. */
+export interface RecorderStats {
+  batches: number;
+  metrics: number;
+  commits: number;
+  /** Longest commit, in ms. */
+  maxCommitMs: number;
+  /** Sum of commit durations, in ms. */
+  commitMs: number;
+}
+
+interface PendingBatch {
+  seq: number; batchId: number; epoch: number; timestampUs: number; status: number; count: number; t: number;
+  inFormat: ArrayFormat; inShape: string; input: Buffer; outFormat: ArrayFormat; outShape: string; output: Buffer;
+}
+
+const MAX_TEXT = 1024;
+const MAX_PENDING_METRICS = 10_000;
+
+/** Records one run; see the module comment for commit cadence and crash safety. */
+export class RunRecorder {
+  /** The run's id once started. */
+  runId = 0;
+  readonly stats: RecorderStats = { batches: 0, metrics: 0, commits: 0, maxCommitMs: 0, commitMs: 0 };
+
+  private readonly batchesPerCommit: number;
+  private readonly flushIntervalMs: number;
+  private readonly maxPendingBytes: number;
+  private readonly heartbeatMs: number;
+  private state: 'new' | 'running' | 'finished' = 'new';
+  private seq = 0;
+  private batches: PendingBatch[] = [];
+  private metrics: [string, number, number | null, number][] = [];
+  private pendingBytes = 0;
+  private oldestPending = 0;
+  private lastHeartbeat = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private failure: Error | null = null;
+  private readonly insertBatch: Database.Statement;
+  private readonly insertMetric: Database.Statement;
+  private readonly heartbeat: Database.Statement;
+
+  constructor(private readonly db: Database.Database, opts: RunRecorderOptions = {}) {
+    if (!(db instanceof Database)) throw new TypeError('RunRecorder: db must be a better-sqlite3 Database from openRecordDb');
+    this.batchesPerCommit = checkInt('batchesPerCommit', opts.batchesPerCommit, 1, 1, 100_000);
+    this.flushIntervalMs = checkInt('flushIntervalMs', opts.flushIntervalMs, 100, 1, 60_000);
+    this.maxPendingBytes = checkInt('maxPendingBytes', opts.maxPendingBytes, 16 << 20, 1, 1 << 30);
+    this.heartbeatMs = checkInt('heartbeatMs', opts.heartbeatMs, 5000, 10, 3_600_000);
+    this.insertBatch = db.prepare(`INSERT INTO batches (run_id, seq, batch_id, epoch, timestamp_us, status, count, recorded_ms,
+      input_format, input_shape, input, output_format, output_shape, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertMetric = db.prepare('INSERT INTO metrics (run_id, name, step, value, t_ms) VALUES (?, ?, ?, ?, ?)');
+    this.heartbeat = db.prepare('UPDATE runs SET heartbeat_ms = ? WHERE id = ?');
+  }
+
+  /** Inserts the run row ('running') and commits it; returns the run id. */
+  startRun(opts: StartRunOptions): number {
+    if (this.state !== 'new') throw new Error('RunRecorder: startRun may be called once');
+    if (opts === null || typeof opts !== 'object') throw new TypeError('startRun: options must be an object');
+    if (!RUN_KINDS.includes(opts.kind)) throw new TypeError(`startRun: kind must be one of ${RUN_KINDS.join(', ')}, got ${String(opts.kind)}`);
+    const config = toJson(opts.config ?? {}, 'startRun: config');
+    if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new TypeError(`startRun: seed must be an integer, got ${opts.seed}`);
+    const backend = opts.backend === undefined ? null : checkText(opts.backend, 'startRun: backend');
+    const calibration = opts.calibrationId === undefined ? null : checkId(opts.calibrationId, 'startRun: calibrationId');
+    let commit = opts.gitCommit === undefined ? gitCommit(process.cwd()) : opts.gitCommit;
+    if (commit !== null && (typeof commit !== 'string' || !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit))) {
+      throw new TypeError(`startRun: gitCommit must be 40 or 64 lowercase hex digits or null, got ${String(commit)}`);
+    }
+    commit ??= null;
+    const dev = opts.device === undefined ? null : checkDevice(opts.device);
+    const now = Date.now();
+    this.runId = this.db.transaction((): number => {
+      let deviceId: number | null = null;
+      if (dev) {
+        this.db.prepare(`INSERT INTO devices (vendor, model, serial, firmware, info, first_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT (vendor, model, serial, firmware) DO UPDATE SET info = excluded.info`)
+          .run(dev.vendor, dev.model, dev.serial, dev.firmware, dev.info, now);
+        deviceId = (this.db.prepare('SELECT id FROM devices WHERE vendor = ? AND model = ? AND serial = ? AND firmware = ?')
+          .get(dev.vendor, dev.model, dev.serial, dev.firmware) as { id: number }).id;
+      }
+      const r = this.db.prepare(`INSERT INTO runs (kind, status, started_ms, config, seed, git_commit, host, pid, heartbeat_ms,
+        backend, device_id, calibration_id) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(opts.kind, now, config, opts.seed ?? null, commit, hostname(), process.pid, now, backend, deviceId, calibration);
+      return Number(r.lastInsertRowid);
+    }).immediate();
+    this.lastHeartbeat = now;
+    this.state = 'running';
+    liveRuns.add(`${this.db.name}\0${this.runId}`);
+    this.timer = setInterval(() => this.tick(), Math.min(this.flushIntervalMs, this.heartbeatMs));
+    this.timer.unref();
+    return this.runId;
+  }
+
+  /**
+   * Queues a batch (copied and converted at once, so the caller may reuse its arrays) and commits
+   * per the cadence in the module comment. Returns the batch's sequence number in the run.
+   */
+  recordBatch(b: BatchLike): number {
+    this.checkRunning('recordBatch');
+    if (b === null || typeof b !== 'object') throw new TypeError('recordBatch: batch must be an object');
+    const batchId = checkInt('batchId', b.batchId, undefined, 0, Number.MAX_SAFE_INTEGER, 'recordBatch');
+    const epoch = checkInt('epoch', b.epoch, undefined, 0, Number.MAX_SAFE_INTEGER, 'recordBatch');
+    const timestampUs = checkInt('timestampUs', b.timestampUs, undefined, 0, Number.MAX_SAFE_INTEGER, 'recordBatch');
+    const status = checkInt('status', b.status, undefined, -(2 ** 31), 2 ** 32 - 1, 'recordBatch');
+    const count = checkInt('count', b.count, undefined, 1, 1 << 24, 'recordBatch');
+    const [inFormat, inShape] = checkArray(b.input, b.inputShape, count, 'recordBatch: input');
+    const [outFormat, outShape] = checkArray(b.output, b.outputShape, count, 'recordBatch: output');
+    const input = encodeF32LE(b.input);
+    const output = encodeF32LE(b.output);
+    const t = Date.now();
+    if (this.batches.length === 0 && this.metrics.length === 0) this.oldestPending = t;
+    const seq = this.seq++;
+    this.batches.push({ seq, batchId, epoch, timestampUs, status, count, t, inFormat, inShape, input, outFormat, outShape, output });
+    this.pendingBytes += input.byteLength + output.byteLength;
+    if (this.batches.length >= this.batchesPerCommit || this.pendingBytes >= this.maxPendingBytes || t - this.oldestPending >= this.flushIntervalMs) {
+      this.flush();
+    }
+    return seq;
+  }
+
+  /** Queues a metric value (NaN is stored as NULL); committed with the next batch or within flushIntervalMs. */
+  recordMetric(name: string, step: number, value: number): void {
+    this.checkRunning('recordMetric');
+    checkText(name, 'recordMetric: name');
+    checkInt('step', step, undefined, 0, Number.MAX_SAFE_INTEGER, 'recordMetric');
+    if (typeof value !== 'number') throw new TypeError(`recordMetric: value must be a number, got ${typeof value}`);
+    const t = Date.now();
+    if (this.batches.length === 0 && this.metrics.length === 0) this.oldestPending = t;
+    this.metrics.push([name, step, Number.isNaN(value) ? null : value, t]);
+    if (this.metrics.length >= MAX_PENDING_METRICS || t - this.oldestPending >= this.flushIntervalMs) this.flush();
+  }
+
+  /**
+   * Stores a named artifact of the run and commits (with everything queued): a Uint8Array as a
+   * blob, anything else as JSON. `kind` is a short lowercase tag ('model', 'surrogate', ...).
+   * Names are unique within a run. Returns the artifact id.
+   */
+  saveArtifact(name: string, kind: string, value: unknown): number {
+    this.checkRunning('saveArtifact');
+    checkText(name, 'saveArtifact: name');
+    if (typeof kind !== 'string' || !/^[a-z][a-z0-9_-]{0,63}$/.test(kind)) throw new TypeError(`saveArtifact: kind must match [a-z][a-z0-9_-]{0,63}, got ${String(kind)}`);
+    const isBlob = value instanceof Uint8Array;
+    const json = isBlob ? null : toJson(value, `saveArtifact: ${name}`);
+    const blob = isBlob ? Buffer.from(value) : null;
+    let id = 0;
+    this.commit(() => {
+      id = Number(this.db.prepare('INSERT INTO artifacts (run_id, name, kind, created_ms, json, blob) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(this.runId, name, kind, Date.now(), json, blob).lastInsertRowid);
+    });
+    return id;
+  }
+
+  /** Commits everything queued now. */
+  flush(): void {
+    this.checkRunning('flush');
+    this.commit(() => undefined);
+  }
+
+  /**
+   * Commits what is queued and closes the run with `status` ('completed', 'failed', or
+   * 'interrupted' for a caught SIGINT) and, for a failure, the error's message. Called once.
+   */
+  finish(status: Exclude<RunStatus, 'running'>, error?: unknown): void {
+    if (this.state !== 'running') throw new Error(`RunRecorder: finish on a run that is ${this.state === 'new' ? 'not started' : 'finished'}`);
+    if (status !== 'completed' && status !== 'failed' && status !== 'interrupted') {
+      throw new TypeError(`finish: status must be completed, failed or interrupted, got ${String(status)}`);
+    }
+    const message = error === undefined ? null : String(error instanceof Error ? error.message : error).slice(0, 10_000);
+    this.commit(() => {
+      this.db.prepare('UPDATE runs SET status = ?, ended_ms = ?, error = ? WHERE id = ?').run(status, Date.now(), message, this.runId);
+    });
+    this.stop();
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.state = 'finished';
+    liveRuns.delete(`${this.db.name}\0${this.runId}`);
+  }
+
+  private checkRunning(what: string): void {
+    if (this.state !== 'running') throw new Error(`RunRecorder: ${what} on a run that is ${this.state === 'new' ? 'not started' : 'finished'}`);
+    if (this.failure) throw this.failure;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const due = (this.batches.length + this.metrics.length > 0 && now - this.oldestPending >= this.flushIntervalMs) || now - this.lastHeartbeat >= this.heartbeatMs;
+    if (!due || this.failure) return;
+    try {
+      this.commit(() => undefined);
+    } catch (e) {
+      this.failure = e as Error; // rethrown by the next call; a timer cannot throw to anyone
+    }
+  }
+
+  /** One IMMEDIATE transaction: queued batches and metrics, the heartbeat, then `extra`. The queue is kept on failure. */
+  private commit(extra: () => void): void {
+    const t0 = performance.now();
+    const now = Date.now();
+    const { batches, metrics } = this;
+    const beat = now - this.lastHeartbeat >= 1000 || batches.length + metrics.length === 0;
+    this.db.transaction(() => {
+      for (const b of batches) {
+        this.insertBatch.run(this.runId, b.seq, b.batchId, b.epoch, b.timestampUs, b.status, b.count, b.t,
+          b.inFormat, b.inShape, b.input, b.outFormat, b.outShape, b.output);
+      }
+      for (const m of metrics) this.insertMetric.run(this.runId, m[0], m[1], m[2], m[3]);
+      if (beat) this.heartbeat.run(now, this.runId);
+      extra();
+    }).immediate();
+    if (beat) this.lastHeartbeat = now;
+    this.stats.batches += batches.length;
+    this.stats.metrics += metrics.length;
+    this.batches = [];
+    this.metrics = [];
+    this.pendingBytes = 0;
+    const ms = performance.now() - t0;
+    this.stats.commits++;
+    this.stats.commitMs += ms;
+    if (ms > this.stats.maxCommitMs) this.stats.maxCommitMs = ms;
+  }
+}
+
+/** The commit checked out in `dir` (or a parent), read from .git without running git; null when unknown. */
+export function gitCommit(dir: string): string | null {
+  for (let d = dir, i = 0; i < 64; i++) {
+    try {
+      let gitDir = join(d, '.git');
+      let head: string;
+      try {
+        head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
+        const link = /^gitdir: (.+)$/m.exec(readFileSync(gitDir, 'utf8'));
+        if (!link) return null;
+        gitDir = link[1].startsWith('/') ? link[1] : join(d, link[1]);
+        head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+      }
+      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
+      const ref = /^ref: (refs\/[^\s]+)$/.exec(head);
+      if (!ref) return null;
+      const commonDir = (() => { try { return join(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim()); } catch { return gitDir; } })();
+      for (const g of [gitDir, commonDir]) {
+        try {
+          const c = readFileSync(join(g, ref[1]), 'utf8').trim();
+          if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(c)) return c;
+        } catch { /* try packed-refs */ }
+      }
+      try {
+        const packed = readFileSync(join(commonDir, 'packed-refs'), 'utf8');
+        for (const line of packed.split('\n')) {
+          const [sha, name] = line.split(' ');
+          if (name === ref[1] && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) return sha;
+        }
+      } catch { /* none */ }
+      return null; // unborn branch
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+      const up = join(d, '..');
+      if (up === d) return null;
+      d = up;
+    }
+  }
+  return null;
+}
+
+function checkInt(name: string, v: unknown, def: number | undefined, min: number, max: number, where = 'option'): number {
+  const x = v === undefined ? def : v;
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
+    throw new RangeError(`${where === 'option' ? 'option ' : `${where}: `}${name} must be an integer in ${min}..${max}, got ${String(x)}`);
+  }
+  return x;
+}
+
+function checkId(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new TypeError(`${what} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+function checkText(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT) throw new TypeError(`${what} must be a string of 1..${MAX_TEXT} characters`);
+  return v;
+}
+
+function toJson(v: unknown, what: string): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch (e) {
+    throw new TypeError(`${what} is not JSON-serialisable: ${(e as Error).message}`);
+  }
+  if (typeof s !== 'string') throw new TypeError(`${what} is not JSON-serialisable (${typeof v})`);
+  return s;
+}
+
+function checkDevice(d: unknown): { vendor: string; model: string; serial: string; firmware: string; info: string } {
+  if (d === null || typeof d !== 'object') throw new TypeError('startRun: device must be an object');
+  const o = d as Record<string, unknown>;
+  const field = (k: string): string => {
+    const v = o[k];
+    if (typeof v !== 'string' || v.length > MAX_TEXT) throw new TypeError(`startRun: device.${k} must be a string of at most ${MAX_TEXT} characters`);
+    return v;
+  };
+  return { vendor: field('vendor'), model: field('model'), serial: field('serial'), firmware: field('firmware'), info: toJson(d, 'startRun: device') };
+}
+
+function checkArray(a: unknown, shape: readonly number[] | undefined, count: number, what: string): [ArrayFormat, string] {
+  const format = arrayFormat(a);
+  if (format === null) throw new TypeError(`${what} must be a Uint16Array, Int16Array, Float32Array or Float64Array`);
+  const len = (a as RecordableArray).length;
+  let s: readonly number[];
+  if (shape === undefined) {
+    if (len % count !== 0) throw new RangeError(`${what}: length ${len} is not a multiple of count ${count}`);
+    s = [count, len / count];
+  } else {
+    s = shape;
+  }
+  const n = shapeSize(s, what);
+  if (n !== len) throw new RangeError(`${what}: shape ${JSON.stringify(s)} holds ${n} values, the array ${len}`);
+  return [format, JSON.stringify(s)];
+}
