@@ -57,7 +57,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const ci = info.inChannels, co = info.outChannels;
   const s = o.surrogate ?? {};
   const so = {
-    window: s.window ?? 1, responseLags: s.responseLags ?? 1, hidden: s.hidden ?? [64],
+    window: s.window ?? 4, responseLags: s.responseLags ?? 1, hidden: s.hidden ?? [64],
     firstEpochs: s.firstEpochs ?? 40, refitEpochs: s.refitEpochs ?? 4, refitEvery: s.refitEvery ?? 1,
     fitExamples: s.fitExamples ?? 2048, learningRate: s.learningRate ?? 3e-3, recent: s.recent ?? 4096, reservoir: s.reservoir ?? 4096,
   };
@@ -81,6 +81,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     examples: so.fitExamples, learningRate: so.learningRate, seed: r.rng.fork('replay-sample').nextU32(), freeze: r.freezeSurrogate,
   });
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
+  const penalty = r.drivePenalty * variance(r.train.targets);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
   const windows = r.rng.fork('episodes');
   const ring: RidgeAccumulator[] = [];
@@ -124,13 +125,18 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         const { value, grads } = tf.variableGrads(() => {
           const a = tf.add(tf.sub(layer.apply(x), now), sent) as tf.Tensor2D;   // value a_sent, Jacobian of a(θ)
           const y = device$(a).slice([r.washout, 0], [r.steps, co]);
-          return tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
+          const mse = tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
+          if (!(penalty > 0)) return mse;
+          const z = tf.add(tf.matMul(x, layer.W), layer.b);
+          return tf.add(mse, tf.mul(penalty, tf.mean(tf.square(z)))) as tf.Scalar;
         }, layer.variables);
         optimizer.applyGradients(grads);
         return value;
       });
       const st = refitter.stats;
-      const rec: EpisodeRecord = { loss: loss.dataSync()[0], deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms };
+      const rec: EpisodeRecord = {
+        loss: loss.dataSync()[0], deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(cur.a),
+      };
       loss.dispose();
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
       if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
@@ -158,6 +164,23 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     layer.dispose();
     surrogate.dispose();
   }
+}
+
+/** Population variance of all values. */
+function variance(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m += v[i];
+  m /= v.length || 1;
+  let q = 0;
+  for (let i = 0; i < v.length; i++) q += (v[i] - m) ** 2;
+  return v.length ? q / v.length : 0;
+}
+
+/** Share of drives with |a| > 0.95. */
+export function saturation(a: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i]) > 0.95) n++;
+  return a.length ? n / a.length : 0;
 }
 
 /** One episode whose measurement is under way. */

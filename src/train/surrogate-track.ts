@@ -14,7 +14,7 @@ export type ResolvedSurrogateOptions = Required<SurrogateTrainOptions>;
 
 /** pat's surrogate defaults over `s`. */
 export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<ResolvedSurrogateOptions> = {}): ResolvedSurrogateOptions {
-  const d = { window: 1, responseLags: 1, hidden: [64], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
+  const d = { window: 4, responseLags: 1, hidden: [64], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
   return {
     window: s.window ?? d.window, responseLags: s.responseLags ?? d.responseLags, hidden: s.hidden ?? d.hidden,
     firstEpochs: s.firstEpochs ?? d.firstEpochs, refitEpochs: s.refitEpochs ?? d.refitEpochs, refitEvery: s.refitEvery ?? d.refitEvery,

@@ -63,6 +63,24 @@ test('same seed, same run: identical TrainResult numbers (fpga profile, no noise
   assert.ok(c.test.value !== (await onDevice('fpga', 3, opts)).test.value);
 });
 
+test('pat records the saturated share of its drives; drivePenalty lowers it; a bad drivePenalty is a RangeError', async () => {
+  const opts = { ...SMALL, episodes: 8, trainer: 'pat' as const, seed: 2, fitSteps: 300, testSteps: 200, trainSteps: 1000 };
+  const plain = await onDevice('analog', 2, opts);
+  const damped = await onDevice('analog', 2, { ...opts, drivePenalty: 1 });
+  const sat = (res: TrainResult): number[] => res.episodes.map((e) => e.saturation ?? NaN);
+  assert.ok(sat(plain).every((x) => x >= 0 && x <= 1), `saturation ${sat(plain).join(', ')}`);
+  assert.is(sat(plain)[0], sat(damped)[0]);   // same init, same first drives
+  assert.ok(mean(sat(damped).slice(-3)) < mean(sat(plain).slice(-3)), `plain ${sat(plain).join(', ')} damped ${sat(damped).join(', ')}`);
+  const device = await openDevice('sim:analog', { seed: 2 });
+  try {
+    for (const bad of [-1, NaN, Infinity]) {
+      await train({ ...opts, device, drivePenalty: bad }).then(() => assert.unreachable(), (e: unknown) => assert.instance(e, RangeError));
+    }
+  } finally {
+    await device.close();
+  }
+});
+
 test('digital uses no device samples and its loss decreases', async () => {
   const d = await train({ ...SMALL, trainer: 'digital', seed: 2, episodes: 20 });
   assert.is(d.deviceSamples, 0);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { DEFAULT_DEVICE, openDevice } from '../../device/index.js';
 import { taskNames } from '../../tasks/index.js';
-import { BACKEND_CHOICES, type BackendChoice, selectBackend, train, type TrainerName } from '../../train/index.js';
+import { BACKEND_CHOICES, type BackendChoice, DEFAULT_EPISODES, selectBackend, train, type TrainerName } from '../../train/index.js';
 import { UsageError, intArg, numArg } from '../util.js';
 
 export function trainCommand(y: Argv): Argv {
@@ -14,7 +14,7 @@ export function trainCommand(y: Argv): Argv {
       .option('device', { type: 'string', default: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
       .option('trainer', { type: 'string', default: 'pat', choices: ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'], describe: 'pat: physics-aware training through the device; classic: fixed random input layer + ridge; digital: the digital layers alone, no device; oracle: pat with the exact gradient of a simulator\'s twin (sim:<profile> only, benchmark); insilico: fit a surrogate on random exploration, train on the surrogate, deploy on the device; spsa: gradient-free SPSA on the device' })
       .option('seed', { type: 'number', default: 1, describe: 'seeds the task, the initialisation, the surrogate and a simulated device' })
-      .option('episodes', { type: 'number', default: 30, describe: 'training episodes' })
+      .option('episodes', { type: 'number', default: DEFAULT_EPISODES, describe: 'training episodes' })
       .option('learning-rate', { type: 'number', default: 0.03, describe: 'Adam learning rate of the digital layer' })
       .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES as unknown as string[], describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON); default rhil-<task>-<trainer>-seed<seed>.json' })
