@@ -3,27 +3,13 @@
  * `format` + `version`; a reader refuses other formats and newer versions. Units: drives in the
  * device's input units, responses in its output units, times in samples (and ns where named).
  */
-import type { SampleFormat } from '../protocol/index.js';
+import type { DeviceIdentity } from '../device/identity.js';
 
 export const RECORD_FORMAT = 'rhil-calibration';
 export const RECORD_VERSION = 1;
 
 /** Who was calibrated: INFO identity and shape. */
-export interface DeviceIdentity {
-  vendor: string;
-  model: string;
-  serial: string;
-  firmware: string;
-  inChannels: number;
-  outChannels: number;
-  inFormat: SampleFormat;
-  outFormat: SampleFormat;
-  inMin: number;
-  inMax: number;
-  outMin: number;
-  outMax: number;
-  samplePeriodNs: number;
-}
+export type { DeviceIdentity };
 
 /**
  * Linearisation of one input channel: drive (device units, increasing) -> the drive a linear device

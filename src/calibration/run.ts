@@ -6,6 +6,7 @@
  * const record = await runCalibration(dev, await loadPlan('analog'), { seed: 1, onProgress: (p) => console.log(p.step, p.fraction) });
  * ```
  */
+import { deviceIdentity } from '../device/identity.js';
 import { type CalibrationDevice } from './measure.js';
 import { type CalibrationPlan, type StepType, planHash } from './plan.js';
 import { type CalibrationRecord, RECORD_FORMAT, RECORD_VERSION } from './record.js';
@@ -46,11 +47,7 @@ export async function runCalibration(device: CalibrationDevice, plan: Calibratio
   const rec: CalibrationRecord = {
     format: RECORD_FORMAT,
     version: RECORD_VERSION,
-    device: {
-      vendor: info.vendor, model: info.model, serial: info.serial, firmware: info.firmware,
-      inChannels: info.inChannels, outChannels: info.outChannels, inFormat: info.inFormat, outFormat: info.outFormat,
-      inMin: info.inMin, inMax: info.inMax, outMin: info.outMin, outMax: info.outMax, samplePeriodNs: info.samplePeriodNs,
-    },
+    device: deviceIdentity(info),
     plan: { name: plan.name, hash: planHash(plan) },
     createdAt,
     seed,

@@ -3,3 +3,4 @@ export { DeviceClient, type BatchResult, type ConnectOptions, type DeviceEvent, 
 export { throughDevice } from './through-device.js';
 export { DEFAULT_DEVICE, openDevice, openDeviceLink, type OpenDeviceOptions } from './open.js';
 export { probeDevice, type ProbeReport } from './probe.js';
+export { deviceIdentity, type DeviceIdentity } from './identity.js';

@@ -7,6 +7,7 @@
  * segments included. The final fit segment costs washout + fitSteps samples and the test
  * segment washout + testSteps.
  */
+import { type DeviceIdentity, deviceIdentity } from '../device/identity.js';
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceClient } from '../device/client.js';
 import { Rng, checkSeed } from '../sim/rng.js';
@@ -139,21 +140,8 @@ export interface EpisodeRecord {
   breaks?: number;
 }
 
-export interface DeviceSummary {
-  vendor: string;
-  model: string;
-  serial: string;
-  firmware: string;
-  inChannels: number;
-  outChannels: number;
-  inFormat: string;
-  outFormat: string;
-  inMin: number;
-  inMax: number;
-  outMin: number;
-  outMax: number;
-  maxBatch: number;
-}
+/** The device a run used: its identity and the batch size the client could use. */
+export type DeviceSummary = DeviceIdentity & { maxBatch: number };
 
 /** The common result of every trainer. */
 export interface TrainResult {
@@ -294,11 +282,7 @@ export function deviceResponder(r: Resolved, device: DeviceClient, layer: Tapped
 
 export function summarise(device: DeviceClient | undefined): DeviceSummary | null {
   if (!device) return null;
-  const i = device.info;
-  return {
-    vendor: i.vendor, model: i.model, serial: i.serial, firmware: i.firmware, inChannels: i.inChannels, outChannels: i.outChannels,
-    inFormat: i.inFormat, outFormat: i.outFormat, inMin: i.inMin, inMax: i.inMax, outMin: i.outMin, outMax: i.outMax, maxBatch: device.maxBatch,
-  };
+  return { ...deviceIdentity(device.info), maxBatch: device.maxBatch };
 }
 
 export function baseResult(o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number): Omit<TrainResult, 'episodes' | 'test' | 'deviceSamples' | 'model'> {
