@@ -20,6 +20,7 @@ import {
 } from '../../src/protocol/index.js';
 import { readPayload } from '../../src/protocol/payload.js';
 import { Rng } from '../../test/protocol/fuzz-engine.js';
+import { timeCalls } from './harness.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
@@ -50,18 +51,7 @@ function makeFrames(c: Case, rng: Rng): Frame<Result>[] {
   });
 }
 
-/** Seconds per call of `fn`: warm-up runs, then RUNS measured ones; returns [median, best]. */
-function time(fn: () => void, runs = RUNS): [number, number] {
-  for (let i = 0; i < WARMUP; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  t.sort((a, b) => a - b);
-  return [t[Math.floor(t.length / 2)], t[0]];
-}
+const time = (fn: () => void, runs = RUNS): [number, number] => timeCalls(fn, runs, WARMUP);
 
 interface Row { frame: string; bytes: number; op: string; med: number; best: number; copy: number }
 const rows: Row[] = [];

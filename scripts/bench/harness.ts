@@ -139,3 +139,16 @@ export function opt(args: string[], name: string, dflt: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} needs a positive number, got ${args[i + 1]}`);
   return v;
 }
+
+/** Seconds per call of `fn`: `warmup` unmeasured calls, then `runs` measured ones; returns [median, best]. */
+export function timeCalls(fn: () => void, runs: number, warmup: number): [number, number] {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  t.sort((a, b) => a - b);
+  return [t[Math.floor(t.length / 2)], t[0]];
+}

@@ -29,6 +29,7 @@ import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import type { Examples } from '../../src/surrogate/windows.js';
 import { Rng } from '../../src/sim/rng.js';
+import { timeCalls } from './harness.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
@@ -40,17 +41,7 @@ const B = 256, T = 400, STEP_EPOCHS = 20;
 const REFIT_EXAMPLES = 2048, REFIT_EPOCHS = 4, REFIT_BATCH = 64;
 const MM = { m: 256, k: 128, n: 128 };
 
-function time(fn: () => void, runs = RUNS): [number, number] {
-  for (let i = 0; i < WARMUP; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  t.sort((a, b) => a - b);
-  return [t[Math.floor(t.length / 2)], t[0]];
-}
+const time = (fn: () => void, runs = RUNS): [number, number] => timeCalls(fn, runs, WARMUP);
 
 function examples(n: number, rng: Rng): Examples {
   const ex = { count: n, drives: new Float32Array(n), history: new Float32Array(n * O), targets: new Float32Array(n * O) };
