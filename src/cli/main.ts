@@ -5,6 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { calibrateCommand } from './commands/calibrate.js';
 import { decodeCommand, encodeCommand } from './commands/codec.js';
 import { devicesCommand, infoCommand } from './commands/device.js';
 import { simCommand } from './commands/sim.js';
@@ -15,7 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)
     .scriptName('rhil')
     .usage('$0 <command> [options]\n\nreservoir-hil: train digital layers around a physical reservoir, device in the loop.');
-  for (const add of [trainCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand]) cli = add(cli);
+  for (const add of [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand]) cli = add(cli);
   cli = cli
     .demandCommand(1, 'name a command; see rhil --help')
     .strict()

@@ -25,7 +25,7 @@ test('--help lists exactly the commands that exist', async () => {
   const r = await run(['--help']);
   assert.is(r.code, 0);
   const commands = [...r.stdout.matchAll(/^\s+rhil (\w+)/gm)].map((m) => m[1]).sort();
-  assert.equal(commands, ['decode', 'devices', 'encode', 'info', 'sim', 'train']);
+  assert.equal(commands, ['calibrate', 'decode', 'devices', 'encode', 'info', 'sim', 'train']);
 });
 
 test('info on the built-in simulator prints identity, status and a probe', async () => {
@@ -120,6 +120,22 @@ test('train runs physics-aware training on the built-in simulator and saves a mo
   assert.ok(saved.test.value > 0 && saved.test.value < 1.5);
   rmSync(dir, { recursive: true });
   assert.is((await run(['train', '--episodes', '0'])).code, 2);
+});
+
+test('calibrate runs a plan on the simulator and saves a record that recovers its noise', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-cal-'));
+  const out = join(dir, 'cal.json');
+  const r = await run(['calibrate', '--plan', 'analog', '--device', 'sim:analog', '--out', out]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /noise\s+median sigma 2\.0\d\d/);
+  const rec = JSON.parse(readFileSync(out, 'utf8'));
+  assert.is(rec.format, 'rhil-calibration');
+  assert.is(rec.device.model, 'sim-analog');
+  assert.is(rec.latency.latencySamples, 0);
+  rmSync(dir, { recursive: true });
+  const bad = await run(['calibrate', '--plan', 'nope']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--plan: .*nope/);
 });
 
 test.run();
