@@ -145,7 +145,7 @@ export function markInterruptedRuns(db: Database.Database, opts: MarkInterrupted
 }
 
 /** Identity of the device a run used; a device client's INFO fits as is (stored whole as JSON). */
-export interface DeviceIdentity {
+export interface RecordedDevice {
   vendor: string;
   model: string;
   serial: string;
@@ -162,7 +162,7 @@ export interface StartRunOptions {
   /** tfjs backend name. Defaults to none. */
   backend?: string;
   /** The device used. Defaults to none (a run without a device). */
-  device?: DeviceIdentity;
+  device?: RecordedDevice;
   /** Id of a row of `calibrations` the run used. Defaults to none. */
   calibrationId?: number;
   /** Commit of the code (40 or 64 hex digits), null for unknown. Defaults to the commit checked out in process.cwd(), when there is one. */
