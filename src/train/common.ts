@@ -297,6 +297,26 @@ export function baseResult(o: TrainOptions, r: Resolved, trainer: TrainerName, t
 }
 
 /**
+ * The end of every trainer that measures on the device: the final readout fit and the test with
+ * the trained layer, within what the budget leaves after `spent` samples, and the result.
+ */
+export async function finishOnDevice(
+  o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number, device: DeviceClient, layer: TappedDense,
+  spent: number, episodes: EpisodeRecord[], surrogate?: NarxJSON,
+): Promise<TrainResult> {
+  let samples = spent;
+  const respond = deviceResponder(r, device, layer, (n) => { samples += n; });
+  const final = await finalEvaluation(r, device.info.outChannels, respond, finalFitSteps(r, spent));
+  return {
+    ...baseResult(o, r, trainer, t0),
+    episodes,
+    test: { metric: r.test.metric, value: final.value },
+    deviceSamples: samples,
+    model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), ...(surrogate ? { surrogate } : {}) },
+  };
+}
+
+/**
  * The training readout of one episode (shared by pat and digital): λ chosen on this episode with
  * the summed statistics of the previous `readoutEpisodes - 1` episodes (or on a split of this one
  * when there are none), then solved on them plus this one. The envelope theorem makes the

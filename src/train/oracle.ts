@@ -24,8 +24,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, dropRows, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
+  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, resolve, targetRows, finishOnDevice,
+} from './common.js';
 import { type FidelityRecord, type SpotOptions, episodeFidelity, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -135,15 +135,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
         x.dispose();
       }
     }
-    const fitSteps = finalFitSteps(r, samples);
-    const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
-    return {
-      ...baseResult(o, r, 'oracle', t0),
-      episodes,
-      test: { metric: r.test.metric, value: final.value },
-      deviceSamples: samples,
-      model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), ...(track ? { surrogate: track.surrogate.toJSON() } : {}) },
-    };
+    return await finishOnDevice(o, r, 'oracle', t0, device, layer, samples, episodes, track?.surrogate.toJSON());
   } finally {
     optimizer.dispose();
     layer.dispose();

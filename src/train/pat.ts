@@ -42,8 +42,8 @@ import { ReplayBuffer } from '../surrogate/replay.js';
 import { ContinuousRefitter } from '../surrogate/refit.js';
 import { warmup } from '../surrogate/windows.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, dropRows, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
+  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, resolve, targetRows, finishOnDevice,
+} from './common.js';
 import { type Measurement, RidgeReadout, TappedDense, inputNorm, measure, tapFeatures } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 
@@ -146,15 +146,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       if (!r.pipeline && more(e + 1)) next = launch();
       tEnd = performance.now();
     }
-    const fitSteps = finalFitSteps(r, samples);
-    const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
-    const result: TrainResult = {
-      ...baseResult(o, r, 'pat', t0),
-      episodes,
-      test: { metric: r.test.metric, value: final.value },
-      deviceSamples: samples,
-      model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), surrogate: surrogate.toJSON() },
-    };
+    const result = await finishOnDevice(o, r, 'pat', t0, device, layer, samples, episodes, surrogate.toJSON());
     if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
     return result;
   } finally {

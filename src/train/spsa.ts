@@ -24,8 +24,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceClient } from '../device/client.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, baseResult, deviceResponder, dropRows, finalCost,
-  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
+  type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, dropRows, finalCost, resolve, targetRows, finishOnDevice,
+} from './common.js';
 import { TappedDense, inputNorm, measure } from './hybrid.js';
 import { RidgeAccumulator, nmse } from './ridge.js';
 
@@ -108,15 +108,7 @@ export async function trainSpsa(o: SpsaOptions): Promise<TrainResult> {
       r.onEpisode?.(rec, k);
     }
     setTheta(theta);
-    const fitSteps = finalFitSteps(r, samples);
-    const final = await finalEvaluation(r, co, deviceResponder(r, device, layer, (n) => { samples += n; }), fitSteps);
-    return {
-      ...baseResult(o, r, 'spsa', t0),
-      episodes,
-      test: { metric: r.test.metric, value: final.value },
-      deviceSamples: samples,
-      model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON() },
-    };
+    return await finishOnDevice(o, r, 'spsa', t0, device, layer, samples, episodes);
   } finally {
     layer.dispose();
   }
