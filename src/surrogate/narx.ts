@@ -30,6 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, checkSeed } from '../sim/rng.js';
+import { channelErrors } from '../tasks/metrics.js';
 import { checkWindowShape, rowLengths, type Examples, type WindowShape } from './windows.js';
 
 /** Options of {@link NarxSurrogate}. */
@@ -254,19 +255,10 @@ export class NarxSurrogate implements DeviceSurrogate {
     const pred = this.predictExamples(examples);
     const p = pred.dataSync();
     pred.dispose();
-    const co = this.shape.outChannels, n = examples.count, y = examples.targets;
+    const co = this.shape.outChannels;
+    const { se, ss } = channelErrors(p, examples.targets.subarray(0, examples.count * co), co);
     let total = 0;
-    for (let c = 0; c < co; c++) {
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += y[i * co + c];
-      mean /= n;
-      let v = 0, e = 0;
-      for (let i = 0; i < n; i++) {
-        v += (y[i * co + c] - mean) ** 2;
-        e += (p[i * co + c] - y[i * co + c]) ** 2;
-      }
-      total += e / v;
-    }
+    for (let c = 0; c < co; c++) total += se[c] / ss[c];
     return total / co;
   }
 

@@ -70,3 +70,26 @@ export function squaredCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): 
   if (!(saa > 0)) return 0;
   return (sab * sab) / (saa * sbb);
 }
+
+/**
+ * Per channel c of row-major data (rows x channels): se[c] = sum_t (pred - target)^2 and
+ * ss[c] = sum_t (target - mean_t target)^2, so NMSE_c = se[c] / ss[c]. Callers choose what a
+ * constant channel (ss = 0) means: an error, Infinity, or a channel to skip.
+ */
+export function channelErrors(pred: ArrayLike<number>, target: ArrayLike<number>, channels: number): { se: Float64Array; ss: Float64Array } {
+  const n = Math.floor(target.length / channels);
+  const se = new Float64Array(channels), ss = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += target[i * channels + c];
+    mean /= n;
+    let v = 0, e = 0;
+    for (let i = 0; i < n; i++) {
+      v += (target[i * channels + c] - mean) ** 2;
+      e += (pred[i * channels + c] - target[i * channels + c]) ** 2;
+    }
+    se[c] = e;
+    ss[c] = v;
+  }
+  return { se, ss };
+}

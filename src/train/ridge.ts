@@ -21,6 +21,8 @@
  * ```
  */
 
+import { channelErrors } from '../tasks/metrics.js';
+
 /** Options of {@link RidgeAccumulator}. */
 export interface RidgeOptions {
   /** Fit an unregularised bias (intercept) per output. Defaults to true. */
@@ -79,20 +81,11 @@ export function nmse(predicted: ArrayLike<number>, target: ArrayLike<number>, ou
   }
   const n = rowsOf(target, outputs, 'target');
   if (n === 0) throw new RangeError('nmse needs at least one row');
+  const { se, ss } = channelErrors(predicted, target, outputs);
   let total = 0;
   for (let j = 0; j < outputs; j++) {
-    let mean = 0;
-    for (let r = 0; r < n; r++) mean += target[r * outputs + j];
-    mean /= n;
-    let se = 0;
-    let ss = 0;
-    for (let r = 0; r < n; r++) {
-      const t = target[r * outputs + j];
-      se += (predicted[r * outputs + j] - t) ** 2;
-      ss += (t - mean) ** 2;
-    }
-    if (ss === 0) throw new RangeError(`target column ${j} is constant: NMSE is undefined`);
-    total += se / ss; // (se / n) / (ss / n)
+    if (ss[j] === 0) throw new RangeError(`target column ${j} is constant: NMSE is undefined`);
+    total += se[j] / ss[j]; // (se / n) / (ss / n)
   }
   return total / outputs;
 }

@@ -39,6 +39,7 @@ import { SIM_FIRMWARE } from '../sim/device.js';
 import type { ReservoirModel, ReservoirTwin } from '../sim/model.js';
 import { type ModelOptions, type ProfileName, createModel, profiles } from '../sim/profiles.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
+import { channelErrors } from '../tasks/metrics.js';
 
 /** Device ranges of the episode map (INFO fields); default: the model's inRange and outRange. */
 export type TwinScaling = Pick<Info, 'inMin' | 'inMax' | 'outMin' | 'outMax'>;
@@ -267,19 +268,10 @@ export function twinModelFor(device: DeviceClient | undefined, src: TwinSource):
 
 /** NMSE of the twin's responses against measured ones (mean over channels of MSE / variance); the twin-matches-device check. */
 export function twinMismatch(oracle: TwinGradient, drives: ArrayLike<number>, measured: ArrayLike<number>): number {
-  const p = oracle.respond(drives), co = oracle.outChannels, T = p.length / co;
+  const p = oracle.respond(drives), co = oracle.outChannels;
+  const { se, ss } = channelErrors(p, sub(measured, 0, p.length), co);
   let total = 0, used = 0;
-  for (let c = 0; c < co; c++) {
-    let mean = 0;
-    for (let t = 0; t < T; t++) mean += measured[t * co + c];
-    mean /= T;
-    let v = 0, e = 0;
-    for (let t = 0; t < T; t++) {
-      v += (measured[t * co + c] - mean) ** 2;
-      e += (p[t * co + c] - measured[t * co + c]) ** 2;
-    }
-    if (v > 0) { total += e / v; used++; }
-  }
+  for (let c = 0; c < co; c++) if (ss[c] > 0) { total += se[c] / ss[c]; used++; }
   return used ? total / used : 0;
 }
 
