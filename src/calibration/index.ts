@@ -7,6 +7,6 @@ export {
   type CalibrationRecord, type CrosstalkSummary, type DeviceIdentity, type DriftSummary, type LatencySummary, type LinearizationTable,
   type NoiseSummary, type SweepSummary, RECORD_FORMAT, RECORD_VERSION, checkRecord,
 } from './record.js';
-export { type CalibrationDevice, driveOf } from './measure.js';
+export { type CalibrationDevice, driveOf, median } from './measure.js';
 export { type CalibrationOptions, type CalibrationProgress, runCalibration } from './run.js';
 export { type AppliedCalibration, applyCalibration, deviceMismatches, matchesDevice } from './apply.js';

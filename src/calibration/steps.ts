@@ -6,8 +6,9 @@
 import type { CrosstalkStep, DriftStep, LatencyStep, NoiseStep, SweepStep } from './plan.js';
 import type { CrosstalkSummary, DriftSummary, LatencySummary, LinearizationTable, NoiseSummary, SweepSummary } from './record.js';
 import {
-  type CalibrationDevice, type Recording, Sequence, driveOf, fitLine, median, monotoneFit, record, seededRandom, sig, spanMean, spanTime,
+  type CalibrationDevice, type Recording, Sequence, driveOf, fitLine, median, monotoneFit, record, sig, spanMean, spanTime,
 } from './measure.js';
+import { Rng } from '../sim/rng.js';
 
 export type BatchProgress = (done: number, total: number) => void;
 const US_PER_HOUR = 3.6e9;
@@ -29,7 +30,7 @@ export async function runSweep(dev: CalibrationDevice, step: SweepStep, seed: nu
   const nIn = info.inChannels, nOut = info.outChannels;
   const dRef = driveOf(info, step.reference);
   const drives = Array.from({ length: step.levels }, (_, j) => driveOf(info, step.from + ((step.to - step.from) * j) / (step.levels - 1)));
-  const rand = seededRandom(seed);
+  const rng = new Rng(seed).fork('sweep-order');
   const seq = new Sequence(nIn);
   const refStarts: number[] = [];
   // starts[c][j][r]: first measured sample of level j in repeat r of input channel c
@@ -41,7 +42,7 @@ export async function runSweep(dev: CalibrationDevice, step: SweepStep, seed: nu
       refStarts.push(seq.all(dRef, step.holdSamples));
       const order = drives.map((_, j) => j);
       if (r % 2 === 1) order.reverse();
-      else if (r > 0) for (let i = order.length - 1; i > 0; i--) { const k = Math.floor(rand() * (i + 1)); [order[i], order[k]] = [order[k], order[i]]; }
+      else if (r > 0) for (let i = order.length - 1; i > 0; i--) { const k = rng.int(i + 1); [order[i], order[k]] = [order[k], order[i]]; }
       for (const j of order) {
         vec.fill(dRef);
         vec[c] = drives[j];

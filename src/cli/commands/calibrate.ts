@@ -1,14 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { loadPlan, runCalibration } from '../../calibration/index.js';
+import { loadPlan, median, runCalibration } from '../../calibration/index.js';
 import { DEFAULT_DEVICE, openDevice } from '../../device/index.js';
 import { UsageError, intArg } from '../util.js';
 
-const median = (xs: number[] | null | undefined): string => {
-  if (!xs || xs.length === 0) return '-';
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)].toPrecision(4);
-};
+const medianOf = (xs: number[] | null | undefined): string => (xs && xs.length ? median(xs).toPrecision(4) : '-');
 
 export function calibrateCommand(y: Argv): Argv {
   return y.command(
@@ -42,9 +38,9 @@ export function calibrateCommand(y: Argv): Argv {
         console.log([
           `device      ${args.device}: ${record.device.vendor} ${record.device.model}, serial ${record.device.serial}, firmware ${record.device.firmware}`,
           `plan        ${record.plan.name} (${record.plan.hash.replace(/^sha256:/, '').slice(0, 12)})`,
-          `gain        median ${median(record.channels.gain)} output units per drive unit`,
-          `offset      median ${median(record.channels.offset)}`,
-          `noise       median sigma ${median(record.channels.noiseSigma)}`,
+          `gain        median ${medianOf(record.channels.gain)} output units per drive unit`,
+          `offset      median ${medianOf(record.channels.offset)}`,
+          `noise       median sigma ${medianOf(record.channels.noiseSigma)}`,
           `latency     ${record.latency ? `${record.latency.latencySamples} samples, settling ${record.latency.settlingSamples} samples` : '-'}`,
           `drift       ${record.drift ? `offset ${record.drift.meanOffsetPerHour.toPrecision(3)} per hour (± ${record.drift.meanOffsetStdErrPerHour.toPrecision(2)})` : '-'}`,
           `saved       ${out}`,
