@@ -115,10 +115,7 @@ function selfCpu(): number {
   return (c.user + c.system) / 1e6;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+export { median } from '../../src/tasks/metrics.js';
 
 /** Nearest-rank percentile (p in 0..100). */
 export function percentile(xs: number[], p: number): number {

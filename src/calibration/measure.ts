@@ -5,6 +5,7 @@
  */
 import type { BatchResult } from '../device/index.js';
 import type { Info } from '../protocol/index.js';
+import { median } from '../tasks/metrics.js';
 
 /** The part of a DeviceClient a calibration needs. */
 export interface CalibrationDevice {
@@ -151,11 +152,7 @@ export function interp(xs: ArrayLike<number>, ys: ArrayLike<number>, v: number):
   return ys[lo] + f * (ys[hi] - ys[lo]);
 }
 
-export function median(v: ArrayLike<number>): number {
-  const s = Array.from(v).sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+export { median };
 
 /** Rounds to `digits` significant digits, so records stay readable. */
 export function sig(x: number, digits = 6): number {

@@ -16,6 +16,13 @@ export function mean(x: ArrayLike<number>): number {
 }
 
 /** Population variance Var(x) = (1/N) sum_t (x(t) - mean(x))^2 of `x` (non-empty). */
+/** Median (mean of the two middle values for an even count); NaN when empty. */
+export function median(v: ArrayLike<number>): number {
+  const s = Array.from(v).sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
 export function variance(x: ArrayLike<number>): number {
   const m = mean(x);
   let s = 0;
