@@ -27,3 +27,11 @@ export function numArg(name: string, v: number | undefined, min: number, max: nu
   if (!Number.isFinite(v) || v < min || v > max) throw new UsageError(`--${name} must be a number in ${min}..${max}, got ${v}`);
   return v;
 }
+
+/**
+ * The run database every recording command writes to unless told otherwise: `$RHIL_DB`, else
+ * rhil.db in the working directory (one file per bench or project folder, as lab notebooks go).
+ */
+export function defaultDbPath(): string {
+  return process.env.RHIL_DB || 'rhil.db';
+}

@@ -45,6 +45,7 @@ export type DeviceEvent =
   | { type: 'reject'; reason: RejectReason }
   | { type: 'deviceError'; code: number; text: string }
   | { type: 'discarded'; seq: number; kind: MessageKind; why: string }
+  | { type: 'reset'; epoch: number }
   | { type: 'closed'; error?: Error };
 
 /** One processed batch: the drive that was sent and the response the device measured for it. */
@@ -90,8 +91,14 @@ export class DeviceClient {
   get rejects(): Readonly<Record<string, number>> { return this.decoder.counts; }
   /** Device events: boots, breaks, rejections, discarded replies, close. Completes on close. */
   readonly events$: Observable<DeviceEvent>;
+  /**
+   * Every batch accepted (all continuity checks passed), in device order, as the caller receives
+   * it: the tap a recorder subscribes to. Completes on close.
+   */
+  readonly results$: Observable<BatchResult>;
 
   private readonly events = new Subject<DeviceEvent>();
+  private readonly results = new Subject<BatchResult>();
   private readonly decoder = new FrameDecoder({ role: 'host' });
   private encoder = new FrameEncoder();
   private readonly pending = new Map<number, Pending>();
@@ -111,6 +118,7 @@ export class DeviceClient {
     this.timeoutMs = checkOption('timeoutMs', opts.timeoutMs, 1000, 1);
     this.processTimeoutMs = checkOption('processTimeoutMs', opts.processTimeoutMs, 1000, 1);
     this.events$ = this.events.asObservable();
+    this.results$ = this.results.asObservable();
     link.setHandlers({
       data: (chunk) => this.decoder.push(chunk, (ev) => {
         if (ev.ok) this.onFrame(ev.frame);
@@ -192,6 +200,7 @@ export class DeviceClient {
     this.segmentEpoch = ack.epoch;
     this.lastTimestampUs = -1;
     this.broken = null;
+    this.events.next({ type: 'reset', epoch: ack.epoch });
     return ack.epoch;
   }
 
@@ -228,7 +237,9 @@ export class DeviceClient {
       this.processTimeoutMs + batchMs + aheadMs,
       { batchId, count, input: samples },
     ) as Extract<Message, { kind: 'result' }>;
-    return { batchId, epoch: m.epoch, timestampUs: m.timestampUs, status: m.status, count, input: samples, output: m.samples };
+    const result: BatchResult = { batchId, epoch: m.epoch, timestampUs: m.timestampUs, status: m.status, count, input: samples, output: m.samples };
+    this.results.next(result);
+    return result;
   }
 
   /** Closes the session and the link; pending requests reject with LinkClosedError. */
@@ -416,6 +427,7 @@ export class DeviceClient {
     this.wakeCreditWaiters();
     this.events.next({ type: 'closed', error: cause });
     this.events.complete();
+    this.results.complete();
   }
 }
 

@@ -16,6 +16,7 @@ import type { NarxJSON } from '../surrogate/narx.js';
 import type { RefitOptions } from '../surrogate/refit.js';
 import { RidgeReadout, measure, type ReadoutJSON, type RidgeReadoutOptions, type TappedDense, type TappedDenseJSON } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
+import type { AppliedCalibration } from '../calibration/apply.js';
 
 export type TrainerName = 'pat' | 'classic' | 'digital' | 'oracle' | 'insilico' | 'spsa';
 
@@ -116,6 +117,54 @@ export interface TrainOptions {
    * driftFactor 2, holdOut 0.1, baselineAlpha 0.3, heldOutSize 256.
    */
   refit?: Pick<RefitOptions, 'driftFactor' | 'holdOut' | 'baselineAlpha' | 'heldOutSize'>;
+  /**
+   * Stops training at the next episode boundary (the measurement in flight finishes first): the
+   * trainer then throws a {@link TrainingInterrupted} carrying the episodes done. Defaults to none.
+   */
+  signal?: AbortSignal;
+  /**
+   * pat: called after every `checkpointEvery` episodes with the state `resume` continues from.
+   * Defaults to none.
+   */
+  onCheckpoint?: (c: TrainCheckpoint) => void;
+  /** pat: episodes between checkpoints. Defaults to 1. */
+  checkpointEvery?: number;
+  /** pat: continue from this checkpoint (same task, trainer, seed and device shape). Defaults to none. */
+  resume?: TrainCheckpoint;
+  /**
+   * Drive linearisation and response normalisation from a calibration record of this device,
+   * applied by every measurement. Defaults to none (raw device units, scaled by INFO's ranges).
+   */
+  calibration?: AppliedCalibration;
+  /**
+   * pat: gradient fidelity spot checks every this many episodes (0: never): the surrogate's
+   * directional derivative against two extra device queries along a random direction, and on a
+   * simulator with a twin, the cosine between the surrogate's and the twin's VJP. Defaults to 10.
+   */
+  fidelityEvery?: number;
+}
+
+/** State of a pat run after an episode, enough to continue it (see TrainOptions.resume). */
+export interface TrainCheckpoint {
+  format: 'rhil-checkpoint/1';
+  trainer: TrainerName;
+  task: string;
+  seed: number;
+  /** Episodes finished. */
+  episode: number;
+  /** Device samples spent so far. */
+  deviceSamples: number;
+  episodes: EpisodeRecord[];
+  inputLayer: TappedDenseJSON;
+  surrogate?: NarxJSON;
+}
+
+/** Thrown by a trainer stopped through TrainOptions.signal; carries what was done. */
+export class TrainingInterrupted extends Error {
+  constructor(readonly episodes: EpisodeRecord[], readonly deviceSamples: number) {
+    super(`training interrupted after ${episodes.length} episodes`);
+    this.name = 'TrainingInterrupted';
+  }
 }
 
 /** One training episode. */
@@ -138,6 +187,13 @@ export interface EpisodeRecord {
   deviceSamples: number;
   /** State breaks recovered from in this episode. */
   breaks?: number;
+  /** pat, on a fidelity episode: cosine between the surrogate's VJP and the simulator twin's exact VJP. */
+  fidelityCosine?: number;
+  /**
+   * pat, on a fidelity episode: the surrogate's directional derivative over the device's (central
+   * difference of two extra measurements along a random drive direction); 1 is perfect.
+   */
+  fidelityDirectional?: number;
 }
 
 /** The device a run used: its identity and the batch size the client could use. */
