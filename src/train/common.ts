@@ -14,7 +14,7 @@ import { Rng, checkSeed } from '../sim/rng.js';
 import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
 import type { NarxJSON } from '../surrogate/narx.js';
 import type { RefitOptions } from '../surrogate/refit.js';
-import { RidgeReadout, measure, type ReadoutJSON, type RidgeReadoutOptions, type TappedDense, type TappedDenseJSON } from './hybrid.js';
+import { RidgeReadout, measure, type MeasureOptions, type ReadoutJSON, type RidgeReadoutOptions, type TappedDense, type TappedDenseJSON } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 
@@ -218,6 +218,29 @@ export interface TrainResult {
    */
   deviceUtilisation?: number;
   model: { inputLayer: TappedDenseJSON; readout: ReadoutJSON; surrogate?: NarxJSON };
+  /** Trainers on a device: the start of the test, for reports (see {@link TestTrace}). */
+  trace?: TestTrace;
+}
+
+/**
+ * The first scored steps of the final test: each inner array is one channel over those steps
+ * (drives in [-1, 1] and responses in [0, 1] of the first few device channels; all target and
+ * prediction channels up to the same cap).
+ */
+export interface TestTrace {
+  steps: number;
+  drive: number[][];
+  response: number[][];
+  target: number[][];
+  prediction: number[][];
+}
+
+/** Steps and channels a TestTrace keeps: enough to see the fit, small enough for a report. */
+const TRACE_STEPS = 300, TRACE_CHANNELS = 4;
+
+/** Channels [0, min(channels, TRACE_CHANNELS)) of rows [from, from + steps) of a row-major array, channel-major. */
+function traceColumns(a: ArrayLike<number>, channels: number, from: number, steps: number): number[][] {
+  return Array.from({ length: Math.min(channels, TRACE_CHANNELS) }, (_, c) => Array.from({ length: steps }, (_, t) => a[(from + t) * channels + c]));
 }
 
 /** Resolved options with every default applied. */
@@ -238,6 +261,9 @@ export interface Resolved {
   readoutEpisodes: number;
   readout: RidgeReadoutOptions;
   maxRetries: number;
+  /** What every measurement of the run passes to measure(): retries, calibration, signal. */
+  measure: MeasureOptions;
+  signal?: AbortSignal;
   onEpisode?: (record: EpisodeRecord, index: number) => void;
   pipeline: boolean;
   freezeSurrogate: boolean;
@@ -271,6 +297,8 @@ export function resolve(o: TrainOptions): Resolved {
     readoutEpisodes: int(o.readoutEpisodes, 4, 'readoutEpisodes'),
     readout: o.readout ?? {},
     maxRetries: int(o.maxRetries, 3, 'maxRetries', 0),
+    measure: { maxRetries: int(o.maxRetries, 3, 'maxRetries', 0), calibration: o.calibration, signal: o.signal },
+    signal: o.signal,
     onEpisode: o.onEpisode,
     pipeline: o.pipeline ?? true,
     freezeSurrogate: o.freezeSurrogate ?? false,
@@ -317,20 +345,21 @@ export function dropRows(a: Float32Array, skip: number, cols: number): Float32Ar
  */
 export async function finalEvaluation(
   r: Resolved, features: number, respond: (task: TaskData, length: number) => Promise<Float32Array>, fitSteps = r.fitSteps,
-): Promise<{ readout: RidgeReadout; value: number }> {
+): Promise<{ readout: RidgeReadout; value: number; responses: Float32Array; prediction: ArrayLike<number>; target: Float64Array }> {
   const out = r.train.outChannels;
   const readout = new RidgeReadout(features, out, r.readout);
   const fitResp = await respond(r.train, r.washout + fitSteps);
   readout.fitSplit({ X: dropRows(fitResp, r.washout, features), Y: targetRows(r.train, r.washout, fitSteps) });
   const testResp = await respond(r.test, r.washout + r.testSteps);
-  const pred = readout.predict(dropRows(testResp, r.washout, features));
-  return { readout, value: r.test.score(pred, targetRows(r.test, r.washout, r.testSteps)) };
+  const prediction = readout.predict(dropRows(testResp, r.washout, features));
+  const target = targetRows(r.test, r.washout, r.testSteps);
+  return { readout, value: r.test.score(prediction, target), responses: testResp, prediction, target };
 }
 
 /** A `respond` for {@link finalEvaluation}: the layer's drives measured on the device. */
 export function deviceResponder(r: Resolved, device: DeviceClient, layer: TappedDense, count: (samples: number) => void) {
   return async (task: TaskData, length: number): Promise<Float32Array> => {
-    const m = await measure(device, layer.run(task.inputs, 0, length), r.maxRetries);
+    const m = await measure(device, layer.run(task.inputs, 0, length), r.measure);
     count(m.samples);
     return m.responses;
   };
@@ -363,12 +392,21 @@ export async function finishOnDevice(
   let samples = spent;
   const respond = deviceResponder(r, device, layer, (n) => { samples += n; });
   const final = await finalEvaluation(r, device.info.outChannels, respond, finalFitSteps(r, spent));
+  const steps = Math.min(TRACE_STEPS, r.testSteps), outs = r.test.outChannels, ci = device.info.inChannels, co = device.info.outChannels;
+  const drives = layer.run(r.test.inputs, 0, r.washout + steps);
   return {
     ...baseResult(o, r, trainer, t0),
     episodes,
     test: { metric: r.test.metric, value: final.value },
     deviceSamples: samples,
     model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), ...(surrogate ? { surrogate } : {}) },
+    trace: {
+      steps,
+      drive: traceColumns(drives, ci, r.washout, steps),
+      response: traceColumns(final.responses, co, r.washout, steps),
+      target: traceColumns(final.target, outs, 0, steps),
+      prediction: traceColumns(final.prediction, outs, 0, steps),
+    },
   };
 }
 

@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { DeviceClient } from '../device/client.js';
 import type { Rng } from '../sim/rng.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
-import { measure } from './hybrid.js';
+import { type MeasureOptions, measure } from './hybrid.js';
 import type { RidgeWeights } from './ridge.js';
 import { cosineSimilarity } from './vjp-check.js';
 
@@ -58,13 +58,11 @@ export interface SpotRecord {
 }
 
 /** Options of the spot check. */
-export interface SpotOptions {
+export interface SpotOptions extends MeasureOptions {
   /** Directions K per check (2 K episodes). Defaults to 1. */
   directions?: number;
   /** Perturbation size h per drive (Rademacher ±h). Defaults to 0.05. */
   h?: number;
-  /** Re-measurements allowed per segment after a state break. Defaults to 3. */
-  maxRetries?: number;
 }
 
 /** Everything {@link spotCheck} returns: the record plus the actual drive differences. */
@@ -136,8 +134,8 @@ export async function spotCheck(device: DeviceClient, drives: ArrayLike<number>,
     const v = Float32Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -h : h));
     const plus = Float32Array.from({ length: n }, (_, i) => Math.min(1, Math.max(-1, drives[i] + v[i])));
     const minus = Float32Array.from({ length: n }, (_, i) => Math.min(1, Math.max(-1, drives[i] - v[i])));
-    const mp = await measure(device, plus, opts.maxRetries ?? 3);
-    const mm = await measure(device, minus, opts.maxRetries ?? 3);
+    const mp = await measure(device, plus, opts);
+    const mm = await measure(device, minus, opts);
     samples += mp.samples + mm.samples;
     breaks += mp.breaks + mm.breaks;
     let s = 0;

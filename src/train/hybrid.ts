@@ -28,6 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceClient } from '../device/client.js';
 import { StateBreakError } from '../device/errors.js';
+import type { AppliedCalibration } from '../calibration/apply.js';
 import type { Info } from '../protocol/messages.js';
 import { Rng, checkSeed } from '../sim/rng.js';
 import { RidgeAccumulator, nmse, type LambdaChoice, type RidgeWeights } from './ridge.js';
@@ -226,20 +227,40 @@ export interface Measurement {
   breaks: number;
 }
 
+/** Options of {@link measure}. */
+export interface MeasureOptions {
+  /** Re-measurements after a state break. Defaults to 3. */
+  maxRetries?: number;
+  /**
+   * A calibration of this device: drives in [-1, 1] are then linear drives (mapped onto the device
+   * through the calibration's inverse transfer tables) and responses are normalised per channel,
+   * (y - offset) / gain, before the [0, 1] scaling (over the drive range, as the normalised
+   * response is in drive units). Defaults to none: raw device units.
+   */
+  calibration?: AppliedCalibration;
+  /** Aborts before the segment is sent (a segment in flight always finishes). Defaults to none. */
+  signal?: AbortSignal;
+}
+
 /**
  * Measures one contiguous segment: resetState(), then the drives in batches of up to maxBatch
  * (all in flight at once; the client keeps within the device's credits), results kept in order.
  * On a StateBreakError the segment is measured again from a reset, up to `maxRetries` times.
  * @param a drives in [-1, 1], [steps * inChannels]
  */
-export async function measure(device: DeviceClient, a: ArrayLike<number>, maxRetries = 3): Promise<Measurement> {
+export async function measure(device: DeviceClient, a: ArrayLike<number>, opts: MeasureOptions = {}): Promise<Measurement> {
   const info = device.info;
   const ci = info.inChannels, co = info.outChannels;
-  const units = toDeviceUnits(a, info);
+  const maxRetries = opts.maxRetries ?? 3;
+  const cal = opts.calibration;
+  const linear = toDeviceUnits(a, info);
+  // A calibrated drive goes through the inverse transfer table; the table rounds for integer formats.
+  const units = cal ? Float64Array.from(cal.linearizeDrive(linear)) : linear;
   const steps = units.length / ci;
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`drives must hold a positive multiple of ${ci} samples`);
   let samples = 0;
   for (let breaks = 0; ; breaks++) {
+    opts.signal?.throwIfAborted();
     const epoch = await device.resetState();
     const batches: Promise<Awaited<ReturnType<DeviceClient['process']>>>[] = [];
     for (let s = 0; s < steps; s += device.maxBatch) {
@@ -268,7 +289,9 @@ export async function measure(device: DeviceClient, a: ArrayLike<number>, maxRet
         throw new StateBreakError('epoch changed inside one measured segment', 'epoch');
       }
     }
-    return { drives: drivesFromDeviceUnits(sent, info), responses: fromDeviceUnits(raw, info), epoch: results[0]?.epoch ?? epoch, samples, breaks };
+    const drives = drivesFromDeviceUnits(cal ? cal.delinearizeDrive(sent) : sent, info);
+    const responses = cal ? fromDeviceUnits(cal.normalizeResponse(raw), { outMin: info.inMin, outMax: info.inMax }) : fromDeviceUnits(raw, info);
+    return { drives, responses, epoch: results[0]?.epoch ?? epoch, samples, breaks };
   }
 }
 

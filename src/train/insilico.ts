@@ -90,7 +90,7 @@ export async function trainInsilico(o: InsilicoOptions): Promise<TrainResult> {
       } else {
         a = Float32Array.from({ length: L * ci }, () => explore.range(-1, 1));
       }
-      const m = await measure(device, a, r.maxRetries);
+      const m = await measure(device, a, r.measure);
       samples += m.samples;
       breaks += m.breaks;
       buffer.add(m.drives, m.responses, m.epoch);
@@ -126,7 +126,7 @@ export async function trainInsilico(o: InsilicoOptions): Promise<TrainResult> {
     let deployNmse: number | undefined;
     const fitSteps = finalFitSteps(r, samples);
     const final = await finalEvaluation(r, co, async (task, length) => {
-      const m = await measure(device, layer.run(task.inputs, 0, length), r.maxRetries);
+      const m = await measure(device, layer.run(task.inputs, 0, length), r.measure);
       samples += m.samples;
       if (deployNmse === undefined) deployNmse = surrogate.evaluate(cutWindows(surrogate.shape, m.drives, m.responses));
       return m.responses;

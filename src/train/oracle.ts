@@ -91,7 +91,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
         const aT = tf.tidy(() => layer.apply(x));
         const a = aT.dataSync() as Float32Array;
         aT.dispose();
-        const m = await measure(device, a, r.maxRetries);
+        const m = await measure(device, a, r.measure);
         samples += m.samples;
         const rec: OracleEpisodeRecord = { loss: NaN, deviceSamples: 0, breaks: m.breaks };
         if (e === 0) {

@@ -42,10 +42,13 @@ import { ReplayBuffer } from '../surrogate/replay.js';
 import { ContinuousRefitter } from '../surrogate/refit.js';
 import { warmup } from '../surrogate/windows.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, resolve, targetRows, finishOnDevice,
+  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, episodeReadout, finalCost, resolve,
+  targetRows, finishOnDevice,
 } from './common.js';
+import { episodeFidelity, readoutUpstream } from './fidelity.js';
 import { type Measurement, RidgeReadout, TappedDense, inputNorm, measure, tapFeatures } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
+import { TwinGradient, twinModelFor } from './twin-grad.js';
 
 export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
@@ -66,9 +69,15 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     inChannels: r.train.inChannels, taps: r.taps, units: ci, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
     norm: inputNorm(r.train.inputs, r.train.inChannels),
   });
-  const surrogate = new NarxSurrogate({
+  const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
+  if (resume) loadLayer(layer, resume);
+  const surrogate = resume?.surrogate ? NarxSurrogate.fromJSON(resume.surrogate) : new NarxSurrogate({
     inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed: r.rng.fork('surrogate').nextU32(),
   });
+  const sh = surrogate.shape;
+  if (sh.inChannels !== ci || sh.outChannels !== co || sh.window !== so.window || sh.responseLags !== so.responseLags) {
+    throw new RangeError(`resume: the checkpoint's surrogate (${sh.inChannels} in, ${sh.outChannels} out, window ${sh.window}, lags ${sh.responseLags}) does not fit this run (${ci}, ${co}, ${so.window}, ${so.responseLags})`);
+  }
   const buffer = new ReplayBuffer({
     inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, recent: so.recent, reservoir: so.reservoir,
     seed: r.rng.fork('replay').nextU32(),
@@ -83,10 +92,18 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   const penalty = r.drivePenalty * variance(r.train.targets);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
-  const windows = r.rng.fork('episodes');
+  // A resumed run draws fresh windows (not the ones its first part already trained on).
+  const windows = r.rng.fork(resume ? `episodes-after-${resume.episode}` : 'episodes');
   const ring: RidgeAccumulator[] = [];
-  const episodes: EpisodeRecord[] = [];
-  let samples = 0, busy = 0, tStart = NaN, tEnd = NaN;
+  const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
+  const first = episodes.length;
+  let samples = resume?.deviceSamples ?? 0, busy = 0, tStart = NaN, tEnd = NaN;
+  const fidelityEvery = o.fidelityEvery ?? 10;
+  if (!(Number.isInteger(fidelityEvery) && fidelityEvery >= 0)) throw new RangeError(`fidelityEvery must be an integer >= 0, got ${String(o.fidelityEvery)}`);
+  const checkpointEvery = o.checkpointEvery ?? 1;
+  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) throw new RangeError(`checkpointEvery must be an integer >= 1, got ${String(o.checkpointEvery)}`);
+  const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
+  const spotRng = r.rng.fork(resume ? `fidelity-after-${resume.episode}` : 'fidelity');
   /** Draws episode e's window, computes its drives with the current weights and starts measuring them. */
   const launch = (): Launch => {
     const start = windows.int(r.trainSteps - L + 1);
@@ -96,17 +113,18 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     aT.dispose();
     const t = performance.now();
     if (Number.isNaN(tStart)) tStart = t;
-    const m = measure(device, a, r.maxRetries).finally(() => { busy += performance.now() - t; });
+    const m = measure(device, a, r.measure).finally(() => { busy += performance.now() - t; });
     m.catch(() => undefined);   // awaited later; never an unhandled rejection meanwhile
     return { start, x, a, m };
   };
-  const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget;
-  let next = more(0) ? launch() : undefined;
+  const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget && !r.signal?.aborted;
+  const interrupted = () => new TrainingInterrupted(episodes, samples);
+  let next = more(first) ? launch() : undefined;
   try {
-    for (let e = 0; next; e++) {
+    for (let e = first; next; e++) {
       const cur = next;
       next = undefined;
-      const m = await cur.m;
+      const m = await cur.m.catch((err: unknown) => { throw r.signal?.aborted ? interrupted() : err; });
       samples += m.samples;
       // Surrogate: newest-pairs NMSE and drift check, then a refit in the background.
       const seen = refitter.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
@@ -141,11 +159,34 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
       if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
       if (st.heldOutNmse !== undefined) rec.surrogateHeldOutNmse = st.heldOutNmse;
+      if (fidelityEvery > 0 && (e + 1) % fidelityEvery === 0 && st.refits > 0 && !r.signal?.aborted) {
+        // The spot check measures on the device: the pipelined next episode must be in first, so
+        // the device sees whole segments in a fixed order.
+        if (next) await next.m.catch(() => undefined);
+        const dy = readoutUpstream(readout.current, m.responses, r.washout, Y, co, r.train.outChannels);
+        const f = await episodeFidelity({
+          surrogate, oracle: twin, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
+          spot: { ...r.measure, directions: 1 },
+        });
+        samples += f.samples;
+        rec.deviceSamples = samples;
+        rec.breaks = (rec.breaks ?? 0) + f.breaks;
+        if (f.record.vjpCosine !== undefined) rec.fidelityCosine = f.record.vjpCosine;
+        if (f.record.spot && Number.isFinite(f.record.spot.ratio)) rec.fidelityDirectional = f.record.spot.ratio;
+      }
       episodes.push(rec);
       r.onEpisode?.(rec, e);
+      if (o.onCheckpoint && ((e + 1) % checkpointEvery === 0 || !more(e + 1))) {
+        o.onCheckpoint({
+          format: 'rhil-checkpoint/1', trainer: 'pat', task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples,
+          episodes: episodes.map((x) => ({ ...x })), inputLayer: layer.toJSON(), surrogate: surrogate.toJSON(),
+        });
+      }
+      if (r.signal?.aborted) throw interrupted();
       if (!r.pipeline && more(e + 1)) next = launch();
       tEnd = performance.now();
     }
+    if (r.signal?.aborted) throw interrupted();
     const result = await finishOnDevice(o, r, 'pat', t0, device, layer, samples, episodes, surrogate.toJSON());
     if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
     return result;
@@ -155,6 +196,51 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     layer.dispose();
     surrogate.dispose();
+  }
+}
+
+/** The checkpoint, checked against this run: same trainer, task, seed, device shape and layer shape. */
+function checkCheckpoint(c: TrainCheckpoint, o: TrainOptions, ci: number): TrainCheckpoint {
+  if (c === null || typeof c !== 'object' || c.format !== 'rhil-checkpoint/1') throw new TypeError(`resume: not a rhil-checkpoint/1 checkpoint`);
+  const differs = [
+    c.trainer !== 'pat' && `trainer ${c.trainer}`,
+    c.task !== o.task && `task ${c.task} (this run: ${o.task})`,
+    c.seed !== o.seed && `seed ${c.seed} (this run: ${o.seed})`,
+    c.inputLayer?.units !== ci && `an input layer of ${c.inputLayer?.units} units for a device of ${ci} input channels`,
+  ].filter(Boolean);
+  if (differs.length) throw new RangeError(`resume: the checkpoint is of another run: ${differs.join('; ')}`);
+  if (!Number.isInteger(c.episode) || c.episode < 0 || !Array.isArray(c.episodes) || c.episodes.length !== c.episode) {
+    throw new TypeError(`resume: checkpoint episode ${String(c.episode)} does not match its ${String(c.episodes?.length)} episode records`);
+  }
+  if (!(Number.isSafeInteger(c.deviceSamples) && c.deviceSamples >= 0)) throw new TypeError(`resume: checkpoint deviceSamples ${String(c.deviceSamples)} is not a count`);
+  return c;
+}
+
+/** Loads a checkpoint's input-layer weights into `layer` (same taps, channels and units). */
+function loadLayer(layer: TappedDense, c: TrainCheckpoint): void {
+  const j = c.inputLayer;
+  if (j.format !== 'tapped-dense/1' || j.taps !== layer.taps || j.inChannels !== layer.inChannels || j.units !== layer.units) {
+    throw new RangeError(`resume: the checkpoint's input layer (${j.taps} taps x ${j.inChannels} channels -> ${j.units}) does not fit this run (${layer.taps} x ${layer.inChannels} -> ${layer.units})`);
+  }
+  if (!Array.isArray(j.W) || j.W.length !== layer.features * layer.units || !Array.isArray(j.b) || j.b.length !== layer.units ||
+      !j.W.every(Number.isFinite) || !j.b.every(Number.isFinite)) {
+    throw new TypeError('resume: the checkpoint\'s input-layer weights are missing, of the wrong size or not finite');
+  }
+  tf.tidy(() => {
+    layer.W.assign(tf.tensor2d(j.W, [layer.features, layer.units]));
+    layer.b.assign(tf.tensor1d(j.b));
+  });
+  // The normalisation travels with the weights it was trained under.
+  layer.norm.shift.splice(0, layer.norm.shift.length, ...j.norm.shift);
+  layer.norm.scale.splice(0, layer.norm.scale.length, ...j.norm.scale);
+}
+
+/** The exact-gradient twin of a built-in simulator, for the fidelity cosine; undefined on any other device. */
+function simulatorTwin(device: TrainOptions['device']): TwinGradient | undefined {
+  try {
+    return new TwinGradient({ model: twinModelFor(device, {}), scaling: device!.info });
+  } catch {
+    return undefined;   // a real device (or an unknown simulator) has no twin: spot checks only
   }
 }
 

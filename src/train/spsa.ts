@@ -87,7 +87,7 @@ export async function trainSpsa(o: SpsaOptions): Promise<TrainResult> {
   try {
     const lossAt = async (t: Float64Array, start: number): Promise<{ loss: number; breaks: number }> => {
       setTheta(t);
-      const m = await measure(device, layer.run(r.train.inputs, start, L), r.maxRetries);
+      const m = await measure(device, layer.run(r.train.inputs, start, L), r.measure);
       samples += m.samples;
       const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, start + r.washout, r.steps);
       return { loss: ridgeLoss(X, Y, co, outs, lambda), breaks: m.breaks };
