@@ -82,6 +82,13 @@ function checkOption(name: string, v: number | undefined, def: number, min: numb
   return x;
 }
 
+/**
+ * What the trainers, the calibration and the recorder use of a device session: a DeviceClient,
+ * or a wrapper that keeps one alive (reconnecting after an unplug) behind the same surface.
+ */
+export type Device = Pick<DeviceClient,
+  'info' | 'maxBatch' | 'rejects' | 'events$' | 'results$' | 'process' | 'resetState' | 'configure' | 'getStatus' | 'ping' | 'close'>;
+
 export class DeviceClient {
   /** The device's INFO from the handshake. */
   info!: Info;

@@ -1,5 +1,5 @@
 export * from './errors.js';
-export { DeviceClient, type BatchResult, type ConnectOptions, type DeviceEvent, type DeviceRequirements } from './client.js';
+export { DeviceClient, type Device, type BatchResult, type ConnectOptions, type DeviceEvent, type DeviceRequirements } from './client.js';
 export { throughDevice } from './through-device.js';
 export { DEFAULT_DEVICE, openDevice, openDeviceLink, type OpenDeviceOptions } from './open.js';
 export { probeDevice, type ProbeReport } from './probe.js';

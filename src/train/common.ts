@@ -9,7 +9,7 @@
  */
 import { type DeviceIdentity, deviceIdentity } from '../device/identity.js';
 import * as tf from '@tensorflow/tfjs';
-import type { DeviceClient } from '../device/client.js';
+import type { Device } from '../device/client.js';
 import { Rng, checkSeed } from '../sim/rng.js';
 import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
 import type { NarxJSON } from '../surrogate/narx.js';
@@ -57,7 +57,7 @@ export interface TrainOptions {
   /** Task parameters. Defaults to {}. */
   taskParams?: Record<string, unknown>;
   /** The device (pat, classic). Not used by `digital`. */
-  device?: DeviceClient;
+  device?: Device;
   trainer: TrainerName;
   /** Seeds everything: task sequences, init, episode windows, surrogate, replay. */
   seed: number;
@@ -357,7 +357,7 @@ export async function finalEvaluation(
 }
 
 /** A `respond` for {@link finalEvaluation}: the layer's drives measured on the device. */
-export function deviceResponder(r: Resolved, device: DeviceClient, layer: TappedDense, count: (samples: number) => void) {
+export function deviceResponder(r: Resolved, device: Device, layer: TappedDense, count: (samples: number) => void) {
   return async (task: TaskData, length: number): Promise<Float32Array> => {
     const m = await measure(device, layer.run(task.inputs, 0, length), r.measure);
     count(m.samples);
@@ -365,7 +365,7 @@ export function deviceResponder(r: Resolved, device: DeviceClient, layer: Tapped
   };
 }
 
-export function summarise(device: DeviceClient | undefined): DeviceSummary | null {
+export function summarise(device: Device | undefined): DeviceSummary | null {
   if (!device) return null;
   return { ...deviceIdentity(device.info), maxBatch: device.maxBatch };
 }
@@ -386,7 +386,7 @@ export function baseResult(o: TrainOptions, r: Resolved, trainer: TrainerName, t
  * the trained layer, within what the budget leaves after `spent` samples, and the result.
  */
 export async function finishOnDevice(
-  o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number, device: DeviceClient, layer: TappedDense,
+  o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number, device: Device, layer: TappedDense,
   spent: number, episodes: EpisodeRecord[], surrogate?: NarxJSON,
 ): Promise<TrainResult> {
   let samples = spent;

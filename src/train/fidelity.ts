@@ -24,7 +24,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DeviceClient } from '../device/client.js';
+import type { Device } from '../device/client.js';
 import type { Rng } from '../sim/rng.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import { type MeasureOptions, measure } from './hybrid.js';
@@ -123,7 +123,7 @@ export function spotPredict(deltas: readonly Float32Array[], g: ArrayLike<number
  * @param g the gradient under test at d (the surrogate VJP of dy), [T * inChannels]
  * @param rng seeded source of the directions (advanced)
  */
-export async function spotCheck(device: DeviceClient, drives: ArrayLike<number>, dy: ArrayLike<number>, g: ArrayLike<number>, rng: Rng, opts: SpotOptions = {}): Promise<SpotCheck> {
+export async function spotCheck(device: Device, drives: ArrayLike<number>, dy: ArrayLike<number>, g: ArrayLike<number>, rng: Rng, opts: SpotOptions = {}): Promise<SpotCheck> {
   const K = opts.directions ?? 1, h = opts.h ?? 0.05;
   if (!Number.isInteger(K) || K < 1) throw new RangeError(`directions must be a positive integer, got ${String(K)}`);
   if (!(h > 0 && h <= 1)) throw new RangeError(`h must be in (0, 1], got ${String(h)}`);
@@ -161,7 +161,7 @@ export interface EpisodeFidelityInput {
   /** The exact gradient (a TwinGradient), simulators only: enables (a). */
   oracle?: DeviceSurrogate & { vjp?(drives: ArrayLike<number>, dy: ArrayLike<number>): ArrayLike<number> };
   /** The device: enables (b) when `spot` is given. */
-  device?: DeviceClient;
+  device?: Device;
   /** Channels of the drives and of the responses. */
   inChannels: number;
   outChannels: number;

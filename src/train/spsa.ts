@@ -22,7 +22,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DeviceClient } from '../device/client.js';
+import type { Device } from '../device/client.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, dropRows, finalCost, resolve, targetRows, finishOnDevice,
 } from './common.js';
@@ -59,7 +59,7 @@ export function ridgeLoss(X: ArrayLike<number>, Y: ArrayLike<number>, features: 
 
 export async function trainSpsa(o: SpsaOptions): Promise<TrainResult> {
   const t0 = performance.now();
-  const device: DeviceClient | undefined = o.device;
+  const device: Device | undefined = o.device;
   if (!device) throw new TypeError('spsa needs a device');
   const r: Resolved = resolve(o);
   const ci = device.info.inChannels, co = device.info.outChannels, outs = r.train.outChannels;

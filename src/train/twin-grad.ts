@@ -33,7 +33,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DeviceClient } from '../device/client.js';
+import type { Device } from '../device/client.js';
 import type { Info } from '../protocol/messages.js';
 import { SIM_FIRMWARE } from '../sim/device.js';
 import type { ReservoirModel, ReservoirTwin } from '../sim/model.js';
@@ -243,7 +243,7 @@ export interface TwinSource {
  * oracle needs a simulator. Callers should check the twin against a measured episode
  * ({@link twinMismatch}) since inference cannot see model overrides.
  */
-export function twinModelFor(device: DeviceClient | undefined, src: TwinSource): ReservoirModel {
+export function twinModelFor(device: Device | undefined, src: TwinSource): ReservoirModel {
   if (src.model) return src.model;
   if (src.sim) {
     if (!Object.prototype.hasOwnProperty.call(profiles, src.sim.profile)) throw new RangeError(`unknown simulator profile '${src.sim.profile}'`);
