@@ -108,7 +108,7 @@ test('encode then decode round-trips, and a bad line is a usage error with its n
 test('train runs physics-aware training on the built-in simulator and saves a model with its metadata', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rhil-train-'));
   const out = join(dir, 'model.json');
-  const r = await run(['train', '--episodes', '3', '--out', out]);
+  const r = await run(['train', '--episodes', '3', '--out', out, '--verbose', '--db', join(dir, 'runs.db')]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /episode\s+3\/3\s+loss/);
   assert.match(r.stdout, /test nmse \d\.\d{4} \(narma10, pat, seed 1/);
@@ -125,7 +125,7 @@ test('train runs physics-aware training on the built-in simulator and saves a mo
 test('calibrate runs a plan on the simulator and saves a record that recovers its noise', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rhil-cal-'));
   const out = join(dir, 'cal.json');
-  const r = await run(['calibrate', '--plan', 'analog', '--device', 'sim:analog', '--out', out]);
+  const r = await run(['calibrate', '--plan', 'analog', '--device', 'sim:analog', '--out', out, '--no-record']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /noise\s+median sigma 2\.0\d\d/);
   const rec = JSON.parse(readFileSync(out, 'utf8'));

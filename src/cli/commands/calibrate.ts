@@ -1,8 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { loadPlan, median, runCalibration } from '../../calibration/index.js';
+import { type CalibrationDevice, type CalibrationRecord, loadPlan, median, runCalibration } from '../../calibration/index.js';
 import { DEFAULT_DEVICE, openDevice } from '../../device/index.js';
-import { UsageError, intArg } from '../util.js';
+import { openRecordDb } from '../../record/index.js';
+import { ExitError, INTERRUPT_EXIT_CODE, explainDbError, saveCalibration, withRecordedRun } from '../../session/index.js';
+import { Progress } from '../progress.js';
+import { UsageError, defaultDbPath, intArg } from '../util.js';
 
 const medianOf = (xs: number[] | null | undefined): string => (xs && xs.length ? median(xs).toPrecision(4) : '-');
 
@@ -14,40 +17,116 @@ export function calibrateCommand(y: Argv): Argv {
       .option('plan', { type: 'string', default: 'default', describe: 'a plan name in calibration/plans (default, analog, optical, fpga) or a path to a plan JSON file' })
       .option('device', { type: 'string', default: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the plan\'s randomness and of a simulated device' })
-      .option('out', { type: 'string', describe: 'where to save the record (JSON); default rhil-calibration-<model>-<serial>.json' })
+      .option('db', { type: 'string', defaultDescription: '$RHIL_DB or rhil.db', describe: 'run database: records the run (every batch) and keeps the calibration, where rhil train finds it' })
+      .option('record', { type: 'boolean', default: true, describe: 'record in the database (--no-record: write no database; the record then goes to a JSON file)' })
+      .option('out', { type: 'string', describe: 'also save the record as JSON here (with --no-record: default rhil-calibration-<model>-<serial>.json)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
-      .example('$0 calibrate --plan analog --device sim:analog', 'calibrate the built-in analog simulator'),
+      .example('$0 calibrate --plan analog --device sim:analog', 'calibrate the built-in analog simulator')
+      .epilogue('Ctrl-C stops after the batch in flight: the run is marked interrupted (its batches are kept), no calibration is saved, and rhil exits with 130. Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.'),
     async (args) => {
       const seed = intArg('seed', args.seed, 0, 0xffffffff)!;
+      const dbPath = args.db ?? defaultDbPath();
       // An unknown, unreadable or invalid plan is a usage error, like any other bad input file.
       const plan = await loadPlan(args.plan).catch((e: unknown) => { throw new UsageError(`--plan: ${(e as Error).message}`); });
       const device = await openDevice(args.device, { seed })
         .catch((e: unknown) => { throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
+      const progress = args.json ? null : new StepProgress();
+      let runId: number | null = null;
+      let signal: AbortSignal | undefined;
       try {
-        let shown = -1;
-        const record = await runCalibration(device, plan, {
-          seed,
-          onProgress: (p) => {
-            const pct = Math.floor(p.fraction * 10) * 10;
-            if (!args.json && pct !== shown) { shown = pct; process.stderr.write(`calibrating: ${p.step} (${p.stepIndex + 1}/${p.steps}), ${pct}%\n`); }
-          },
+        const { record, calibrationId } = await withRecordedRun({
+          db: args.record ? dbPath : undefined, kind: 'calibrate', seed, device,
+          config: { plan: args.plan, planName: plan.name, device: args.device, seed, out: args.out ?? null },
+        }, async (ctx) => {
+          runId = ctx.runId;
+          signal = ctx.signal;
+          const record = await runCalibration(stoppable(device, ctx.signal), plan, { seed, onProgress: (p) => progress?.step(p) });
+          progress?.end();
+          ctx.artifact('calibration', 'calibration', record);
+          // Saved before the run completes, so a completed calibrate run always has its row.
+          let calibrationId: number | null = null;
+          if (ctx.runId !== null) {
+            let db;
+            try {
+              db = openRecordDb(dbPath);
+              calibrationId = saveCalibration(db, record, { runId: ctx.runId });
+            } catch (e) {
+              throw explainDbError(dbPath, e, 'recording');
+            } finally {
+              db?.close();
+            }
+          }
+          return { record, calibrationId };
         });
-        const out = args.out ?? `rhil-calibration-${record.device.model}-${record.device.serial}.json`.replace(/[^\w.-]+/g, '_');
-        writeFileSync(out, JSON.stringify(record));
+        const out = args.out ?? (args.record ? undefined : `rhil-calibration-${record.device.model}-${record.device.serial}.json`.replace(/[^\w.-]+/g, '_'));
+        if (out !== undefined) writeFileSync(out, JSON.stringify(record));
         if (args.json) return void console.log(JSON.stringify(record, null, 2));
-        console.log([
-          `device      ${args.device}: ${record.device.vendor} ${record.device.model}, serial ${record.device.serial}, firmware ${record.device.firmware}`,
-          `plan        ${record.plan.name} (${record.plan.hash.replace(/^sha256:/, '').slice(0, 12)})`,
-          `gain        median ${medianOf(record.channels.gain)} output units per drive unit`,
-          `offset      median ${medianOf(record.channels.offset)}`,
-          `noise       median sigma ${medianOf(record.channels.noiseSigma)}`,
-          `latency     ${record.latency ? `${record.latency.latencySamples} samples, settling ${record.latency.settlingSamples} samples` : '-'}`,
-          `drift       ${record.drift ? `offset ${record.drift.meanOffsetPerHour.toPrecision(3)} per hour (± ${record.drift.meanOffsetStdErrPerHour.toPrecision(2)})` : '-'}`,
-          `saved       ${out}`,
-        ].join('\n'));
+        console.log(summary(record, args.device, plan.name, [
+          calibrationId !== null ? `calibration ${calibrationId} in ${dbPath} (run ${runId}); rhil train uses it on this device` : null,
+          out !== undefined ? out : null,
+        ]));
+      } catch (e) {
+        progress?.clear();
+        if (!signal?.aborted) throw e;
+        throw new ExitError(runId === null
+          ? 'calibration interrupted; nothing saved'
+          : `calibration interrupted; run ${runId} marked interrupted (its batches are kept); no calibration saved`, INTERRUPT_EXIT_CODE);
       } finally {
         await device.close();
       }
     },
   );
+}
+
+function summary(record: CalibrationRecord, deviceSpec: string, planName: string, saved: (string | null)[]): string {
+  return [
+    `device      ${deviceSpec}: ${record.device.vendor} ${record.device.model}, serial ${record.device.serial}, firmware ${record.device.firmware}`,
+    `plan        ${planName} (${record.plan.hash.replace(/^sha256:/, '').slice(0, 12)})`,
+    `gain        median ${medianOf(record.channels.gain)} output units per drive unit`,
+    `offset      median ${medianOf(record.channels.offset)}`,
+    `noise       median sigma ${medianOf(record.channels.noiseSigma)}`,
+    `latency     ${record.latency ? `${record.latency.latencySamples} samples, settling ${record.latency.settlingSamples} samples` : '-'}`,
+    `drift       ${record.drift ? `offset ${record.drift.meanOffsetPerHour.toPrecision(3)} per hour (± ${record.drift.meanOffsetStdErrPerHour.toPrecision(2)})` : '-'}`,
+    ...saved.filter((s): s is string => s !== null).map((s) => `saved       ${s}`),
+  ].join('\n');
+}
+
+/** The device as runCalibration sees it, refusing new batches once `signal` is aborted (those in flight finish). */
+function stoppable(device: CalibrationDevice, signal: AbortSignal): CalibrationDevice {
+  return {
+    info: device.info,
+    maxBatch: device.maxBatch,
+    resetState: async () => { signal.throwIfAborted(); return device.resetState(); },
+    process: async (input) => { signal.throwIfAborted(); return device.process(input); },
+  };
+}
+
+/**
+ * The whole plan on one progress line: samples driven so far (each step's total is known only
+ * when it starts), the share done as runCalibration weighs it, and the step under way.
+ */
+class StepProgress {
+  private readonly bar = new Progress({ unit: 'samples', label: 'calibrating' });
+  private before = 0;
+  private index = -1;
+  private last = 0;
+
+  step(p: { step: string; stepIndex: number; steps: number; done: number; total: number; fraction: number }): void {
+    if (p.stepIndex !== this.index) {
+      this.before += this.last;
+      this.index = p.stepIndex;
+      this.last = 0;
+    }
+    // runCalibration closes each step with progress(1, 1), in other units than the step's own.
+    if (!(p.done === 1 && p.total === 1)) this.last = p.done;
+    this.bar.update(this.before + this.last, `${p.step} (${p.stepIndex + 1}/${p.steps})`, p.fraction);
+  }
+
+  end(): void {
+    this.bar.finish('done');
+  }
+
+  clear(): void {
+    this.bar.clear();
+  }
 }
