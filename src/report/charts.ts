@@ -1,0 +1,121 @@
+/**
+ * Chart specifications: what the page's script hands to uPlot, already bounded in size. Pure.
+ */
+import { alignSeries, downsampleAligned, roundSig, spansDecades } from './downsample.js';
+
+export interface ChartSeries {
+  label: string;
+  y: (number | null)[];
+  /** Drawn dashed (a reference line, a prediction against its target). */
+  dash?: boolean;
+  /** 'y2' puts the series on a second y axis, on the right. */
+  axis?: 'y' | 'y2';
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  y2Label?: string;
+  x: number[];
+  series: ChartSeries[];
+  logY: boolean;
+  /** 'points' for quantities per channel, where a line between channels would mean nothing. */
+  style: 'line' | 'points';
+  /** Shown under the chart: downsampling, the stretch shown, how many channels were left out. */
+  note: string | null;
+}
+
+export interface ChartInput {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  y2Label?: string;
+  x: readonly number[];
+  series: { label: string; y: readonly (number | null)[]; dash?: boolean; axis?: 'y' | 'y2' }[];
+  style?: 'line' | 'points';
+  /** Log y when the values span decades (the default), or never. */
+  log?: 'auto' | 'never';
+  note?: string;
+}
+
+/** Default cap on the points of one series in a report. */
+export const MAX_POINTS = 2000;
+
+/** How a chart says it was downsampled. */
+export function downsampleNote(from: number, to: number): string {
+  return `downsampled from ${from.toLocaleString('en-US')} to ${to.toLocaleString('en-US')} points (minimum and maximum of each bucket kept)`;
+}
+
+/** A chart spec from `input`: downsampled to `maxPoints` rows, values rounded, log scale decided. */
+export function makeChart(id: string, input: ChartInput, maxPoints = MAX_POINTS): ChartSpec {
+  const d = downsampleAligned(input.x, input.series.map((s) => s.y), maxPoints);
+  const notes: string[] = [];
+  if (input.note) notes.push(input.note);
+  if (d.x.length < d.from) notes.push(downsampleNote(d.from, d.x.length));
+  const left = d.ys.filter((_, i) => input.series[i].axis !== 'y2');
+  return {
+    id,
+    title: input.title,
+    xLabel: input.xLabel,
+    yLabel: input.yLabel,
+    ...(input.y2Label !== undefined ? { y2Label: input.y2Label } : {}),
+    x: d.x.map((v) => roundSig(v, 9) as number),
+    series: input.series.map((s, i) => ({
+      label: s.label,
+      y: d.ys[i].map((v) => roundSig(v)),
+      ...(s.dash ? { dash: true } : {}),
+      ...(s.axis === 'y2' ? { axis: 'y2' as const } : {}),
+    })),
+    logY: (input.log ?? 'auto') === 'auto' && spansDecades(left),
+    style: input.style ?? 'line',
+    note: notes.length ? notes.join('; ') : null,
+  };
+}
+
+/** The metric groups of a training run, each one chart; metrics named in no group go to "Other metrics". */
+export const METRIC_GROUPS: readonly { key: string; title: string; names: readonly string[] }[] = [
+  { key: 'loss', title: 'Task loss', names: ['loss', 'readout_nmse'] },
+  { key: 'surrogate', title: 'Surrogate', names: ['surrogate_nmse', 'surrogate_heldout_nmse'] },
+  { key: 'fidelity', title: 'Gradient fidelity', names: ['fidelity_cosine', 'fidelity_directional'] },
+];
+
+/** Final metrics: shown as a table, not plotted. */
+export const isTestMetric = (name: string): boolean => name.startsWith('test_');
+
+export interface MetricGrouping {
+  /** The groups that have at least one series, in METRIC_GROUPS order, names in group order. */
+  groups: { key: string; title: string; names: string[] }[];
+  /** Series in no group, sorted. */
+  other: string[];
+  /** test_* names, sorted. */
+  test: string[];
+}
+
+/** Sorts a run's metric names into the report's charts and its table of final metrics. */
+export function groupMetrics(names: readonly string[]): MetricGrouping {
+  const present = new Set(names);
+  const grouped = new Set(METRIC_GROUPS.flatMap((g) => g.names));
+  const groups = METRIC_GROUPS
+    .map((g) => ({ key: g.key, title: g.title, names: g.names.filter((n) => present.has(n)) }))
+    .filter((g) => g.names.length > 0);
+  const sorted = [...present].sort();
+  return {
+    groups,
+    other: sorted.filter((n) => !grouped.has(n) && !isTestMetric(n)),
+    test: sorted.filter(isTestMetric),
+  };
+}
+
+/** A chart of metric series over steps, on the union of their steps. */
+export function metricChart(id: string, title: string, series: { name: string; step: readonly number[]; value: readonly number[] }[], maxPoints = MAX_POINTS): ChartSpec {
+  const a = alignSeries(series.map((s) => ({ x: s.step, y: s.value })));
+  return makeChart(id, {
+    title,
+    xLabel: 'step',
+    yLabel: series.length === 1 ? series[0].name : 'value',
+    x: a.x,
+    series: series.map((s, i) => ({ label: s.name, y: a.ys[i] })),
+  }, maxPoints);
+}

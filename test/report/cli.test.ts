@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type Fixture, makeFixture } from './fixtures.js';
+
+const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
+const rhil = async (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { encoding: 'utf8', ...opts });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+};
+
+let fixture: Promise<Fixture> | null = null;
+const fx = () => (fixture ??= makeFixture());
+test.after(async () => { if (fixture) (await fixture).cleanup(); });
+
+test('rhil report RUN --db writes rhil-run-<id>.html in the working directory', async () => {
+  const f = await fx();
+  const r = await rhil(['report', String(f.trainId), '--db', f.dbPath], { cwd: f.dir });
+  assert.is(r.code, 0, r.stderr);
+  const out = join(f.dir, `rhil-run-${f.trainId}.html`);
+  assert.ok(existsSync(out));
+  const html = readFileSync(out, 'utf8');
+  assert.match(r.stdout, new RegExp(`^wrote rhil-run-${f.trainId}\\.html \\(${Buffer.byteLength(html).toLocaleString('en-US')} bytes, 7 charts\\)$`, 'm'));
+  assert.match(html, /<title>rhil run 1 \(train, completed\)<\/title>/);
+});
+
+test('rhil report takes --out, and the database from $RHIL_DB by default', async () => {
+  const f = await fx();
+  const out = join(f.dir, 'cal.html');
+  const r = await rhil(['report', String(f.calibrateId), '--out', out], { cwd: f.dir, env: { ...process.env, RHIL_DB: f.dbPath } });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(readFileSync(out, 'utf8'), /DC transfer: linearisation per input channel/);
+});
+
+test('rhil report: an unknown run, a missing database or a bad id is a usage error (exit 2)', async () => {
+  const f = await fx();
+  const none = await rhil(['report', '99', '--db', f.dbPath], { cwd: f.dir });
+  assert.is(none.code, 2);
+  assert.match(none.stderr, /no run 99 in /);
+  const missing = await rhil(['report', '1', '--db', join(f.dir, 'nope.db')], { cwd: f.dir });
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /nope\.db does not exist/);
+  assert.not.ok(existsSync(join(f.dir, 'nope.db')), 'a report creates no database');
+  const bad = await rhil(['report', 'x', '--db', f.dbPath], { cwd: f.dir });
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /run must be a positive integer/);
+});
+
+test.run();
