@@ -31,6 +31,8 @@ test('profile options apply and overrides win over them', () => {
   assert.is(createModel('optical-feedback', { cameraBits: 12 }, 1).outRange[1], 4095);
   assert.is(createModel('analog', { nodes: 20 }, 1).outChannels, 20);
   assert.is(createModel('fpga-large', {}, 1).outChannels, 400);
+  const awg = createModel('analog-awg', {}, 1);
+  assert.equal([awg.inChannels, awg.outChannels, awg.options.gamma, awg.options.theta], [50, 50, 0.05, 0.5]);
 });
 
 test('unknown profile, invalid override or seed throws RangeError', () => {
