@@ -26,7 +26,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DeviceClient } from '../device/client.js';
+import type { Device } from '../device/client.js';
 import { StateBreakError } from '../device/errors.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 import type { Info } from '../protocol/messages.js';
@@ -171,6 +171,29 @@ export class TappedDense {
     };
   }
 
+  /** Rebuilds a layer from {@link toJSON} output; every field is checked (a model file is untrusted input). */
+  static fromJSON(json: unknown): TappedDense {
+    const j = json as Partial<TappedDenseJSON> | null;
+    if (j === null || typeof j !== 'object' || j.format !== 'tapped-dense/1') {
+      throw new TypeError(`not a tapped-dense/1 object (format ${JSON.stringify((j as { format?: unknown } | null)?.format)})`);
+    }
+    const ints = { inChannels: j.inChannels, taps: j.taps, units: j.units };
+    for (const [k, v] of Object.entries(ints)) if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    const ci = j.inChannels!, taps = j.taps!, units = j.units!;
+    if (j.norm === null || typeof j.norm !== 'object') throw new RangeError('norm must be an object { shift, scale }');
+    const shift = finiteVector(j.norm.shift, ci, 'norm.shift');
+    const scale = finiteVector(j.norm.scale, ci, 'norm.scale');
+    if (!scale.every((x) => x > 0)) throw new RangeError('norm.scale must be positive');
+    const W = finiteVector(j.W, taps * ci * units, 'W');
+    const b = finiteVector(j.b, units, 'b');
+    const layer = new TappedDense({ inChannels: ci, taps, units, norm: { shift: [...shift], scale: [...scale] } });
+    tf.tidy(() => {
+      layer.W.assign(tf.tensor2d(Float32Array.from(W), [taps * ci, units]));
+      layer.b.assign(tf.tensor1d(Float32Array.from(b)));
+    });
+    return layer;
+  }
+
   dispose(): void {
     this.W.dispose();
     this.b.dispose();
@@ -248,7 +271,7 @@ export interface MeasureOptions {
  * On a StateBreakError the segment is measured again from a reset, up to `maxRetries` times.
  * @param a drives in [-1, 1], [steps * inChannels]
  */
-export async function measure(device: DeviceClient, a: ArrayLike<number>, opts: MeasureOptions = {}): Promise<Measurement> {
+export async function measure(device: Device, a: ArrayLike<number>, opts: MeasureOptions = {}): Promise<Measurement> {
   const info = device.info;
   const ci = info.inChannels, co = info.outChannels;
   const maxRetries = opts.maxRetries ?? 3;
@@ -262,7 +285,7 @@ export async function measure(device: DeviceClient, a: ArrayLike<number>, opts: 
   for (let breaks = 0; ; breaks++) {
     opts.signal?.throwIfAborted();
     const epoch = await device.resetState();
-    const batches: Promise<Awaited<ReturnType<DeviceClient['process']>>>[] = [];
+    const batches: Promise<Awaited<ReturnType<Device['process']>>>[] = [];
     for (let s = 0; s < steps; s += device.maxBatch) {
       const n = Math.min(device.maxBatch, steps - s);
       batches.push(device.process(units.subarray(s * ci, (s + n) * ci)));
@@ -274,7 +297,7 @@ export async function measure(device: DeviceClient, a: ArrayLike<number>, opts: 
       if (failed.reason instanceof StateBreakError && breaks < maxRetries) continue;
       throw failed.reason;
     }
-    const results = settled.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<DeviceClient['process']>>>).value);
+    const results = settled.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<Device['process']>>>).value);
     const raw = new Float64Array(steps * co);
     const sent = new Float64Array(steps * ci);
     let row = 0;
@@ -403,6 +426,22 @@ export class RidgeReadout {
     const { W, b } = this.current;
     return { format: 'ridge-readout/1', features: this.features, outputs: this.outputs, lambda: this.chosen, W: Array.from(W), b: Array.from(b) };
   }
+
+  /** Rebuilds a fitted readout from {@link toJSON} output; every field is checked (a model file is untrusted input). */
+  static fromJSON(json: unknown, opts: RidgeReadoutOptions = {}): RidgeReadout {
+    const j = json as Partial<ReadoutJSON> | null;
+    if (j === null || typeof j !== 'object' || j.format !== 'ridge-readout/1') {
+      throw new TypeError(`not a ridge-readout/1 object (format ${JSON.stringify((j as { format?: unknown } | null)?.format)})`);
+    }
+    for (const k of ['features', 'outputs'] as const) {
+      if (!Number.isInteger(j[k]) || (j[k] as number) < 1) throw new RangeError(`${k} must be a positive integer, got ${JSON.stringify(j[k])}`);
+    }
+    if (typeof j.lambda !== 'number' || !(j.lambda >= 0) || !Number.isFinite(j.lambda)) throw new RangeError(`lambda must be a finite number >= 0, got ${JSON.stringify(j.lambda)}`);
+    const r = new RidgeReadout(j.features!, j.outputs!, opts);
+    r.weights = { W: Float64Array.from(finiteVector(j.W, j.features! * j.outputs!, 'W')), b: Float64Array.from(finiteVector(j.b, j.outputs!, 'b')) };
+    r.chosen = j.lambda;
+    return r;
+  }
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -414,4 +453,12 @@ function posInt(v: number, name: string): number {
 
 function slice(a: ArrayLike<number>, from: number, to: number): Float64Array {
   return Float64Array.from({ length: to - from }, (_, i) => a[from + i]);
+}
+
+/** `v` as exactly `n` finite numbers, or a RangeError naming `name`. */
+function finiteVector(v: unknown, n: number, name: string): number[] {
+  if (!Array.isArray(v) || v.length !== n) throw new RangeError(`${name} must hold ${n} numbers, got ${Array.isArray(v) ? v.length : typeof v}`);
+  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+  if (bad >= 0) throw new RangeError(`${name}[${bad}] must be a finite number, got ${JSON.stringify(v[bad])}`);
+  return v as number[];
 }

@@ -14,3 +14,4 @@ export { trainSpsa, ridgeLoss, type SpsaOptions, type SpsaGains } from './spsa.j
 export * from './fidelity.js';
 export * from './twin-grad.js';
 export { SurrogateTrack, surrogateDefaults, type ResolvedSurrogateOptions } from './surrogate-track.js';
+export * from './apply.js';
