@@ -29,6 +29,11 @@ export interface AppliedCalibration {
   normalizeResponse(output: ArrayLike<number>): Float64Array;
 }
 
+/** True when the record can map drives and normalise responses, i.e. its plan had a sweep (what training and `rhil run` need). */
+export function hasSweep(record: CalibrationRecord): boolean {
+  return record.linearization !== null && record.channels.offset !== null && record.channels.gain !== null;
+}
+
 /** Helpers over a record (checked with checkRecord first). */
 export function applyCalibration(record: CalibrationRecord): AppliedCalibration {
   const r = checkRecord(record);

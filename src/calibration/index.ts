@@ -9,4 +9,4 @@ export {
 } from './record.js';
 export { type CalibrationDevice, driveOf, median } from './measure.js';
 export { type CalibrationOptions, type CalibrationProgress, runCalibration } from './run.js';
-export { type AppliedCalibration, applyCalibration, deviceMismatches, matchesDevice } from './apply.js';
+export { type AppliedCalibration, applyCalibration, deviceMismatches, hasSweep, matchesDevice } from './apply.js';

@@ -36,7 +36,7 @@ import { StateBreakError } from '../device/errors.js';
 import type { Info } from '../protocol/messages.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
 import type { DeviceSummary, TrainerName } from './common.js';
-import { RidgeReadout, TappedDense, fromDeviceUnits, toDeviceUnits } from './hybrid.js';
+import { RidgeReadout, TappedDense, driveUnits, scaleResponses } from './hybrid.js';
 
 /** Washout of every measured segment in train() (common.ts resolve): used when a model file does not say. */
 export const DEFAULT_WASHOUT = 50;
@@ -290,10 +290,7 @@ export class ModelStream {
     const info = device.info;
     const cal = this.opts.calibration;
     const ci = info.inChannels, co = info.outChannels;
-    // The same mapping as measure() in hybrid.ts: calibrated drives go through the inverse
-    // transfer table, calibrated responses are in drive units.
-    const linear = toDeviceUnits(a, info);
-    const units = cal ? Float64Array.from(cal.linearizeDrive(linear)) : linear;
+    const units = driveUnits(a, info, cal);
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       this.opts.signal?.throwIfAborted();
@@ -319,7 +316,7 @@ export class ModelStream {
           row += b.count;
         }
         this.remember(units);
-        return cal ? fromDeviceUnits(cal.normalizeResponse(raw), { outMin: info.inMin, outMax: info.inMax }) : fromDeviceUnits(raw, info);
+        return scaleResponses(raw, info, cal);
       } catch (e) {
         if (!(e instanceof StateBreakError) || attempt >= maxRetries) throw e;
         this.breaks++;

@@ -202,7 +202,8 @@ export type DeviceSummary = DeviceIdentity & { maxBatch: number };
 /** The common result of every trainer. */
 export interface TrainResult {
   trainer: TrainerName;
-  task: { name: string; params: Record<string, unknown>; trainSteps: number; testSteps: number; metric: MetricName };
+  /** `washout`: leading rows of every measured segment left out of fitting and scoring. */
+  task: { name: string; params: Record<string, unknown>; trainSteps: number; testSteps: number; washout: number; metric: MetricName };
   device: DeviceSummary | null;
   backend: string;
   seed: number;
@@ -373,7 +374,7 @@ export function summarise(device: Device | undefined): DeviceSummary | null {
 export function baseResult(o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number): Omit<TrainResult, 'episodes' | 'test' | 'deviceSamples' | 'model'> {
   return {
     trainer,
-    task: { name: r.task, params: r.taskParams, trainSteps: r.trainSteps, testSteps: r.testSteps, metric: r.test.metric },
+    task: { name: r.task, params: r.taskParams, trainSteps: r.trainSteps, testSteps: r.testSteps, washout: r.washout, metric: r.test.metric },
     device: summarise(o.device),
     backend: tf.getBackend(),
     seed: r.seed,

@@ -236,6 +236,22 @@ export function fromDeviceUnits(response: ArrayLike<number>, info: OutRange): Fl
   return Float32Array.from({ length: response.length }, (_, i) => (response[i] - info.outMin) / span);
 }
 
+/** Drives a ∈ [-1, 1] to device units, through a calibration's inverse transfer tables when given. */
+export function driveUnits(a: ArrayLike<number>, info: InRange, calibration?: AppliedCalibration): Float64Array {
+  const linear = toDeviceUnits(a, info);
+  // The table rounds for integer formats itself.
+  return calibration ? Float64Array.from(calibration.linearizeDrive(linear)) : linear;
+}
+
+/**
+ * Raw responses to the [0, 1] scale the trainers use: over INFO's output range, or, through a
+ * calibration, normalised per channel ((y - offset) / gain, in drive units) and scaled over the
+ * drive range.
+ */
+export function scaleResponses(raw: ArrayLike<number>, info: InRange & OutRange, calibration?: AppliedCalibration): Float32Array {
+  return calibration ? fromDeviceUnits(calibration.normalizeResponse(raw), { outMin: info.inMin, outMax: info.inMax }) : fromDeviceUnits(raw, info);
+}
+
 /** What {@link measure} returns. */
 export interface Measurement {
   /** The drives actually sent, back in [-1, 1] (after rounding and clipping): [steps * inChannels]. */
@@ -276,9 +292,7 @@ export async function measure(device: Device, a: ArrayLike<number>, opts: Measur
   const ci = info.inChannels, co = info.outChannels;
   const maxRetries = opts.maxRetries ?? 3;
   const cal = opts.calibration;
-  const linear = toDeviceUnits(a, info);
-  // A calibrated drive goes through the inverse transfer table; the table rounds for integer formats.
-  const units = cal ? Float64Array.from(cal.linearizeDrive(linear)) : linear;
+  const units = driveUnits(a, info, cal);
   const steps = units.length / ci;
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`drives must hold a positive multiple of ${ci} samples`);
   let samples = 0;
@@ -313,8 +327,7 @@ export async function measure(device: Device, a: ArrayLike<number>, opts: Measur
       }
     }
     const drives = drivesFromDeviceUnits(cal ? cal.delinearizeDrive(sent) : sent, info);
-    const responses = cal ? fromDeviceUnits(cal.normalizeResponse(raw), { outMin: info.inMin, outMax: info.inMax }) : fromDeviceUnits(raw, info);
-    return { drives, responses, epoch: results[0]?.epoch ?? epoch, samples, breaks };
+    return { drives, responses: scaleResponses(raw, info, cal), epoch: results[0]?.epoch ?? epoch, samples, breaks };
   }
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Argv } from 'yargs';
-import { type AppliedCalibration, type CalibrationRecord, applyCalibration } from '../../calibration/index.js';
+import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasSweep } from '../../calibration/index.js';
 import { DEFAULT_DEVICE, type Device, openDevice } from '../../device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
@@ -61,8 +61,6 @@ function readModel(file: string | undefined, runId: number | undefined, db: stri
   }
 }
 
-/** Calibrations that can map drives and normalise responses (they have a sweep), as training picks them. */
-const usable = (r: CalibrationRecord): boolean => r.linearization !== null && r.channels.offset !== null && r.channels.gain !== null;
 
 /**
  * `--calibration`: `auto` follows the model: none when it was trained on raw responses, else the
@@ -83,7 +81,7 @@ function resolveCalibration(spec: string, model: LoadedModel, info: Device['info
       const handle = existsSync(db) ? openRecordDb(db, { readonly: true }) : null;
       try {
         if (spec === 'auto') {
-          const found = handle && findNewestCalibration(handle, info, { accept: usable });
+          const found = handle && findNewestCalibration(handle, info, { accept: hasSweep });
           if (found) return { applied: applyCalibration(found.record), id: found.id, label: `${found.id} (${found.name}, the newest of this device in ${db})` };
           if (model.calibrated === null) return { label: `none (the model file does not say; ${db} holds no calibration of this device)` };
           throw new CalibrationError(`the model was trained through a calibration, but ${db} holds none of this device; run rhil calibrate, or pass --calibration FILE|none`);

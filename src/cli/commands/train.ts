@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Argv } from 'yargs';
-import { type AppliedCalibration, type CalibrationRecord, applyCalibration } from '../../calibration/index.js';
+import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasSweep } from '../../calibration/index.js';
 import { DEFAULT_DEVICE, type Device, openDevice } from '../../device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
@@ -147,7 +147,7 @@ export function trainCommand(y: Argv): Argv {
               },
             });
             progress?.finish();
-            const saved = { ...result, backend: backend.detail, deviceSpec: device ? deviceSpec : null };
+            const saved = { ...result, backend: backend.detail, deviceSpec: device ? deviceSpec : null, calibration: cal.used };
             ctx.metric(`test_${result.test.metric}`, result.episodes.length, result.test.value);
             ctx.artifact('model', 'model', saved);
             const trace = (result as TrainResult & { trace?: unknown }).trace;
@@ -222,8 +222,6 @@ function loadResume(dbPath: string, id: number): { config: TrainConfig; checkpoi
   }
 }
 
-/** Only calibrations with a sweep can map drives and normalise responses. */
-const usable = (r: CalibrationRecord): boolean => r.linearization !== null && r.channels.offset !== null && r.channels.gain !== null;
 
 /**
  * The calibration for this run: `choice` is --calibration (undefined on a resume without it, which
@@ -239,7 +237,7 @@ function pickCalibration(choice: string | undefined, previous: UsedCalibration |
     try {
       const c = loadCalibration(db, id);
       assertCalibrationFits(c.record, info, `calibration ${id}`);
-      if (!usable(c.record)) throw new CalibrationError(`calibration ${id} (plan ${c.record.plan.name}) has no sweep, so it cannot map drives`);
+      if (!hasSweep(c.record)) throw new CalibrationError(`calibration ${id} (plan ${c.record.plan.name}) has no sweep, so it cannot map drives`);
       return { used: { id, name: c.name }, applied: applyCalibration(c.record), note: `${id} (${c.name}, ${new Date(c.createdMs).toISOString()})` };
     } catch (e) {
       throw e instanceof CalibrationError ? new UsageError(`${flag}: ${e.message}`) : e;
@@ -251,7 +249,7 @@ function pickCalibration(choice: string | undefined, previous: UsedCalibration |
     try {
       const record = readCalibrationFile(path);
       assertCalibrationFits(record, info, `calibration ${path}`);
-      if (!usable(record)) throw new CalibrationError(`calibration ${path} (plan ${record.plan.name}) has no sweep, so it cannot map drives`);
+      if (!hasSweep(record)) throw new CalibrationError(`calibration ${path} (plan ${record.plan.name}) has no sweep, so it cannot map drives`);
       return { used: { path: resolvePath(path) }, applied: applyCalibration(record), note: `${path} (plan ${record.plan.name}, ${record.createdAt})` };
     } catch (e) {
       throw e instanceof CalibrationError ? new UsageError(`${flag}: ${e.message}`) : e;
@@ -269,7 +267,7 @@ function pickCalibration(choice: string | undefined, previous: UsedCalibration |
   try {
     let c;
     try {
-      c = findNewestCalibration(db, info, { accept: usable });
+      c = findNewestCalibration(db, info, { accept: hasSweep });
     } catch (e) {
       if (e instanceof CalibrationError) throw new CalibrationError(`${e.message}; pass --calibration none or another calibration's id`);
       throw e;
