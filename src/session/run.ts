@@ -38,6 +38,11 @@ export interface RecordedRunOptions {
   /** Row of `calibrations` the run uses. */
   calibrationId?: number;
   /**
+   * Record the device's batches (its identity and events are recorded either way). Defaults to
+   * true; a throughput benchmark turns it off, as it would time its own database writes.
+   */
+  recordBatches?: boolean;
+  /**
    * The first SIGINT/SIGTERM aborts ctx.signal (the body finishes the batch in flight, the run is
    * flushed and marked 'interrupted'); the second exits at once with code 130, leaving what was
    * committed valid. Defaults to true.
@@ -121,10 +126,12 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
   const subs: Subscription[] = [];
   if (rec && opts.device) {
     const r = rec;
-    subs.push(opts.device.results$.subscribe((b) => {
-      if (recordFailure) return;
-      try { r.recordBatch(b); } catch (e) { failed(e); }
-    }));
+    if (opts.recordBatches !== false) {
+      subs.push(opts.device.results$.subscribe((b) => {
+        if (recordFailure) return;
+        try { r.recordBatch(b); } catch (e) { failed(e); }
+      }));
+    }
     subs.push(opts.device.events$.subscribe((ev) => {
       if (recordFailure) return;
       try { r.recordEvent(ev.type, eventDetail(ev)); } catch (e) { failed(e); }

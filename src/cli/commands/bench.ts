@@ -51,9 +51,9 @@ export function benchCommand(y: Argv): Argv {
         if (batch !== undefined && batch > device.maxBatch) throw new UsageError(`--batch ${batch} exceeds the device's usable batch of ${device.maxBatch}`);
         const sizes = batch !== undefined ? [batch] : defaultBatchSizes(device.maxBatch);
         const config = { command: 'bench', device: args.device, seed, batches, batchSizes: sizes };
-        // The device is not handed to the recorder: it would store every benchmark batch, and
-        // its commits would be timed as the device's. Its identity goes in the artifact instead.
-        const { report, runId } = await withRecordedRun({ db: args.record ? db : undefined, kind: 'bench', config, seed }, async (ctx) => {
+        // The run names the device and records its events, not its batches: storing every
+        // benchmark batch would time the database's commits as the device's.
+        const { report, runId } = await withRecordedRun({ db: args.record ? db : undefined, kind: 'bench', config, seed, device, recordBatches: false }, async (ctx) => {
           const r = await benchDevice(device, {
             roundTrips: batches, batches, batchSizes: sizes, signal: ctx.signal,
             onProgress: (part, done, total) => { if (!args.json) process.stderr.write(`bench: ${part} done (${done}/${total})\n`); },
