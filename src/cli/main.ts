@@ -8,16 +8,25 @@ import { hideBin } from 'yargs/helpers';
 import { calibrateCommand } from './commands/calibrate.js';
 import { decodeCommand, encodeCommand } from './commands/codec.js';
 import { devicesCommand, infoCommand } from './commands/device.js';
+import { reportCommand } from './commands/report.js';
+import { recordCommands } from './commands/runs.js';
+import { runCommand } from './commands/run.js';
+import { benchCommand } from './commands/bench.js';
 import { simCommand } from './commands/sim.js';
 import { trainCommand } from './commands/train.js';
+import { configSupport } from './config.js';
 import { UsageError } from './util.js';
 
 export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)
     .scriptName('rhil')
     .usage('$0 <command> [options]\n\nreservoir-hil: train digital layers around a physical reservoir, device in the loop.');
-  for (const add of [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand]) cli = add(cli);
+  const commands = [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand, reportCommand, recordCommands, runCommand, benchCommand];
+  for (const add of commands) cli = add(cli);
+  const config = configSupport(commands, argv);
   cli = cli
+    .option('config', { type: 'string', global: true, describe: 'JSON or YAML file of option values: shared keys (device, db, seed, backend) and a section per command; flags override it' })
+    .middleware(config.middleware, true)
     .demandCommand(1, 'name a command; see rhil --help')
     .strict()
     .help()
@@ -29,7 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     await cli.parseAsync();
     return 0;
   } catch (e) {
-    process.stderr.write(`rhil: ${(e as Error).message}\n`);
+    process.stderr.write(`rhil: ${config.explain((e as Error).message)}\n`);
+    // An interrupted run asks for its own status (130), as a shell reports a Ctrl-C.
+    const code = (e as { exitCode?: unknown }).exitCode;
+    if (typeof code === 'number') return code;
     return e instanceof UsageError || !(e instanceof Error) ? 2 : 1;
   }
 }

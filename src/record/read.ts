@@ -1,6 +1,7 @@
 /**
  * Reads a run database back: list runs, show one, iterate its batches as typed arrays, its
- * metrics and artifacts. Works on a read-only connection (`openRecordDb(path, { readonly: true })`).
+ * metrics, events and artifacts. Works on a read-only connection (`openRecordDb(path, { readonly: true })`),
+ * which does not migrate: a v1 database reads with no events and NULL checksums.
  *
  * ```ts
  * for (const b of readBatches(db, runId)) console.log(b.seq, b.outputShape, b.output[0]);
@@ -8,7 +9,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type ArrayFormat, decodeF32LE } from './blob.js';
-import type { RunKind, RunStatus } from './schema.js';
+import { type RunKind, type RunStatus, schemaVersion } from './schema.js';
 
 export interface RunSummary {
   id: number;
@@ -41,6 +42,18 @@ export interface RunDetail extends RunSummary {
   device: DeviceRecord | null;
   metrics: { name: string; count: number; lastStep: number }[];
   artifacts: { name: string; kind: string; bytes: number; isBlob: boolean; createdMs: number }[];
+  /** How many events of each kind the run recorded (see {@link readEvents}). */
+  events: Record<string, number>;
+}
+
+export interface RecordedEvent {
+  id: number;
+  /** Batches of the run recorded before the event. */
+  seqAfter: number;
+  tMs: number;
+  kind: string;
+  /** The JSON detail parsed, or undefined when none was given. */
+  detail?: unknown;
 }
 
 export interface RecordedBatch {
@@ -57,6 +70,8 @@ export interface RecordedBatch {
   outputFormat: ArrayFormat;
   outputShape: number[];
   output: Float32Array;
+  /** CRC-32C of the stored input blob followed by the output blob; null on a row written by schema v1. */
+  checksum: number | null;
 }
 
 export interface MetricPoint { name: string; step: number; value: number; tMs: number }
@@ -103,6 +118,12 @@ export function getRun(db: Database.Database, id: number): RunDetail | null {
       { id: number; vendor: string; model: string; serial: string; firmware: string; info: string | null } | undefined;
   const metrics = db.prepare('SELECT name, count(*) AS count, max(step) AS lastStep FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name')
     .all(id) as RunDetail['metrics'];
+  const events: Record<string, number> = {};
+  if (hasV2(db)) {
+    for (const e of db.prepare('SELECT kind, count(*) AS n FROM events WHERE run_id = ? GROUP BY kind ORDER BY kind').all(id) as { kind: string; n: number }[]) {
+      events[e.kind] = e.n;
+    }
+  }
   const artifacts = (db.prepare(`SELECT name, kind, created_ms, blob IS NOT NULL AS is_blob, coalesce(length(blob), length(CAST(json AS BLOB))) AS bytes
     FROM artifacts WHERE run_id = ? ORDER BY id`).all(id) as { name: string; kind: string; created_ms: number; is_blob: number; bytes: number }[])
     .map((a) => ({ name: a.name, kind: a.kind, bytes: a.bytes, isBlob: a.is_blob === 1, createdMs: a.created_ms }));
@@ -117,6 +138,7 @@ export function getRun(db: Database.Database, id: number): RunDetail | null {
     device: d ? { ...d, info: d.info === null ? null : JSON.parse(d.info) as unknown } : null,
     metrics,
     artifacts,
+    events,
   };
 }
 
@@ -139,11 +161,12 @@ export function* readBatches(db: Database.Database, runId: number, opts: ReadBat
   if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`readBatches: fromSeq must be a non-negative integer, got ${from}`);
   if (!Number.isSafeInteger(limit) || limit < -1) throw new RangeError(`readBatches: limit must be a non-negative integer, got ${limit}`);
   const rows = db.prepare(`SELECT seq, batch_id, epoch, timestamp_us, status, count, recorded_ms, input_format, input_shape, input,
-    output_format, output_shape, output FROM batches WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?`).iterate(runId, from, limit);
+    output_format, output_shape, output, ${hasV2(db) ? 'checksum' : 'NULL AS checksum'} FROM batches WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?`).iterate(runId, from, limit);
   for (const row of rows) {
     const r = row as {
       seq: number; batch_id: number; epoch: number; timestamp_us: number; status: number; count: number; recorded_ms: number;
       input_format: ArrayFormat; input_shape: string; input: Buffer; output_format: ArrayFormat; output_shape: string; output: Buffer;
+      checksum: number | null;
     };
     const inputShape = JSON.parse(r.input_shape) as number[];
     const outputShape = JSON.parse(r.output_shape) as number[];
@@ -151,6 +174,7 @@ export function* readBatches(db: Database.Database, runId: number, opts: ReadBat
       seq: r.seq, batchId: r.batch_id, epoch: r.epoch, timestampUs: r.timestamp_us, status: r.status, count: r.count, recordedMs: r.recorded_ms,
       inputFormat: r.input_format, inputShape, input: decodeF32LE(r.input, inputShape, `run ${runId} batch ${r.seq} input`),
       outputFormat: r.output_format, outputShape, output: decodeF32LE(r.output, outputShape, `run ${runId} batch ${r.seq} output`),
+      checksum: r.checksum,
     };
   }
 }
@@ -161,6 +185,42 @@ export function readMetrics(db: Database.Database, runId: number, name?: string)
   const rows = db.prepare(`SELECT name, step, value, t_ms FROM metrics WHERE run_id = @runId AND (@name IS NULL OR name = @name) ORDER BY name, step, id`)
     .all({ runId, name: name ?? null }) as { name: string; step: number; value: number | null; t_ms: number }[];
   return rows.map((m) => ({ name: m.name, step: m.step, value: m.value ?? NaN, tMs: m.t_ms }));
+}
+
+/** The last point (highest step, then latest written) of each of a run's metrics, by name; NULL values as NaN. */
+export function lastMetrics(db: Database.Database, runId: number): { name: string; step: number; value: number }[] {
+  checkRunId(runId);
+  const rows = db.prepare(`SELECT m.name, m.step, m.value FROM metrics m WHERE m.run_id = @runId AND m.id =
+    (SELECT id FROM metrics WHERE run_id = @runId AND name = m.name ORDER BY step DESC, id DESC LIMIT 1) ORDER BY m.name`)
+    .all({ runId }) as { name: string; step: number; value: number | null }[];
+  return rows.map((m) => ({ name: m.name, step: m.step, value: m.value ?? NaN }));
+}
+
+/** Samples recorded in a run (the sum of its batches' counts). */
+export function runSamples(db: Database.Database, runId: number): number {
+  checkRunId(runId);
+  return (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM batches WHERE run_id = ?').get(runId) as { n: number }).n;
+}
+
+/** A run's events in the order they were recorded (seq_after, then id); none on a v1 database. */
+export function readEvents(db: Database.Database, runId: number): RecordedEvent[] {
+  checkRunId(runId);
+  if (!hasV2(db)) return [];
+  const rows = db.prepare('SELECT id, seq_after, t_ms, kind, detail FROM events WHERE run_id = ? ORDER BY seq_after, id').all(runId) as
+    { id: number; seq_after: number; t_ms: number; kind: string; detail: string | null }[];
+  return rows.map((e) => {
+    const ev: RecordedEvent = { id: e.id, seqAfter: e.seq_after, tMs: e.t_ms, kind: e.kind };
+    if (e.detail !== null) ev.detail = JSON.parse(e.detail) as unknown;
+    return ev;
+  });
+}
+
+/**
+ * True when `db` has the v2 tables. A read-only connection never migrates, so readers must
+ * still serve a v1 file as it is.
+ */
+export function hasV2(db: Database.Database): boolean {
+  return schemaVersion(db) >= 2;
 }
 
 /** A named artifact of a run: `json` parsed, or `blob`; null if there is none. */

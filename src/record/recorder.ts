@@ -7,16 +7,37 @@
  * rec.startRun({ kind: 'train', config: opts, seed: 1, backend: 'cpu', device: client.info });
  * rec.recordBatch(await client.process(drive));    // committed before it returns (default)
  * rec.recordMetric('nmse', episode, 0.17);
+ * rec.recordEvent('reset', { epoch: 4 });          // between batches: seq_after = batches so far
+ * rec.saveArtifact('checkpoint', 'model', weights, { replace: true }); // overwrite in place
  * rec.saveArtifact('model', 'model', result.model);
  * rec.finish('completed');
  * ```
  *
- * Commit cadence. Batches and metrics queue in memory and are written in one IMMEDIATE
+ * Commit cadence. Batches, metrics and events queue in memory and are written in one IMMEDIATE
  * transaction when any of these holds: `batchesPerCommit` batches are queued (default 1, so every
  * batch is committed before `recordBatch` returns); the oldest queued item is `flushIntervalMs`
- * old (default 100 ms; checked on every call and by an unref'd timer, so metrics reach the disk
- * within about 100 ms even between batches, unless the event loop is blocked); or the queue holds
- * `maxPendingBytes`. `saveArtifact` and `finish` commit at once. Memory is bounded by those limits.
+ * old (default 100 ms; checked on every call and by an unref'd timer, so metrics and events reach
+ * the disk within about 100 ms even between batches, unless the event loop is blocked); or the
+ * queue holds `maxPendingBytes`. `saveArtifact` and `finish` commit at once. Memory is bounded by
+ * those limits.
+ *
+ * Events. `recordEvent(kind, detail)` notes what happened between batches ('boot', 'break',
+ * 'reject', 'deviceError', 'discarded', 'reset', 'reconnect', 'closed', or any tag of 1..64
+ * characters). Its `seq_after` is the number of batches recorded before it, taken when it is
+ * called, and it shares the batches' queue, so a commit never holds an event without every batch
+ * recorded before it: after a crash an event is never ahead of the batches it follows.
+ *
+ * Checkpoints. SQLite's automatic WAL checkpoint copies the log into the database file and fsyncs
+ * both, every ~4 MB, inside whichever commit crosses the mark: tens of ms on the recording thread
+ * at a few MB of batches per second. While a run records into a file, its connection turns that
+ * off and a worker thread with its own connection runs PASSIVE checkpoints every
+ * `checkpointIntervalMs` (default 100 ms) instead, which never block the writer; when the last run
+ * of the connection finishes, automatic checkpoints come back. Durability is unchanged: a
+ * checkpoint only moves committed pages. Pass `checkpoint: 'inline'` to keep SQLite's own.
+ *
+ * Checksums. Every batch row carries the CRC-32C of its input blob followed by its output blob,
+ * computed from the very bytes inserted, so `verifyRun` can prove later that a blob is the one
+ * acquired (bit rot, a hand edit, a bad copy).
  *
  * Crash safety. The database is in WAL mode, so a transaction is either entirely in the log or
  * not at all: a kill -9 loses at most what was queued and not yet committed (with the defaults, the
@@ -41,10 +62,13 @@
  */
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { type ArrayFormat, type RecordableArray, arrayFormat, encodeF32LE, shapeSize } from './blob.js';
-import { RUN_KINDS, type RunKind, type RunStatus, migrate } from './schema.js';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { crc32c } from '../protocol/crc32c.js';
+import { type ArrayFormat, type RecordableArray, arrayFormat, shapeSize } from './blob.js';
+import { MAX_EVENT_KIND, RUN_KINDS, type RunKind, type RunStatus, migrate } from './schema.js';
 
 export interface OpenRecordDbOptions {
   /** Open an existing database read-only: no migration, no interrupted-run marking. Defaults to false. */
@@ -150,7 +174,7 @@ export interface RecordedDevice {
   model: string;
   serial: string;
   firmware: string;
-  [key: string]: unknown;
+  // No index signature: a device client's Info interface (more fields, none indexable) must be assignable as it is.
 }
 
 export interface StartRunOptions {
@@ -193,12 +217,17 @@ export interface RunRecorderOptions {
   maxPendingBytes?: number;
   /** Refresh the run's heartbeat at least this often while the event loop runs, in ms. Defaults to 5000. */
   heartbeatMs?: number;
+  /** 'thread': WAL checkpoints in a worker thread while the run records (see the module comment); 'inline': SQLite's automatic ones. Defaults to 'thread' ('inline' for an in-memory database). */
+  checkpoint?: 'thread' | 'inline';
+  /** How often the checkpoint thread checkpoints, in ms. Defaults to 100. */
+  checkpointIntervalMs?: number;
 }
 
 /** Counters of a recorder, for benchmarks and logs. */
 export interface RecorderStats {
   batches: number;
   metrics: number;
+  events: number;
   commits: number;
   /** Longest commit, in ms. */
   maxCommitMs: number;
@@ -208,8 +237,17 @@ export interface RecorderStats {
 
 interface PendingBatch {
   seq: number; batchId: number; epoch: number; timestampUs: number; status: number; count: number; t: number;
-  inFormat: ArrayFormat; inShape: string; input: Buffer; outFormat: ArrayFormat; outShape: string; output: Buffer;
+  inFormat: ArrayFormat; inShape: string; input: Buffer; outFormat: ArrayFormat; outShape: string; output: Buffer; checksum: number;
 }
+
+export interface SaveArtifactOptions {
+  /** Overwrite an artifact of the same name in the run (in the same transaction) instead of refusing it. Defaults to false. */
+  replace?: boolean;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Longest event detail, as JSON. */
+const MAX_EVENT_DETAIL = 64 * 1024;
 
 const MAX_TEXT = 1024;
 const MAX_PENDING_METRICS = 10_000;
@@ -218,16 +256,19 @@ const MAX_PENDING_METRICS = 10_000;
 export class RunRecorder {
   /** The run's id once started. */
   runId = 0;
-  readonly stats: RecorderStats = { batches: 0, metrics: 0, commits: 0, maxCommitMs: 0, commitMs: 0 };
+  readonly stats: RecorderStats = { batches: 0, metrics: 0, events: 0, commits: 0, maxCommitMs: 0, commitMs: 0 };
 
   private readonly batchesPerCommit: number;
   private readonly flushIntervalMs: number;
   private readonly maxPendingBytes: number;
   private readonly heartbeatMs: number;
+  private readonly checkpoint: 'thread' | 'inline';
+  private readonly checkpointIntervalMs: number;
   private state: 'new' | 'running' | 'finished' = 'new';
   private seq = 0;
   private batches: PendingBatch[] = [];
   private metrics: [string, number, number | null, number][] = [];
+  private events: [number, number, string, string | null][] = [];
   private pendingBytes = 0;
   private oldestPending = 0;
   private lastHeartbeat = 0;
@@ -235,6 +276,7 @@ export class RunRecorder {
   private failure: Error | null = null;
   private readonly insertBatch: Database.Statement;
   private readonly insertMetric: Database.Statement;
+  private readonly insertEvent: Database.Statement;
   private readonly heartbeat: Database.Statement;
 
   constructor(private readonly db: Database.Database, opts: RunRecorderOptions = {}) {
@@ -243,9 +285,14 @@ export class RunRecorder {
     this.flushIntervalMs = checkInt('flushIntervalMs', opts.flushIntervalMs, 100, 1, 60_000);
     this.maxPendingBytes = checkInt('maxPendingBytes', opts.maxPendingBytes, 16 << 20, 1, 1 << 30);
     this.heartbeatMs = checkInt('heartbeatMs', opts.heartbeatMs, 5000, 10, 3_600_000);
+    const cp = opts.checkpoint ?? 'thread';
+    if (cp !== 'thread' && cp !== 'inline') throw new TypeError(`option checkpoint must be 'thread' or 'inline', got ${String(cp)}`);
+    this.checkpoint = db.memory ? 'inline' : cp;
+    this.checkpointIntervalMs = checkInt('checkpointIntervalMs', opts.checkpointIntervalMs, 100, 1, 60_000);
     this.insertBatch = db.prepare(`INSERT INTO batches (run_id, seq, batch_id, epoch, timestamp_us, status, count, recorded_ms,
-      input_format, input_shape, input, output_format, output_shape, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      input_format, input_shape, input, output_format, output_shape, output, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insertMetric = db.prepare('INSERT INTO metrics (run_id, name, step, value, t_ms) VALUES (?, ?, ?, ?, ?)');
+    this.insertEvent = db.prepare('INSERT INTO events (run_id, seq_after, t_ms, kind, detail) VALUES (?, ?, ?, ?, ?)');
     this.heartbeat = db.prepare('UPDATE runs SET heartbeat_ms = ? WHERE id = ?');
   }
 
@@ -282,6 +329,7 @@ export class RunRecorder {
     this.lastHeartbeat = now;
     this.state = 'running';
     liveRuns.add(`${this.db.name}\0${this.runId}`);
+    if (this.checkpoint === 'thread') checkpointer(this.db, this.checkpointIntervalMs).hold();
     this.timer = setInterval(() => this.tick(), Math.min(this.flushIntervalMs, this.heartbeatMs));
     this.timer.unref();
     return this.runId;
@@ -301,12 +349,17 @@ export class RunRecorder {
     const count = checkInt('count', b.count, undefined, 1, 1 << 24, 'recordBatch');
     const [inFormat, inShape] = checkArray(b.input, b.inputShape, count, 'recordBatch: input');
     const [outFormat, outShape] = checkArray(b.output, b.outputShape, count, 'recordBatch: output');
-    const input = encodeF32LE(b.input);
-    const output = encodeF32LE(b.output);
+    // One buffer for both blobs, so the checksum covers input then output without another copy.
+    const both = Buffer.from(new ArrayBuffer((b.input.length + b.output.length) * 4));
+    writeF32LE(both, 0, b.input);
+    writeF32LE(both, b.input.length * 4, b.output);
+    const input = both.subarray(0, b.input.length * 4);
+    const output = both.subarray(b.input.length * 4);
+    const checksum = crc32c(both);
     const t = Date.now();
-    if (this.batches.length === 0 && this.metrics.length === 0) this.oldestPending = t;
+    if (this.queueEmpty()) this.oldestPending = t;
     const seq = this.seq++;
-    this.batches.push({ seq, batchId, epoch, timestampUs, status, count, t, inFormat, inShape, input, outFormat, outShape, output });
+    this.batches.push({ seq, batchId, epoch, timestampUs, status, count, t, inFormat, inShape, input, outFormat, outShape, output, checksum });
     this.pendingBytes += input.byteLength + output.byteLength;
     if (this.batches.length >= this.batchesPerCommit || this.pendingBytes >= this.maxPendingBytes || t - this.oldestPending >= this.flushIntervalMs) {
       this.flush();
@@ -321,28 +374,61 @@ export class RunRecorder {
     checkInt('step', step, undefined, 0, Number.MAX_SAFE_INTEGER, 'recordMetric');
     if (typeof value !== 'number') throw new TypeError(`recordMetric: value must be a number, got ${typeof value}`);
     const t = Date.now();
-    if (this.batches.length === 0 && this.metrics.length === 0) this.oldestPending = t;
+    if (this.queueEmpty()) this.oldestPending = t;
     this.metrics.push([name, step, Number.isNaN(value) ? null : value, t]);
-    if (this.metrics.length >= MAX_PENDING_METRICS || t - this.oldestPending >= this.flushIntervalMs) this.flush();
+    if (this.metrics.length + this.events.length >= MAX_PENDING_METRICS || t - this.oldestPending >= this.flushIntervalMs) this.flush();
+  }
+
+  /**
+   * Queues an event between batches: `kind` a tag of 1..64 characters (the library's callers use
+   * 'boot', 'break', 'reject', 'deviceError', 'discarded', 'reset', 'reconnect', 'closed'),
+   * `detail` optional JSON (at most 64 KiB). Its seq_after is the number of batches recorded so
+   * far. Committed with the batches queued before it, by the same cadence as metrics.
+   */
+  recordEvent(kind: string, detail?: unknown): void {
+    this.checkRunning('recordEvent');
+    if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_EVENT_KIND) {
+      throw new TypeError(`recordEvent: kind must be a string of 1..${MAX_EVENT_KIND} characters, got ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 80)) : typeof kind}`);
+    }
+    const json = detail === undefined ? null : toJson(detail, `recordEvent: ${kind} detail`);
+    if (json !== null && json.length > MAX_EVENT_DETAIL) throw new RangeError(`recordEvent: ${kind} detail is ${json.length} characters of JSON, more than ${MAX_EVENT_DETAIL}`);
+    const t = Date.now();
+    if (this.queueEmpty()) this.oldestPending = t;
+    this.events.push([this.seq, t, kind, json]);
+    if (this.metrics.length + this.events.length >= MAX_PENDING_METRICS || t - this.oldestPending >= this.flushIntervalMs) this.flush();
   }
 
   /**
    * Stores a named artifact of the run and commits (with everything queued): a Uint8Array as a
    * blob, anything else as JSON. `kind` is a short lowercase tag ('model', 'surrogate', ...).
-   * Names are unique within a run. Returns the artifact id.
+   * Names are unique within a run: a second save of a name fails unless `{ replace: true }`, which
+   * overwrites it (kind, value and time; the id is kept) in the same transaction, so a checkpoint
+   * saved again and again under one name is never absent or half-written. Returns the artifact id.
    */
-  saveArtifact(name: string, kind: string, value: unknown): number {
+  saveArtifact(name: string, kind: string, value: unknown, opts: SaveArtifactOptions = {}): number {
     this.checkRunning('saveArtifact');
+    if (opts === null || typeof opts !== 'object') throw new TypeError('saveArtifact: options must be an object');
+    if (opts.replace !== undefined && typeof opts.replace !== 'boolean') throw new TypeError(`saveArtifact: option replace must be a boolean, got ${String(opts.replace)}`);
     checkText(name, 'saveArtifact: name');
     if (typeof kind !== 'string' || !/^[a-z][a-z0-9_-]{0,63}$/.test(kind)) throw new TypeError(`saveArtifact: kind must match [a-z][a-z0-9_-]{0,63}, got ${String(kind)}`);
     const isBlob = value instanceof Uint8Array;
     const json = isBlob ? null : toJson(value, `saveArtifact: ${name}`);
     const blob = isBlob ? Buffer.from(value) : null;
     let id = 0;
-    this.commit(() => {
-      id = Number(this.db.prepare('INSERT INTO artifacts (run_id, name, kind, created_ms, json, blob) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(this.runId, name, kind, Date.now(), json, blob).lastInsertRowid);
-    });
+    const upsert = opts.replace === true
+      ? ` ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, created_ms = excluded.created_ms, json = excluded.json, blob = excluded.blob`
+      : '';
+    try {
+      this.commit(() => {
+        id = (this.db.prepare(`INSERT INTO artifacts (run_id, name, kind, created_ms, json, blob) VALUES (?, ?, ?, ?, ?, ?)${upsert} RETURNING id`)
+          .get(this.runId, name, kind, Date.now(), json, blob) as { id: number }).id;
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new Error(`saveArtifact: run ${this.runId} already has an artifact named ${JSON.stringify(name)}; pass { replace: true } to overwrite it`);
+      }
+      throw e;
+    }
     return id;
   }
 
@@ -373,6 +459,7 @@ export class RunRecorder {
     this.timer = null;
     this.state = 'finished';
     liveRuns.delete(`${this.db.name}\0${this.runId}`);
+    if (this.checkpoint === 'thread') checkpoints.get(this.db)?.release();
   }
 
   private checkRunning(what: string): void {
@@ -380,9 +467,13 @@ export class RunRecorder {
     if (this.failure) throw this.failure;
   }
 
+  private queueEmpty(): boolean {
+    return this.batches.length === 0 && this.metrics.length === 0 && this.events.length === 0;
+  }
+
   private tick(): void {
     const now = Date.now();
-    const due = (this.batches.length + this.metrics.length > 0 && now - this.oldestPending >= this.flushIntervalMs) || now - this.lastHeartbeat >= this.heartbeatMs;
+    const due = (!this.queueEmpty() && now - this.oldestPending >= this.flushIntervalMs) || now - this.lastHeartbeat >= this.heartbeatMs;
     if (!due || this.failure) return;
     try {
       this.commit(() => undefined);
@@ -391,17 +482,18 @@ export class RunRecorder {
     }
   }
 
-  /** One IMMEDIATE transaction: queued batches and metrics, the heartbeat, then `extra`. The queue is kept on failure. */
+  /** One IMMEDIATE transaction: queued batches, events and metrics, the heartbeat, then `extra`. The queue is kept on failure. */
   private commit(extra: () => void): void {
     const t0 = performance.now();
     const now = Date.now();
-    const { batches, metrics } = this;
-    const beat = now - this.lastHeartbeat >= 1000 || batches.length + metrics.length === 0;
+    const { batches, metrics, events } = this;
+    const beat = now - this.lastHeartbeat >= 1000 || this.queueEmpty();
     this.db.transaction(() => {
       for (const b of batches) {
         this.insertBatch.run(this.runId, b.seq, b.batchId, b.epoch, b.timestampUs, b.status, b.count, b.t,
-          b.inFormat, b.inShape, b.input, b.outFormat, b.outShape, b.output);
+          b.inFormat, b.inShape, b.input, b.outFormat, b.outShape, b.output, b.checksum);
       }
+      for (const e of events) this.insertEvent.run(this.runId, e[0], e[1], e[2], e[3]);
       for (const m of metrics) this.insertMetric.run(this.runId, m[0], m[1], m[2], m[3]);
       if (beat) this.heartbeat.run(now, this.runId);
       extra();
@@ -409,14 +501,81 @@ export class RunRecorder {
     if (beat) this.lastHeartbeat = now;
     this.stats.batches += batches.length;
     this.stats.metrics += metrics.length;
+    this.stats.events += events.length;
     this.batches = [];
     this.metrics = [];
+    this.events = [];
     this.pendingBytes = 0;
     const ms = performance.now() - t0;
     this.stats.commits++;
     this.stats.commitMs += ms;
     if (ms > this.stats.maxCommitMs) this.stats.maxCommitMs = ms;
   }
+}
+
+// The worker's whole program: plain JavaScript run with eval, so it needs no file of its own.
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlite);
+const db = new Database(workerData.path, { fileMustExist: true });
+const run = () => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (e) {
+    parentPort.postMessage({ error: String(e && e.message || e) });
+  }
+};
+const timer = setInterval(run, workerData.intervalMs);
+parentPort.on('message', () => { clearInterval(timer); run(); db.close(); parentPort.close(); });
+`;
+
+/** Checkpoint threads by connection, shared by the runs recording through it. */
+const checkpoints = new Map<Database.Database, { hold(): void; release(): void }>();
+
+/**
+ * The checkpoint thread of `db` (started on the first hold, stopped on the last release). If the
+ * thread cannot run, automatic checkpoints come back at once: a slower commit beats a WAL that
+ * grows without end.
+ */
+function checkpointer(db: Database.Database, intervalMs: number): { hold(): void; release(): void } {
+  const have = checkpoints.get(db);
+  if (have) return have;
+  let holds = 0;
+  let worker: Worker | null = null;
+  const inline = (): void => {
+    try {
+      if (db.open) db.pragma('wal_autocheckpoint = 1000');
+    } catch { /* the connection is going away: nothing to restore */ }
+  };
+  const entry = {
+    hold(): void {
+      if (holds++ > 0) return;
+      try {
+        worker = new Worker(CHECKPOINT_WORKER, {
+          eval: true,
+          workerData: { path: resolve(db.name), sqlite: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs },
+        });
+      } catch {
+        return;
+      }
+      db.pragma('wal_autocheckpoint = 0');
+      const w = worker;
+      w.on('message', (m: { error?: string }) => { if (m.error !== undefined) { inline(); void w.terminate(); } });
+      w.on('error', inline);
+      // After the listeners: adding a 'message' listener refs the worker again, and a run never
+      // finished (a failing caller) must not keep the process alive.
+      w.unref();
+    },
+    release(): void {
+      if (holds === 0 || --holds > 0) return;
+      checkpoints.delete(db);
+      inline();
+      worker?.postMessage('stop');
+      worker = null;
+    },
+  };
+  checkpoints.set(db, entry);
+  return entry;
 }
 
 /** The commit checked out in `dir` (or a parent), read from .git without running git; null when unknown. */
@@ -460,6 +619,16 @@ export function gitCommit(dir: string): string | null {
     }
   }
   return null;
+}
+
+/** Writes `a` as little-endian float32 into `out` at byte `offset` (u16 and i16 exactly, f64 rounded). */
+function writeF32LE(out: Buffer, offset: number, a: RecordableArray): void {
+  if (LITTLE_ENDIAN) {
+    // out is a whole ArrayBuffer and offset a multiple of 4, so the view is aligned.
+    new Float32Array(out.buffer, out.byteOffset + offset, a.length).set(a);
+    return;
+  }
+  for (let i = 0; i < a.length; i++) out.writeFloatLE(a[i], offset + i * 4);
 }
 
 function checkInt(name: string, v: unknown, def: number | undefined, min: number, max: number, where = 'option'): number {

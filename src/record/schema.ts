@@ -12,6 +12,12 @@
  * - `batches`: every (drive, response) batch in acquisition order (`seq` 0, 1, 2, ... per run),
  *   the arrays as little-endian float32 blobs with their shape as a JSON array (`[count, channels]`)
  *   and the device's sample format before conversion (`u16`, `i16`, `f32`, or `f64` for host data).
+ *   `checksum` (v2) is the CRC-32C of the input blob followed by the output blob, computed when the
+ *   batch was recorded, so a reader can prove a blob is the one acquired; NULL on rows written by v1.
+ * - `events` (v2): what happened between batches (a state break, a reset, a reconnect, ...):
+ *   `seq_after` is how many batches of the run were recorded before it, `kind` a short tag (at most
+ *   64 characters), `detail` optional JSON. A reader uses them to tell a legitimate change of state
+ *   epoch from a hidden one.
  * - `metrics`: (name, step, value, time) series; NaN is stored as NULL.
  * - `artifacts`: named JSON or blob values of a run (trained model, surrogate).
  *
@@ -19,7 +25,7 @@
  */
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const RUN_KINDS = ['calibrate', 'train', 'run', 'bench'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
@@ -102,8 +108,30 @@ CREATE TABLE artifacts (
 );
 `;
 
+// ALTER TABLE ... ADD COLUMN rewrites nothing: v1 rows read the new column as NULL, which is what
+// lets a v1 database upgrade in place however many batches it holds.
+const V2 = `
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq_after INTEGER NOT NULL CHECK (seq_after >= 0),
+  t_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
+  detail TEXT CHECK (detail IS NULL OR json_valid(detail))
+);
+CREATE INDEX events_run ON events(run_id, seq_after, id);
+ALTER TABLE batches ADD COLUMN checksum INTEGER;
+`;
+
 /** `MIGRATIONS[i]` upgrades version i to i + 1. Append only; never edit a released entry. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
+
+/** Event kinds the library's callers record; any other tag of 1..64 characters is allowed too. */
+export const EVENT_KINDS = ['boot', 'break', 'reject', 'deviceError', 'discarded', 'reset', 'reconnect', 'closed'] as const;
+/** Kinds after which the device's state epoch may legitimately change. */
+export const EPOCH_CHANGE_EVENTS: readonly string[] = ['reset', 'boot', 'reconnect'];
+/** Longest event kind. */
+export const MAX_EVENT_KIND = 64;
 
 /** Thrown when a database was written by a newer program, or is not a run database. */
 export class SchemaError extends Error {

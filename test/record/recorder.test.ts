@@ -1,13 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import {
-  RunRecorder, gitCommit, SCHEMA_VERSION, SchemaError, decodeF32LE, encodeF32LE, getRun, listRuns, markInterruptedRuns, openRecordDb,
-  readArtifact, readBatches, readMetrics,
+  MIGRATIONS, RunRecorder, gitCommit, SCHEMA_VERSION, SchemaError, decodeF32LE, encodeF32LE, getRun, listRuns, markInterruptedRuns, openRecordDb,
+  readArtifact, readBatches, readEvents, readMetrics, schemaVersion, verifyRun,
 } from '../../src/record/index.js';
+import { crc32c } from '../../src/protocol/crc32c.js';
 import { makeBatch, tempDir } from './helpers.js';
 
 const info = { kind: 'info', vendor: 'rhil', model: 'sim-analog', serial: 'SIM-0001', firmware: '1.2.3', inChannels: 1, outChannels: 50 };
@@ -255,6 +257,184 @@ test('gitCommit reads the checked-out commit from .git without running git, and 
   const t = tempDir();
   try {
     assert.is(gitCommit(t.dir), null);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('events carry the number of batches recorded before them and are read back in order, counted by kind in getRun', () => {
+  const db = openRecordDb(':memory:');
+  const rec = new RunRecorder(db);
+  const id = rec.startRun({ kind: 'run', gitCommit: null });
+  rec.recordEvent('boot', { epoch: 3 });
+  rec.recordBatch(makeBatch(0));
+  rec.recordBatch(makeBatch(1));
+  rec.recordEvent('break', { reason: 'gap' });
+  rec.recordEvent('reset');
+  rec.recordBatch(makeBatch(2));
+  rec.recordEvent('operator note: cable touched');
+  rec.finish('completed');
+  const ev = readEvents(db, id);
+  assert.equal(ev.map((e) => [e.seqAfter, e.kind]), [[0, 'boot'], [2, 'break'], [2, 'reset'], [3, 'operator note: cable touched']]);
+  assert.equal(ev[0].detail, { epoch: 3 });
+  assert.is(ev[2].detail, undefined, 'no detail reads back as undefined, not null');
+  assert.is((db.prepare('SELECT detail FROM events WHERE kind = ?').get('reset') as { detail: unknown }).detail, null);
+  assert.equal(getRun(db, id)!.events, { boot: 1, break: 1, 'operator note: cable touched': 1, reset: 1 });
+  assert.is(rec.stats.events, 4);
+  db.close();
+});
+
+test('recordEvent refuses an empty or over-long kind and a detail that is not JSON, writing nothing', () => {
+  const db = openRecordDb(':memory:');
+  const rec = new RunRecorder(db);
+  assert.throws(() => rec.recordEvent('reset'), /not started/);
+  const id = rec.startRun({ kind: 'run', gitCommit: null });
+  assert.throws(() => rec.recordEvent(''), /kind must be a string of 1..64/);
+  assert.throws(() => rec.recordEvent('x'.repeat(65)), /kind must be a string of 1..64/);
+  assert.throws(() => rec.recordEvent(7 as never), /kind must be a string/);
+  assert.throws(() => rec.recordEvent('reset', { n: 1n }), /not JSON-serialisable/);
+  assert.throws(() => rec.recordEvent('reset', 'x'.repeat(70_000)), /more than 65536/);
+  rec.recordEvent('x'.repeat(64));
+  rec.finish('completed');
+  assert.equal(readEvents(db, id).map((e) => e.kind.length), [64]);
+  assert.throws(() => db.prepare(`INSERT INTO events (run_id, seq_after, t_ms, kind) VALUES (?, 0, 0, ?)`).run(id, 'y'.repeat(65)), /CHECK constraint/);
+  db.close();
+});
+
+test('an event is committed with the batches recorded before it, never ahead of them, and by the timer when alone', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'ev.sqlite');
+    const db = openRecordDb(path);
+    const reader = new Database(path, { readonly: true });
+    const counts = (): [number, number] => [
+      (reader.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n,
+      (reader.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n,
+    ];
+    const rec = new RunRecorder(db, { batchesPerCommit: 3, flushIntervalMs: 100 });
+    rec.startRun({ kind: 'run', gitCommit: null });
+    rec.recordBatch(makeBatch(0));
+    rec.recordEvent('reject', { batchId: 2 });
+    rec.recordBatch(makeBatch(1));
+    assert.equal(counts(), [0, 0], 'nothing is committed before the third batch or 100 ms');
+    rec.recordBatch(makeBatch(2));
+    assert.equal(counts(), [3, 1]);
+    rec.recordEvent('closed');
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(counts(), [3, 2], 'a lone event reaches the database within about 100 ms');
+    rec.finish('completed');
+    reader.close();
+    db.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('saveArtifact refuses a second save of a name, and with { replace: true } overwrites it in place', () => {
+  const db = openRecordDb(':memory:');
+  const rec = new RunRecorder(db);
+  const id = rec.startRun({ kind: 'train', gitCommit: null });
+  const first = rec.saveArtifact('checkpoint', 'model', { step: 1 });
+  assert.throws(() => rec.saveArtifact('checkpoint', 'model', { step: 2 }), /already has an artifact named "checkpoint"; pass \{ replace: true \}/);
+  assert.equal(readArtifact(db, id, 'checkpoint'), { kind: 'model', json: { step: 1 } });
+  rec.recordMetric('loss', 0, 1);
+  assert.is(rec.saveArtifact('checkpoint', 'model', { step: 2 }, { replace: true }), first, 'the id is kept');
+  assert.equal(readArtifact(db, id, 'checkpoint'), { kind: 'model', json: { step: 2 } });
+  assert.is(readMetrics(db, id).length, 1, 'what was queued is committed with it');
+  rec.saveArtifact('checkpoint', 'weights', Uint8Array.of(9, 8), { replace: true });
+  assert.equal(readArtifact(db, id, 'checkpoint'), { kind: 'weights', blob: Uint8Array.of(9, 8) });
+  assert.is(rec.saveArtifact('fresh', 'model', {}, { replace: true }) > first, true, 'replace on a new name just inserts');
+  assert.throws(() => rec.saveArtifact('x', 'model', {}, { replace: 'yes' as never }), /replace must be a boolean/);
+  rec.finish('completed');
+  assert.equal(getRun(db, id)!.artifacts.map((a) => [a.name, a.kind, a.isBlob]), [['checkpoint', 'weights', true], ['fresh', 'model', false]]);
+  db.close();
+});
+
+test('every batch row carries the CRC-32C of its stored input blob followed by its output blob', () => {
+  const db = openRecordDb(':memory:');
+  const rec = new RunRecorder(db);
+  const id = rec.startRun({ kind: 'run', gitCommit: null });
+  rec.recordBatch(makeBatch(0));
+  rec.recordBatch({ batchId: 1, epoch: 0, timestampUs: 0, status: 0, count: 2, input: Float64Array.of(0.1, 2), output: Int16Array.of(-1, 7, 3, 4) });
+  rec.finish('completed');
+  const rows = db.prepare('SELECT input, output, checksum FROM batches WHERE run_id = ? ORDER BY seq').all(id) as
+    { input: Buffer; output: Buffer; checksum: number }[];
+  assert.is(rows.length, 2);
+  for (const r of rows) assert.is(r.checksum, crc32c(Buffer.concat([r.input, r.output])));
+  assert.is(rows[1].input.length, 8, 'the input blob holds only the input, not the shared buffer behind it');
+  assert.is(rows[1].output.readFloatLE(0), -1);
+  assert.not.equal(rows[0].checksum, rows[1].checksum);
+  assert.equal([...readBatches(db, id)].map((b) => b.checksum), rows.map((r) => r.checksum));
+  db.close();
+});
+
+test('a v1 database upgrades in place: its rows are kept with a NULL checksum, and new runs record events and checksums', () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'v1.sqlite');
+    // What the v1 recorder wrote: the v1 schema, a run and a batch without checksum.
+    const v1 = new Database(path);
+    v1.pragma('journal_mode = WAL');
+    v1.exec(MIGRATIONS[0]);
+    v1.pragma('user_version = 1');
+    v1.prepare(`INSERT INTO runs (id, kind, status, started_ms, ended_ms, config, host, pid, heartbeat_ms) VALUES (1, 'run', 'completed', 1, 2, '{"a":1}', 'h', 1, 2)`).run();
+    const b = makeBatch(0);
+    v1.prepare(`INSERT INTO batches VALUES (1, 0, 1, 3, 0, 0, 16, 1, 'u16', '[16,1]', ?, 'f32', '[16,3]', ?)`).run(encodeF32LE(b.input), encodeF32LE(b.output));
+    v1.close();
+
+    const ro = openRecordDb(path, { readonly: true });
+    assert.is(schemaVersion(ro), 1, 'a read-only open does not migrate');
+    assert.equal(readEvents(ro, 1), []);
+    assert.equal(getRun(ro, 1)!.events, {});
+    assert.is([...readBatches(ro, 1)][0].checksum, null);
+    assert.equal(verifyRun(ro, 1).problems, ['seq 0: no checksum (a schema v1 row): unverifiable']);
+    ro.close();
+
+    const db = openRecordDb(path);
+    assert.is(schemaVersion(db), 2);
+    const old = [...readBatches(db, 1)];
+    assert.is(old.length, 1);
+    assert.is(old[0].checksum, null);
+    assert.equal(Array.from(old[0].output), Array.from(b.output));
+    const rec = new RunRecorder(db);
+    const id = rec.startRun({ kind: 'run', gitCommit: null });
+    rec.recordBatch(makeBatch(0));
+    rec.recordEvent('reset');
+    rec.finish('completed');
+    assert.ok([...readBatches(db, id)][0].checksum !== null);
+    assert.equal(readEvents(db, id).map((e) => e.kind), ['reset']);
+    db.close();
+    openRecordDb(path).close(); // reopening a v2 database is a no-op
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('while a run records into a file, WAL checkpoints run on a worker thread, and automatic ones come back when it finishes', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'ckpt.sqlite');
+    const db = openRecordDb(path);
+    const rec = new RunRecorder(db, { checkpointIntervalMs: 20 });
+    const id = rec.startRun({ kind: 'bench', gitCommit: null });
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the recording connection no longer checkpoints in its commits');
+    const big = makeBatch(0, 256, 1, 50); // 52 KB of float32 per batch
+    for (let k = 0; k < 200; k++) {
+      rec.recordBatch(big);
+      if (k % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // Only a checkpoint moves pages from the WAL into the main file, and this connection makes none.
+    assert.ok(statSync(path).size > 5_000_000, `main file ${statSync(path).size} bytes: the thread checkpointed the ~10 MB recorded`);
+    rec.finish('completed');
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    assert.is([...readBatches(db, id)].length, 200);
+    const inline = new RunRecorder(db, { checkpoint: 'inline' });
+    inline.startRun({ kind: 'bench', gitCommit: null });
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    inline.finish('completed');
+    assert.throws(() => new RunRecorder(db, { checkpoint: 'never' as never }), /checkpoint must be 'thread' or 'inline'/);
+    db.close();
   } finally {
     t.cleanup();
   }

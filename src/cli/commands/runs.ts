@@ -1,0 +1,279 @@
+import type Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import {
+  RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
+  openRecordDb, runSamples, schemaVersion, verifyRun,
+} from '../../record/index.js';
+import { UsageError, defaultDbPath, intArg } from '../util.js';
+import { exportCommand } from './export.js';
+
+/** `rhil runs ...` and `rhil export`: one entry for src/cli/main.ts's command list. */
+export function recordCommands(y: Argv): Argv {
+  return exportCommand(runsCommand(y));
+}
+
+const DB_OPTION = { type: 'string', describe: 'run database; default $RHIL_DB, else rhil.db' } as const;
+
+/**
+ * Opens a run database read-only, never creating, migrating or changing it (no reader should mark
+ * someone's run interrupted), with one-line errors that say what to do.
+ */
+export function openRunsDb(path: string): Database.Database {
+  if (!existsSync(path)) {
+    throw new UsageError(`no run database at ${path} (opened read-only, so not created); pass --db PATH or set RHIL_DB to the file rhil train and rhil calibrate recorded into`);
+  }
+  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a directory, not a run database; pass --db PATH/rhil.db`);
+  let db: Database.Database;
+  try {
+    // A reader waits less than a writer would: a lock held this long is not about to go away.
+    db = openRecordDb(path, { readonly: true, busyTimeoutMs: 2000 });
+  } catch (e) {
+    throw explainOpen(path, e);
+  }
+  try {
+    // Opening reads nothing; the first query is where a foreign or locked file shows.
+    const v = schemaVersion(db);
+    const hasRuns = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'runs'`).get() !== undefined;
+    if (v > SCHEMA_VERSION) throw new UsageError(`${path} is a run database of schema v${v}, newer than this rhil's v${SCHEMA_VERSION}; upgrade reservoir-hil to read it`);
+    if (v === 0 || !hasRuns) throw new UsageError(`${path} is an SQLite database but not a run database (no runs table); pass --db the file rhil recorded into`);
+    return db;
+  } catch (e) {
+    db.close();
+    throw explainOpen(path, e);
+  }
+}
+
+function explainOpen(path: string, e: unknown): Error {
+  if (e instanceof UsageError) return e;
+  const code = String((e as { code?: unknown })?.code ?? '');
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) return new UsageError(`${path} is not an SQLite database (${msg}); pass --db the file rhil recorded into`);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new Error(`${path} is locked by another process (${msg}); wait for it to finish and try again`);
+  if (code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_READONLY')) {
+    return new Error(`cannot open ${path} for reading (${msg}); check its permissions and that its directory is readable and writable (WAL needs the -shm file)`);
+  }
+  return e instanceof Error ? e : new Error(msg);
+}
+
+/** A run id argument: a positive integer, or `last` for the newest run; must exist in `db`. */
+export function runIdArg(db: Database.Database, path: string, v: unknown): number {
+  const where = path === defaultDbPath() ? '' : ` --db ${path}`;
+  if (v === 'last') {
+    const last = listRuns(db, { limit: 1 })[0];
+    if (!last) throw new UsageError(`${path} holds no runs yet`);
+    return last.id;
+  }
+  const id = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new UsageError(`RUN must be a run id (a positive integer) or last, got ${String(v)}`);
+  if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new UsageError(`run ${id} not found in ${path}; rhil runs list${where} shows the runs`);
+  return id;
+}
+
+function withDb<T>(path: string | undefined, fn: (db: Database.Database, path: string) => T): T {
+  const p = path ?? defaultDbPath();
+  const db = openRunsDb(p);
+  try {
+    return fn(db, p);
+  } finally {
+    db.close();
+  }
+}
+
+function runsCommand(y: Argv): Argv {
+  return y.command(
+    'runs',
+    'List, show, compare and verify the runs recorded in a run database',
+    // --db here too, so a config file's shared `db` reaches the subcommands (it is keyed by `runs`).
+    (a) => a
+      .option('db', DB_OPTION)
+      .command(
+        'list',
+        'List runs, newest first',
+        (b) => b
+          .option('db', DB_OPTION)
+          .option('kind', { type: 'string', choices: RUN_KINDS, describe: 'only runs of this kind' })
+          .option('status', { type: 'string', choices: RUN_STATUSES, describe: 'only runs with this status' })
+          .option('limit', { type: 'number', default: 50, describe: 'at most this many runs' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+          .example('$0 runs list --kind train --status completed', ''),
+        (args) => withDb(args.db, (db, path) => {
+          const limit = intArg('limit', args.limit, 1, 1_000_000)!;
+          const runs = listRuns(db, { kind: args.kind as RunKind | undefined, status: args.status as RunStatus | undefined, limit });
+          if (args.json) return void console.log(JSON.stringify(runs, null, 2));
+          if (runs.length === 0) return void console.log(`no runs in ${path}${args.kind || args.status ? ' match' : ''}`);
+          console.log(table([
+            ['id', 'kind', 'status', 'started', 'duration', 'batches', 'seed', 'backend'],
+            ...runs.map((r) => [String(r.id), r.kind, r.status, when(r.startedMs), duration(r), String(r.batches), r.seed === null ? '-' : String(r.seed), r.backend ?? '-']),
+          ]));
+        }),
+      )
+      .command(
+        'show <run>',
+        'Show one run: config, device, calibration, metrics with their last values, artifacts, events',
+        (b) => b
+          .positional('run', { type: 'string', describe: 'run id, or last', demandOption: true })
+          .option('db', DB_OPTION)
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+          .example('$0 runs show 12', '')
+          .example('$0 runs show last --json', ''),
+        (args) => withDb(args.db, (db, path) => {
+          const id = runIdArg(db, path, args.run);
+          const run = getRun(db, id)!;
+          const last = new Map(lastMetrics(db, id).map((m) => [m.name, m]));
+          const samples = runSamples(db, id);
+          if (args.json) {
+            return void console.log(JSON.stringify({
+              ...run, samples, metrics: run.metrics.map((m) => ({ ...m, lastValue: jsonNumber(last.get(m.name)?.value) })),
+            }, null, 2));
+          }
+          console.log(showRun(run, samples, last));
+        }),
+      )
+      .command(
+        'compare <runs..>',
+        'Compare runs side by side: kind, status, seed, backend, device, the config keys that differ, the last value of every metric',
+        (b) => b
+          .positional('runs', { type: 'string', array: true, describe: 'two or more run ids (or last)', demandOption: true })
+          .option('db', DB_OPTION)
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+          .example('$0 runs compare 12 13 14', ''),
+        (args) => withDb(args.db, (db, path) => {
+          const given = (args.runs as unknown[]) ?? [];
+          if (given.length < 2) throw new UsageError(`runs compare needs two or more runs, got ${given.length}`);
+          const c = compareRuns(db, given.map((v) => runIdArg(db, path, String(v))));
+          if (args.json) return void console.log(JSON.stringify(c, null, 2));
+          const rows: string[][] = [['run', ...c.runs.map(String)]];
+          for (const [k, vs] of Object.entries(c.fields)) rows.push([k, ...vs.map(cell)]);
+          for (const [k, vs] of Object.entries(c.config)) rows.push([`config.${k}`, ...vs.map(cell)]);
+          for (const [k, vs] of Object.entries(c.metrics)) rows.push([k, ...vs.map((v) => (v === null ? '-' : typeof v === 'number' ? short(v) : v))]);
+          console.log(table(rows));
+          if (Object.keys(c.config).length === 0) console.log('(configs are identical)');
+        }),
+      )
+      .command(
+        'verify <run>',
+        'Prove every recorded (drive, response) pair sound: no hidden gaps, checksums, shapes, continuity of batch ids, time and epochs, status; exit 1 when not',
+        (b) => b
+          .positional('run', { type: 'string', describe: 'run id, or last', demandOption: true })
+          .option('db', DB_OPTION)
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+          .example('$0 runs verify 12', ''),
+        (args) => withDb(args.db, (db, path) => {
+          const id = runIdArg(db, path, args.run);
+          const v = verifyRun(db, id);
+          if (args.json) {
+            console.log(JSON.stringify(v, null, 2));
+          } else {
+            const events = Object.entries(v.events).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+            console.log(`run ${id}: ${v.ok ? 'ok' : 'NOT ok'}: ${v.batches} batches, ${v.samples} samples, ${v.segments} segment${v.segments === 1 ? '' : 's'}; events ${events}`);
+            for (const p of v.problems) console.log(`  ${p}`);
+            if (v.omitted > 0) console.log(`  ... and ${v.omitted} more`);
+          }
+          const n = v.problems.length + v.omitted;
+          if (!v.ok) throw new Error(`run ${id} failed verification: ${n} problem${n === 1 ? '' : 's'}${args.json ? '' : ' (listed above)'}`);
+        }),
+      )
+      .demandCommand(1, 'name a runs command: list, show, compare or verify')
+      .example('$0 runs list', 'the newest 50 runs in rhil.db')
+      .example('$0 runs verify last', 'check the newest run'),
+    () => undefined,
+  );
+}
+
+export interface Comparison {
+  runs: number[];
+  fields: Record<string, (string | number | null)[]>;
+  /** Flattened config keys (a.b.c) whose values differ between the runs; values as JSON text, null where absent. */
+  config: Record<string, (string | null)[]>;
+  /** Last value of each metric present in any run; null where a run lacks it; NaN as 'NaN'. */
+  metrics: Record<string, (number | string | null)[]>;
+}
+
+export function compareRuns(db: Database.Database, ids: number[]): Comparison {
+  const runs = ids.map((id) => getRun(db, id)!);
+  const fields: Comparison['fields'] = {
+    kind: runs.map((r) => r.kind),
+    status: runs.map((r) => r.status),
+    seed: runs.map((r) => r.seed),
+    backend: runs.map((r) => r.backend),
+    device: runs.map((r) => (r.device ? `${r.device.model} ${r.device.serial}` : null)),
+    calibration: runs.map((r) => r.calibrationId),
+    batches: runs.map((r) => r.batches),
+  };
+  const flat = runs.map((r) => flatten(r.config));
+  const keys = [...new Set(flat.flatMap((f) => [...f.keys()]))].sort();
+  const config: Comparison['config'] = {};
+  for (const k of keys) {
+    const vs = flat.map((f) => f.get(k) ?? null);
+    if (vs.some((v) => v !== vs[0])) config[k] = vs;
+  }
+  const lasts = ids.map((id) => new Map(lastMetrics(db, id).map((m) => [m.name, m.value])));
+  const names = [...new Set(lasts.flatMap((l) => [...l.keys()]))].sort();
+  const metrics: Comparison['metrics'] = {};
+  for (const n of names) metrics[n] = lasts.map((l) => (l.has(n) ? jsonNumber(l.get(n)) : null));
+  return { runs: ids, fields, config, metrics };
+}
+
+/** Leaves of a JSON value by dotted path, each as JSON text (arrays are leaves: one value, one cell). */
+function flatten(v: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length === 0 && prefix) out.set(prefix, '{}');
+    for (const [k, x] of entries) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix) {
+    out.set(prefix, JSON.stringify(v));
+  }
+  return out;
+}
+
+function showRun(run: RunDetail, samples: number, last: Map<string, { step: number; value: number }>): string {
+  const lines: [string, string][] = [
+    ['run', `${run.id} ${run.kind} ${run.status}`],
+    ['started', `${when(run.startedMs)}${run.endedMs === null ? ', still running' : `, ended ${when(run.endedMs)} (${duration(run)})`}`],
+    ['seed', run.seed === null ? '-' : String(run.seed)],
+    ['backend', run.backend ?? '-'],
+    ['host', `${run.host}, pid ${run.pid}`],
+    ['commit', run.gitCommit ?? '-'],
+    ['device', run.device ? `${run.device.vendor} ${run.device.model}, serial ${run.device.serial}, firmware ${run.device.firmware}` : 'none'],
+    ['calibration', run.calibrationId === null ? 'none' : String(run.calibrationId)],
+    ['batches', `${run.batches} (${samples} samples)`],
+  ];
+  const cfg = [...flatten(run.config)];
+  if (cfg.length === 0) lines.push(['config', '{}']);
+  for (const [i, [k, v]] of cfg.entries()) lines.push([i === 0 ? 'config' : '', `${k} = ${v}`]);
+  if (run.metrics.length === 0) lines.push(['metrics', 'none']);
+  for (const [i, m] of run.metrics.entries()) {
+    const l = last.get(m.name);
+    lines.push([i === 0 ? 'metrics' : '', `${m.name}: ${m.count} point${m.count === 1 ? '' : 's'}, last ${l ? short(l.value) : '-'} at step ${m.lastStep}`]);
+  }
+  if (run.artifacts.length === 0) lines.push(['artifacts', 'none']);
+  for (const [i, a] of run.artifacts.entries()) lines.push([i === 0 ? 'artifacts' : '', `${a.name} (${a.kind}, ${a.isBlob ? 'blob' : 'json'}, ${bytes(a.bytes)})`]);
+  const ev = Object.entries(run.events);
+  lines.push(['events', ev.length ? ev.map(([k, n]) => `${k} ${n}`).join(', ') : 'none']);
+  if (run.error) lines.push(['error', run.error]);
+  return lines.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]))).join('  ')).join('\n');
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+function when(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function duration(r: RunSummary): string {
+  if (r.endedMs === null) return 'running';
+  const s = (r.endedMs - r.startedMs) / 1000;
+  return s < 60 ? `${s.toFixed(1)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+}
+
+const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
+const short = (v: number): string => (Number.isInteger(v) ? String(v) : Number.isFinite(v) ? v.toPrecision(6).replace(/\.?0+(e|$)/, '$1') : String(v));
+const cell = (v: string | number | null): string => (v === null ? '-' : String(v));
+/** JSON has no NaN or Infinity: say them as strings rather than let them become null (which reads as 'absent'). */
+const jsonNumber = (v: number | undefined): number | string | null => (v === undefined ? null : Number.isFinite(v) ? v : String(v));

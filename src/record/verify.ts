@@ -1,0 +1,174 @@
+/**
+ * Proves over the database that every recorded (drive, response) pair of a run is sound: the rows
+ * are all there, each blob is the one acquired, and each batch joins its neighbours the way the
+ * protocol's continuity rules allow (firmware-protocol/SPEC.md section 6), so a trainer that
+ * reads the run back never splices across a break it cannot see.
+ *
+ * ```ts
+ * const v = verifyRun(db, runId);
+ * if (!v.ok) console.error(v.problems.join('\n'));
+ * ```
+ *
+ * Rules, one problem string per violation, naming the seq and batch id:
+ * - seq runs 0..n-1 without holes (a missing row is a hidden gap);
+ * - the stored CRC-32C matches input blob + output blob (a v1 row without one is 'unverifiable',
+ *   which is not ok: nothing proves its bytes);
+ * - shapes are JSON lists of non-negative integers, formats known, blob lengths 4 bytes per
+ *   element of the shape, and `count` the shapes' first dimension;
+ * - a segment is a maximal stretch of consecutive batches with one epoch; inside it batch ids
+ *   step by exactly 1 (u32, wrapping past 0xffffffff to 1, as the client numbers them) and device
+ *   timestamps never go back; the epoch may change only where a 'reset', 'boot' or 'reconnect'
+ *   event was recorded between the two batches;
+ * - every batch's status is 0.
+ *
+ * Reads one row at a time, so memory stays bounded for runs of any length.
+ */
+import type Database from 'better-sqlite3';
+import { crc32c } from '../protocol/crc32c.js';
+import { MAX_DIMS } from './blob.js';
+import { hasV2 } from './read.js';
+import { EPOCH_CHANGE_EVENTS } from './schema.js';
+
+export interface VerifyOptions {
+  /** Keep at most this many problem strings; the rest are only counted in `omitted`. Defaults to 100. */
+  maxProblems?: number;
+}
+
+export interface VerifyResult {
+  /** True when no rule is violated and every batch has a checksum that matches. */
+  ok: boolean;
+  runId: number;
+  /** Batch rows found. */
+  batches: number;
+  /** Samples (sum of `count`) in those rows. */
+  samples: number;
+  /** Stretches of consecutive batches with one epoch. */
+  segments: number;
+  /** Events recorded, by kind. */
+  events: Record<string, number>;
+  /** The first `maxProblems` problems, in seq order. */
+  problems: string[];
+  /** Problems found beyond those listed. */
+  omitted: number;
+}
+
+/** Thrown when the run to verify does not exist. */
+export class RunNotFoundError extends Error {
+  override name = 'RunNotFoundError';
+}
+
+const FORMATS = new Set(['u16', 'i16', 'f32', 'f64']);
+
+interface Row {
+  seq: number; batch_id: number; epoch: number; timestamp_us: number; status: number; count: number;
+  input_format: string; input_shape: string; input: Buffer; output_format: string; output_shape: string; output: Buffer;
+  checksum: number | null;
+}
+
+/** Checks a run against the rules in the module comment; throws RunNotFoundError for an unknown run id. */
+export function verifyRun(db: Database.Database, runId: number, opts: VerifyOptions = {}): VerifyResult {
+  if (typeof runId !== 'number' || !Number.isSafeInteger(runId) || runId < 1) throw new TypeError(`run id must be a positive integer, got ${String(runId)}`);
+  const max = opts.maxProblems ?? 100;
+  if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`verifyRun: maxProblems must be a non-negative integer, got ${max}`);
+  if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId)) throw new RunNotFoundError(`run ${runId} not found`);
+
+  const v2 = hasV2(db);
+  const result: VerifyResult = { ok: true, runId, batches: 0, samples: 0, segments: 0, events: {}, problems: [], omitted: 0 };
+  const problem = (s: string): void => {
+    result.ok = false;
+    if (result.problems.length < max) result.problems.push(s);
+    else result.omitted++;
+  };
+
+  // Events are few (one per break, not per batch), so the epoch-change ones fit in memory.
+  const epochChanges: number[] = [];
+  if (v2) {
+    for (const e of db.prepare('SELECT kind, seq_after FROM events WHERE run_id = ? ORDER BY seq_after, id').iterate(runId) as Iterable<{ kind: string; seq_after: number }>) {
+      result.events[e.kind] = (result.events[e.kind] ?? 0) + 1;
+      if (EPOCH_CHANGE_EVENTS.includes(e.kind)) epochChanges.push(e.seq_after);
+    }
+  }
+  let nextChange = 0;
+  /** True when an epoch-change event has seq_after in (prevSeq, seq]; consumes the ones passed. */
+  const changeBetween = (prevSeq: number, seq: number): boolean => {
+    while (nextChange < epochChanges.length && epochChanges[nextChange] <= prevSeq) nextChange++;
+    return nextChange < epochChanges.length && epochChanges[nextChange] <= seq;
+  };
+
+  // Runs of rows without checksum are reported as one range, not one line per row of a v1 run.
+  let uncheckedFrom = -1;
+  let uncheckedTo = -1;
+  const flushUnchecked = (): void => {
+    if (uncheckedFrom < 0) return;
+    problem(uncheckedFrom === uncheckedTo
+      ? `seq ${uncheckedFrom}: no checksum (a schema v1 row): unverifiable`
+      : `seq ${uncheckedFrom}..${uncheckedTo}: no checksum (schema v1 rows): unverifiable`);
+    uncheckedFrom = uncheckedTo = -1;
+  };
+
+  let prev: Row | null = null;
+  const rows = db.prepare(`SELECT seq, batch_id, epoch, timestamp_us, status, count, input_format, input_shape, input,
+    output_format, output_shape, output, ${v2 ? 'checksum' : 'NULL AS checksum'} FROM batches WHERE run_id = ? ORDER BY seq`).iterate(runId);
+  for (const raw of rows) {
+    const r = raw as Row;
+    const at = `seq ${r.seq} (batch ${r.batch_id})`;
+    result.batches++;
+    result.samples += r.count;
+
+    const expectedSeq = prev === null ? 0 : prev.seq + 1;
+    if (r.seq !== expectedSeq) {
+      flushUnchecked();
+      problem(r.seq - 1 === expectedSeq
+        ? `seq ${expectedSeq}: missing row (a hidden gap before ${at})`
+        : `seq ${expectedSeq}..${r.seq - 1}: ${r.seq - expectedSeq} missing rows (a hidden gap before ${at})`);
+    }
+
+    if (r.checksum === null) {
+      if (uncheckedFrom < 0) uncheckedFrom = r.seq;
+      uncheckedTo = r.seq;
+    } else {
+      flushUnchecked();
+      const actual = crc32c(Buffer.concat([r.input, r.output]));
+      if (actual !== r.checksum) problem(`${at}: checksum mismatch: stored ${hex(r.checksum)}, blobs give ${hex(actual)}`);
+    }
+
+    checkArray(r, 'input', r.input_format, r.input_shape, r.input, at, problem);
+    checkArray(r, 'output', r.output_format, r.output_shape, r.output, at, problem);
+    if (r.status !== 0) problem(`${at}: status ${r.status}, not 0 (ok)`);
+
+    if (prev === null || r.epoch !== prev.epoch) {
+      result.segments++;
+      if (prev !== null && !changeBetween(prev.seq, r.seq)) {
+        problem(`${at}: epoch changed from ${prev.epoch} to ${r.epoch} with no reset, boot or reconnect event after seq ${prev.seq}`);
+      }
+    } else if (r.seq === expectedSeq) {
+      // Across a hidden gap the missing rows explain any jump; it is reported once, above.
+      const want = (prev.batch_id + 1) % 0x1_0000_0000 || 1;
+      if (r.batch_id !== want) problem(`${at}: batch id ${r.batch_id} after ${prev.batch_id} in epoch ${r.epoch}, expected ${want}`);
+      if (r.timestamp_us < prev.timestamp_us) problem(`${at}: device timestamp went back from ${prev.timestamp_us} to ${r.timestamp_us} us in epoch ${r.epoch}`);
+    } else if (r.timestamp_us < prev.timestamp_us) {
+      problem(`${at}: device timestamp went back from ${prev.timestamp_us} to ${r.timestamp_us} us in epoch ${r.epoch}`);
+    }
+    prev = r;
+  }
+  flushUnchecked();
+  return result;
+}
+
+function checkArray(r: Row, what: string, format: string, shapeJson: string, blob: Buffer, at: string, problem: (s: string) => void): void {
+  if (!FORMATS.has(format)) problem(`${at}: ${what} format ${JSON.stringify(format)} is not u16, i16, f32 or f64`);
+  let shape: unknown;
+  try {
+    shape = JSON.parse(shapeJson);
+  } catch {
+    return problem(`${at}: ${what} shape ${JSON.stringify(shapeJson)} is not JSON`);
+  }
+  if (!Array.isArray(shape) || shape.length === 0 || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    return problem(`${at}: ${what} shape ${shapeJson} is not a list of 1..${MAX_DIMS} non-negative integers`);
+  }
+  const n = (shape as number[]).reduce((a, d) => a * d, 1);
+  if (blob.length !== n * 4) problem(`${at}: ${what} blob is ${blob.length} bytes, shape ${shapeJson} needs ${n * 4} (float32)`);
+  if (shape[0] !== r.count) problem(`${at}: count ${r.count} but ${what} shape ${shapeJson} has ${String(shape[0])} rows`);
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
