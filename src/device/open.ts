@@ -7,9 +7,13 @@ import { openSimLink } from '../sim/serve.js';
 import { openLink } from '../transport/open.js';
 import type { Link } from '../transport/link.js';
 import { type ConnectOptions, DeviceClient } from './client.js';
+import { type ReconnectOptions, ReconnectingDevice } from './reconnect.js';
 
-/** The device used when the user names none. */
-export const DEFAULT_DEVICE = 'sim:analog';
+/**
+ * The device used when the user names none: the analog delay reservoir driven per virtual node,
+ * the built-in simulator on which physics-aware training does best (README, Training).
+ */
+export const DEFAULT_DEVICE = 'sim:analog-awg';
 
 export interface OpenDeviceOptions extends ConnectOptions {
   /** Seed of an in-process simulator (ignored for real devices). Defaults to 1. */
@@ -31,4 +35,19 @@ export async function openDeviceLink(spec: string, opts: OpenDeviceOptions = {})
 /** Opens and handshakes the device named by `spec` (default: the analog simulator). */
 export async function openDevice(spec: string = DEFAULT_DEVICE, opts: OpenDeviceOptions = {}): Promise<DeviceClient> {
   return DeviceClient.connect(await openDeviceLink(spec, opts), opts);
+}
+
+export interface OpenReconnectingOptions extends OpenDeviceOptions {
+  /** How to reconnect after an unplug or a hang; `{ attempts: 0 }` detects and stops with a DeviceLostError. Defaults to ReconnectOptions' defaults. */
+  reconnect?: ReconnectOptions;
+}
+
+/**
+ * Opens `spec` as a ReconnectingDevice: every session, the first included, comes from
+ * openDevice(spec, opts), so each is checked against `requires` and then against the first
+ * session's identity. The device name in messages is `spec` unless `reconnect.name` says otherwise.
+ */
+export async function openReconnectingDevice(spec: string = DEFAULT_DEVICE, opts: OpenReconnectingOptions = {}): Promise<ReconnectingDevice> {
+  const { reconnect, ...open } = opts;
+  return ReconnectingDevice.open(() => openDevice(spec, open), { name: spec, ...reconnect });
 }

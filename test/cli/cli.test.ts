@@ -114,7 +114,7 @@ test('train runs physics-aware training on the built-in simulator and saves a mo
   assert.match(r.stdout, /test nmse \d\.\d{4} \(narma10, pat, seed 1/);
   const saved = JSON.parse(readFileSync(out, 'utf8'));
   assert.is(saved.trainer, 'pat');
-  assert.is(saved.deviceSpec, 'sim:analog');
+  assert.is(saved.deviceSpec, 'sim:analog-awg');
   assert.match(saved.backend, /wasm|cpu|tensorflow/);
   assert.ok(saved.model.inputLayer && saved.model.readout && saved.model.surrogate);
   assert.ok(saved.test.value > 0 && saved.test.value < 1.5);

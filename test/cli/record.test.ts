@@ -75,7 +75,7 @@ test('calibrate records its run and calibration; train applies the newest one, r
       assert.is(readMetrics(db, trained.id, 'device_samples').length, 2);
       assert.is(readMetrics(db, trained.id, 'test_nmse').length, 1);
       const model = readArtifact(db, trained.id, 'model')!.json as { deviceSpec: string; backend: string; model: unknown };
-      assert.is(model.deviceSpec, 'sim:analog');
+      assert.is(model.deviceSpec, 'sim:analog-awg');
       assert.type(model.backend, 'string');
       assert.ok(model.model);
       assert.is((readArtifact(db, trained.id, 'checkpoint')!.json as { episode: number }).episode, 2);

@@ -44,7 +44,7 @@ let expected: Float64Array;
 let trainRunId: number;
 
 test.before(async () => {
-  const t = await rhil(['train', '--episodes', '2', '--out', modelFile, '--db', db, '--json']);
+  const t = await rhil(['train', '--device', 'sim:analog', '--episodes', '2', '--out', modelFile, '--db', db, '--json']);
   assert.is(t.code, 0, t.stderr);
   trainRunId = JSON.parse(t.stdout).runId;
   assert.ok(trainRunId >= 1);
