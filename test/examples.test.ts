@@ -32,13 +32,16 @@ test('calibrate-then-train calibrates, trains through the calibration and record
   h.close();
 });
 
-test('custom-task trains a delayed XOR on sim:fpga by default and on the device named in argv[2]', async () => {
+test('custom-task fits a delayed XOR and trains a recall task through train() on sim:fpga by default and on the device named in argv[2]', async () => {
   const fpga = await node([example('custom-task')]);
   assert.match(fpga.stdout, /^device sim:fpga: /m);
   const v = nmseOf(fpga.stdout);
   assert.ok(Number.isFinite(v) && v < 0.5, fpga.stdout);
   // Without a reservoir the same readout cannot do XOR: the example shows what the device adds.
   assert.ok(nmseOf(fpga.stdout, 'baseline nmse') > 0.9);
+  // A custom task through train(): the device's memory reaches where the 20 taps cannot.
+  const pat = nmseOf(fpga.stdout, 'pat test nmse'), digital = nmseOf(fpga.stdout, 'digital test nmse');
+  assert.ok(pat < 0.8 && digital > 0.9, fpga.stdout);
   const analog = await node([example('custom-task'), 'sim:analog']);
   assert.match(analog.stdout, /^device sim:analog: reservoir-hil sim-analog, 1 in, 50 out$/m);
   assert.ok(Number.isFinite(nmseOf(analog.stdout)));

@@ -39,7 +39,8 @@ export type MetricName = 'nmse' | 'nrmse' | 'memory-capacity' | 'accuracy' | 'sy
  * row t of `targets` is what it must output at step t, having seen input rows 0..t.
  */
 export interface TaskData {
-  task: TaskName;
+  /** A registered TaskName, or the name of a task defined elsewhere. */
+  task: TaskName | (string & {});
   /** Number of time steps (rows). */
   steps: number;
   inChannels: number;

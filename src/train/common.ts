@@ -52,9 +52,9 @@ export const DEFAULT_EPISODES = 100;
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** Task name (tasks registry). */
-  task: string;
-  /** Task parameters. Defaults to {}. */
+  /** A task of the registry by name, or a task of your own (see {@link CustomTask}). */
+  task: string | CustomTask;
+  /** Task parameters (registry tasks). Defaults to {}. */
   taskParams?: Record<string, unknown>;
   /** The device (pat, classic). Not used by `digital`. */
   device?: Device;
@@ -80,6 +80,7 @@ export interface TrainOptions {
   learningRate?: number;
   /** Init gain of the input layer (see TappedDense). Defaults to 1. */
   gain?: number;
+
   /** Length of the training sequence episodes are cut from. Defaults to 4000. */
   trainSteps?: number;
   /** Scored steps of the final readout fit segment. Defaults to 2000. */
@@ -142,6 +143,37 @@ export interface TrainOptions {
    * simulator with a twin, the cosine between the surrogate's and the twin's VJP. Defaults to 10.
    */
   fidelityEvery?: number;
+}
+
+/**
+ * A task defined outside the registry: `generate(n, { seed })` returns n steps of it (inputs,
+ * targets, metric), pure and seeded like the registry's generators, so train and test sequences
+ * come from different seeds of the same process.
+ */
+export interface CustomTask {
+  name: string;
+  generate(n: number, options: { seed: number }): TaskData;
+}
+
+/** The name a run records for its task. */
+export function taskName(task: string | CustomTask): string {
+  return typeof task === 'string' ? task : task.name;
+}
+
+/** n steps of the task, checked to be the shape a trainer relies on. */
+function taskData(task: string | CustomTask, n: number, params: Record<string, unknown>, seed: number): TaskData {
+  if (typeof task === 'string') return generateTask(task, n, params, { seed });
+  if (task === null || typeof task !== 'object' || typeof task.generate !== 'function' || typeof task.name !== 'string' || !task.name) {
+    throw new TypeError('task must be a registered name or { name, generate(n, { seed }) }');
+  }
+  const d = task.generate(n, { seed });
+  const bad =
+    d?.steps !== n ? `${String(d?.steps)} steps, asked for ${n}` :
+    !(Number.isInteger(d.inChannels) && d.inChannels >= 1 && d.inputs?.length === n * d.inChannels) ? 'inputs that are not steps x inChannels' :
+    !(Number.isInteger(d.outChannels) && d.outChannels >= 1 && d.targets?.length === n * d.outChannels) ? 'targets that are not steps x outChannels' :
+    typeof d.score !== 'function' ? 'no score function' : '';
+  if (bad) throw new RangeError(`task ${task.name}: generate(${n}) returned ${bad}`);
+  return d;
 }
 
 /** State of a pat run after an episode, enough to continue it (see TrainOptions.resume). */
@@ -282,7 +314,7 @@ export function resolve(o: TrainOptions): Resolved {
     return x;
   };
   const r = {
-    task: o.task,
+    task: taskName(o.task),
     taskParams: o.taskParams ?? {},
     seed,
     episodes: int(o.episodes, DEFAULT_EPISODES, 'episodes', 0),
@@ -312,8 +344,8 @@ export function resolve(o: TrainOptions): Resolved {
   if (r.washout + r.steps > r.trainSteps) throw new RangeError(`washout + steps (${r.washout + r.steps}) exceed trainSteps ${r.trainSteps}`);
   if (r.washout + r.fitSteps > r.trainSteps) throw new RangeError(`washout + fitSteps (${r.washout + r.fitSteps}) exceed trainSteps ${r.trainSteps}`);
   const seedOf = (label: string): number => r.rng.fork(label).nextU32();
-  const train = generateTask(o.task, r.trainSteps, r.taskParams, { seed: seedOf('task-train') });
-  const test = generateTask(o.task, r.washout + r.testSteps, r.taskParams, { seed: seedOf('task-test') });
+  const train = taskData(o.task, r.trainSteps, r.taskParams, seedOf('task-train'));
+  const test = taskData(o.task, r.washout + r.testSteps, r.taskParams, seedOf('task-test'));
   return { ...r, train, test };
 }
 

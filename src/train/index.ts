@@ -3,8 +3,10 @@ export * from './backend.js';
 export * from './ridge.js';
 export * from './vjp-check.js';
 export * from './hybrid.js';
-export type { TrainOptions, TrainResult, EpisodeRecord, DeviceSummary, SurrogateTrainOptions, TrainerName } from './common.js';
-export { DEFAULT_EPISODES } from './common.js';
+export type {
+  TrainOptions, TrainResult, EpisodeRecord, DeviceSummary, SurrogateTrainOptions, TrainerName, TrainCheckpoint, TestTrace, CustomTask,
+} from './common.js';
+export { DEFAULT_EPISODES, TrainingInterrupted, taskName } from './common.js';
 export { trainPat } from './pat.js';
 export { trainClassic, trainDigital, type DigitalOptions } from './baselines.js';
 export { train, type AnyTrainOptions } from './train.js';
