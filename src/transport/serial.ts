@@ -38,7 +38,7 @@ async function openValidated(path: string, { baudRate, lowLatency }: Required<Se
   const name = `serial:${path}`;
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => {
-    if (err) reject(new Error(`${name}: cannot open: ${err.message}`, { cause: err }));
+    if (err) reject(new Error(`${name}: cannot open: ${err.message}${openAdvice(err.message)}`, { cause: err }));
     else resolve();
   }));
   keepBothPollEvents(port);
@@ -51,6 +51,14 @@ async function openValidated(path: string, { baudRate, lowLatency }: Required<Se
   const link = new StreamLink(name, port, port, release) as StreamLink & { lowLatency: boolean };
   Object.defineProperty(link, 'lowLatency', { value: inEffect, enumerable: true });
   return link;
+}
+
+/** What a lab user can do about the usual reasons a port does not open. */
+function openAdvice(message: string): string {
+  if (/Cannot lock port|Resource temporarily unavailable|EBUSY/i.test(message)) return ' (the port is busy: another program has it open; close that program, or pass another --device)';
+  if (/No such file|ENOENT/i.test(message)) return ' (no such port: is the board plugged in? `rhil devices` lists the serial ports)';
+  if (/Permission denied|EACCES/i.test(message)) return ' (permission denied: add your user to the group that owns the port, e.g. dialout, and log in again)';
+  return '';
 }
 
 /** Applies the defaults and throws a RangeError naming the first bad option. */

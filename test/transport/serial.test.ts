@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPtyPair } from '../../src/transport/pty.js';
+import { createPtyEcho, createPtyPair } from '../../src/transport/pty.js';
 import { openSerial, validateSerialOptions } from '../../src/transport/serial.js';
 import { listSerialPorts } from '../../src/transport/serial-list.js';
 import { linkContract, loopbackContract } from './contract.js';
@@ -45,6 +45,23 @@ test('openSerial on a missing device rejects naming the path', async () => {
   const err = await openSerial('/dev/rhil-no-such-port').then(() => null, (e: unknown) => e);
   assert.instance(err, Error);
   assert.match((err as Error).message, 'serial:/dev/rhil-no-such-port');
+  assert.match((err as Error).message, /no such port: is the board plugged in\? `rhil devices` lists the serial ports/);
+});
+
+test('a port another program holds is reported busy, and the holder keeps working', async () => {
+  const echo = await createPtyEcho();
+  const first = await openSerial(echo.path);
+  try {
+    const err = await openSerial(echo.path).then(() => null, (e: unknown) => e as Error);
+    assert.ok(err, 'a second open of a locked port must fail');
+    assert.match(err!.message, /the port is busy: another program has it open/);
+    const got = new Promise<Uint8Array>((resolve) => first.setHandlers({ data: resolve, close: () => undefined }));
+    await first.write(Uint8Array.of(1, 2, 3));
+    assert.ok((await got).length > 0, 'the first holder still reads its echo');
+  } finally {
+    await first.close();
+    await echo.close();
+  }
 });
 
 test('openSerial on a pty: low latency asked for but not in effect (a pty has no serial_struct)', async () => {
