@@ -46,6 +46,8 @@ export type DeviceEvent =
   | { type: 'deviceError'; code: number; text: string }
   | { type: 'discarded'; seq: number; kind: MessageKind; why: string }
   | { type: 'reset'; epoch: number }
+  /** A reconnect attempt (ReconnectingDevice): `ok` once the same device answers again. */
+  | { type: 'reconnect'; attempt: number; ok: boolean; message: string }
   | { type: 'closed'; error?: Error };
 
 /** One processed batch: the drive that was sent and the response the device measured for it. */

@@ -1,6 +1,7 @@
 /** Typed failures of a device session, so callers can tell a timeout from a reset from a bug. */
 
-export type BreakReason = 'boot' | 'epoch' | 'error' | 'timeout' | 'order' | 'clock' | 'closed' | 'unresolved';
+/** Why continuity broke; 'reconnect' when the session itself was lost (unplug, hang) and is being replaced. */
+export type BreakReason = 'boot' | 'epoch' | 'error' | 'timeout' | 'order' | 'clock' | 'closed' | 'unresolved' | 'reconnect';
 
 export class DeviceError extends Error {
   constructor(message: string) {
@@ -37,3 +38,22 @@ export class StateBreakError extends DeviceError {
     super(message);
   }
 }
+
+/** How a device session was lost: the link closed under us, or the device stopped answering. */
+export type LossKind = 'unplug' | 'hang';
+
+/**
+ * The device session was lost (`kind`) and could not be replaced: reconnecting is off, or every
+ * attempt failed (`attempts` made). The message names the fault and the last attempt's error.
+ */
+export class DeviceLostError extends DeviceError {
+  constructor(message: string, readonly kind: LossKind, readonly attempts: number) {
+    super(message);
+  }
+}
+
+/**
+ * After a reconnect a different device answered (vendor, model, serial, firmware, shape or batch
+ * size differ): results from it must never be joined to the run, so the session stops.
+ */
+export class DeviceChangedError extends IncompatibleDeviceError {}

@@ -60,6 +60,13 @@ export interface SimDeviceOptions {
   bootCount?: number;
   /** Seed (uint32) of the boot epochs, the temperature wander and the faults. Defaults to 1. */
   seed?: number;
+  /**
+   * Seed (uint32) of the boot epochs alone, overriding `seed` for them. A simulator restarted with
+   * the same seed would otherwise boot into the epochs it reported before, which SPEC.md section 6
+   * asks a board not to do (`rhil sim` draws this from the OS's entropy, as a board without
+   * persistent storage would from a hardware source). Defaults to `seed`.
+   */
+  epochSeed?: number;
   /** Board temperature in °C around which STATUS wanders slowly (±0.55 °C), or null for a board without a sensor. Defaults to 25. */
   temperatureC?: number | null;
   /** Wall-time pacing. Defaults to none. */
@@ -68,7 +75,7 @@ export interface SimDeviceOptions {
   faults?: FaultOptions;
 }
 
-const KNOWN_OPTIONS = ['credits', 'maxFrame', 'maxBatch', 'vendor', 'model', 'serial', 'firmware', 'bootCount', 'seed', 'temperatureC', 'pacing', 'faults'];
+const KNOWN_OPTIONS = ['credits', 'maxFrame', 'maxBatch', 'vendor', 'model', 'serial', 'firmware', 'bootCount', 'seed', 'epochSeed', 'temperatureC', 'pacing', 'faults'];
 
 /** The wire format for a value range in device units: u16 or i16 when the range is integer and fits, else f32. */
 export function wireFormatFor(range: readonly [number, number]): SampleFormat {
@@ -177,6 +184,9 @@ export class SimDevice {
     this.maxFrame = int('maxFrame', opts.maxFrame ?? MAX_FRAME, MIN_MAX_FRAME, MAX_FRAME);
     const seed = opts.seed ?? 1;
     try { checkSeed(seed); } catch { throw new RangeError(`SimDevice: option 'seed' must be an integer in [0, 2^32 - 1], got ${String(seed)}`); }
+    if (opts.epochSeed !== undefined) {
+      try { checkSeed(opts.epochSeed); } catch { throw new RangeError(`SimDevice: option 'epochSeed' must be an integer in [0, 2^32 - 1], got ${String(opts.epochSeed)}`); }
+    }
     this.bootCountValue = int('bootCount', opts.bootCount ?? 1, 0, 0xffffffff);
     const temp = opts.temperatureC === undefined ? 25 : opts.temperatureC;
     if (temp !== null && (typeof temp !== 'number' || !Number.isFinite(temp) || Math.abs(temp) > 1000)) {
@@ -207,7 +217,7 @@ export class SimDevice {
     const maxBatch = opts.maxBatch === undefined ? fit : int('maxBatch', opts.maxBatch, 1, fit);
 
     const rng = new Rng(seed);
-    this.epochRng = rng.fork('epoch');
+    this.epochRng = opts.epochSeed === undefined ? rng.fork('epoch') : new Rng(opts.epochSeed).fork('epoch');
     this.jitterRng = rng.fork('jitter');
     this.byteFaults = new ByteFaults(this.faultOpts, rng, this.faults);
     const tr = rng.fork('temperature');

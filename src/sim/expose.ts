@@ -13,10 +13,14 @@ export interface ExposedSim extends SimServed {
   close(): Promise<void>;
 }
 
-/** Serves a simulated `profile` on a new pty (needs socat). */
-export async function serveSimOnPty(profile: string, opts: SimLinkOptions = {}): Promise<ExposedSim> {
-  const served = createSim(profile, opts);
-  const pty = await createPty();
+/**
+ * Serves a simulated `profile` on a new pty (needs socat); with `link`, also at that fixed path
+ * (the address then), so a restarted simulator comes back where the host looks for it.
+ */
+export async function serveSimOnPty(profile: string, opts: SimLinkOptions & { link?: string } = {}): Promise<ExposedSim> {
+  const { link, ...simOpts } = opts;
+  const served = createSim(profile, simOpts);
+  const pty = await createPty(link === undefined ? {} : { link });
   served.device.attach(pty.link);
   return { ...served, address: pty.path, close: () => pty.close() };
 }

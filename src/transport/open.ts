@@ -9,12 +9,13 @@ export type LinkSpec =
 
 export type OpenLinkOptions = TcpOptions & SerialOptions;
 
-const FORMS = 'tcp://host:port, serial:/dev/ttyX[?baud=N], serial:COMn[?baud=N], a bare /dev/... path or COMn';
+const FORMS = 'tcp://host:port, serial:/dev/ttyX[?baud=N] (or any absolute path after serial:, such as a pty link), serial:COMn[?baud=N], a bare /dev/... path or COMn';
 
 /**
  * Parses a link spec as the CLI's --device takes it. Accepted forms:
  * - `tcp://host:port` (IPv6 as `tcp://[::1]:7000`)
- * - `serial:/dev/ttyACM0?baud=921600` or `serial:COM3?baud=115200` (`baud` optional)
+ * - `serial:/dev/ttyACM0?baud=921600` or `serial:COM3?baud=115200` (`baud` optional); after
+ *   `serial:` any absolute path is taken, such as the fixed link of `rhil sim --pty --link`
  * - a bare `/dev/...` path or `COMn`
  *
  * `sim:<profile>` is not a transport: the caller (cli/device layer) must handle it before
@@ -33,7 +34,8 @@ export function parseLinkSpec(spec: string): LinkSpec {
     const rest = spec.slice('serial:'.length);
     const q = rest.indexOf('?');
     const path = q < 0 ? rest : rest.slice(0, q);
-    if (!isDevicePath(path)) throw bad(`"${path}" is not a /dev/... path or COMn`);
+    // The explicit prefix says it is a port, so a link outside /dev (a simulator's fixed pty link) is taken too.
+    if (!isDevicePath(path) && !/^\/\S+$/.test(path)) throw bad(`"${path}" is not an absolute path or COMn`);
     if (q < 0) return { kind: 'serial', path };
     const params = new URLSearchParams(rest.slice(q + 1));
     let baudRate: number | undefined;

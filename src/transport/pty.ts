@@ -9,8 +9,17 @@ export interface PtyOptions {
   startTimeoutMs?: number;
 }
 
+export interface CreatePtyOptions extends PtyOptions {
+  /**
+   * A fixed path (a symbolic link socat creates to the pty, replacing a stale one, removed when
+   * socat exits), so a host can reopen the same path after the serving process restarts, as
+   * after unplugging and replugging a board. Defaults to none: the path is the /dev/pts/N given.
+   */
+  link?: string;
+}
+
 export interface Pty {
-  /** The pty for the other program to open as a serial port, e.g. `/dev/pts/4`. */
+  /** The pty for the other program to open as a serial port, e.g. `/dev/pts/4`, or the fixed `link` path when one was asked for. */
   readonly path: string;
   /** This side: bytes written here come out of `path`, bytes written to `path` arrive here. */
   readonly link: Link;
@@ -34,9 +43,14 @@ export interface PtyPair {
  * pty.link.setHandlers({ data: (b) => board.receive(b), close: () => {} });
  * const host = await openSerial(pty.path);
  */
-export async function createPty(opts: PtyOptions = {}): Promise<Pty> {
-  const socat = await startSocat(opts, ['PTY,raw,echo=0', 'STDIO'], 1);
-  const path = socat.paths[0];
+export async function createPty(opts: CreatePtyOptions = {}): Promise<Pty> {
+  const fixed = opts.link;
+  // socat splits addresses at these characters; a path holding one would silently mean something else.
+  if (fixed !== undefined && (typeof fixed !== 'string' || fixed === '' || /[,:!\s\\'"]/.test(fixed))) {
+    throw new RangeError(`pty link path must be a non-empty path without ',', ':', '!', quotes, backslashes or spaces, got ${JSON.stringify(fixed)}`);
+  }
+  const socat = await startSocat(opts, [fixed === undefined ? 'PTY,raw,echo=0' : `PTY,raw,echo=0,link=${fixed}`, 'STDIO'], 1);
+  const path = fixed ?? socat.paths[0];
   const link = new StreamLink(`pty:${path}`, socat.child.stdout!, socat.child.stdin!, (graceful) => stopSocat(socat, graceful));
   return { path, link, close: () => link.close() };
 }

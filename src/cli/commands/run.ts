@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Argv } from 'yargs';
 import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasSweep } from '../../calibration/index.js';
-import { DEFAULT_DEVICE, type Device, openDevice } from '../../device/index.js';
+import { DEFAULT_DEVICE, type Device, openReconnectingDevice } from '../../device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
   CalibrationError, ExitError, INTERRUPT_EXIT_CODE, assertCalibrationFits, findNewestCalibration, loadCalibration, readCalibrationFile, withRecordedRun,
@@ -206,6 +206,7 @@ export function runCommand(y: Argv): Argv {
       .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: 'default: the input format' })
       .option('device', { type: 'string', describe: `serial path, tcp://host:port or sim:<profile>; default the device the model was trained on, else ${DEFAULT_DEVICE}` })
       .option('seed', { type: 'number', describe: 'seed of a simulated device; default the model\'s training seed (the simulated board it was trained on)' })
+      .option('reconnect', { type: 'string', describe: 'after an unplug or a hang, reconnect to the same board (checked by identity) up to N attempts per loss and re-measure the cut segment from a reset (--reconnect alone: 5); default off: the run stops with an error naming the fault' })
       .option('washout', { type: 'number', describe: 'leading steps flagged as washout (no full tap history, reservoir not washed in); default the model\'s washout (50)' })
       .option('drop-washout', { type: 'boolean', default: false, describe: 'leave the washout steps out of the output instead of flagging them' })
       .option('chunk', { type: 'number', default: DEFAULT_CHUNK, describe: 'steps read, measured and written at a time (the device segment runs on across chunks)' })
@@ -245,7 +246,10 @@ export function runCommand(y: Argv): Argv {
         if (model.digital) {
           if (args.device !== undefined) warn('warning: a digital model uses no device; --device ignored');
         } else {
-          device = await openDevice(spec, { seed })
+          // --reconnect alone takes the default attempts; absent (or --no-reconnect) it is 0: an unplug or
+          // a hang is still told apart from a lost reply, and stops the run with an error that names it.
+          const reconnect = typeof args.reconnect === 'string' ? intArg('reconnect', args.reconnect === '' ? 5 : Number(args.reconnect), 0, 1000)! : 0;
+          device = await openReconnectingDevice(spec, { seed, reconnect: { attempts: reconnect } })
             .catch((e: unknown) => { throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
           try {
             for (const w of checkModelDevice(model, device.info)) warn(`warning: ${w}`);

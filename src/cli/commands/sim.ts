@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Argv } from 'yargs';
 import { profiles } from '../../sim/profiles.js';
 import { serveSimOnPty, serveSimOnTcp } from '../../sim/expose.js';
@@ -11,6 +12,7 @@ export function simCommand(y: Argv): Argv {
       .option('profile', { type: 'string', default: 'analog', choices: Object.keys(profiles), describe: 'simulated reservoir' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the model, its noise and the faults' })
       .option('pty', { type: 'boolean', default: false, describe: 'serve on a new pseudo-terminal (prints its path; needs socat)' })
+      .option('link', { type: 'string', describe: 'with --pty: also at this fixed path (a symbolic link), so a restarted simulator is found where it was' })
       .option('listen', { type: 'string', describe: 'serve on HOST:PORT over TCP' })
       .option('credits', { type: 'number', describe: 'PROCESS frames the device accepts in flight (default 4)' })
       .option('paced', { type: 'boolean', default: false, describe: 'answer no faster than the real sample rate' })
@@ -24,9 +26,11 @@ export function simCommand(y: Argv): Argv {
       .option('hang-after-batches', { type: 'number', describe: 'fault: stop answering after N batches' })
       .check((args) => {
         if (args.pty === (args.listen !== undefined)) throw new UsageError('give exactly one of --pty or --listen HOST:PORT');
+        if (args.link !== undefined && !args.pty) throw new UsageError('--link needs --pty');
         return true;
       })
       .example('$0 sim --profile optical --pty', 'then: rhil info --device /dev/pts/N')
+      .example('$0 sim --pty --link /tmp/rhil-board', 'then: rhil info --device serial:/tmp/rhil-board (the same path after a restart)')
       .example('$0 sim --listen 127.0.0.1:7000 --bit-flip-rate 1e-5', 'then: rhil info --device tcp://127.0.0.1:7000'),
     async (args) => {
       const faults = Object.fromEntries(Object.entries({
@@ -41,6 +45,9 @@ export function simCommand(y: Argv): Argv {
       const opts = {
         seed: intArg('seed', args.seed, 0, 0xffffffff),
         device: {
+          // A restarted simulator must not boot into epochs it reported before (SPEC.md section 6),
+          // or a host could not tell a replugged board's segments from the old ones by epoch.
+          epochSeed: randomInt(0, 2 ** 32),
           ...(args.credits !== undefined ? { credits: intArg('credits', args.credits, 1, 255) } : {}),
           pacing: { samplePeriod: args.paced, ...(args.baud !== undefined ? { baudRate: intArg('baud', args.baud, 300, 100_000_000) } : {}) },
           faults,
@@ -48,7 +55,12 @@ export function simCommand(y: Argv): Argv {
       };
       let sim;
       if (args.pty) {
-        sim = await serveSimOnPty(args.profile, opts);
+        try {
+          sim = await serveSimOnPty(args.profile, { ...opts, ...(args.link !== undefined ? { link: args.link } : {}) });
+        } catch (e) {
+          if (e instanceof RangeError && e.message.startsWith('pty link path')) throw new UsageError(`--link: ${e.message}`);
+          throw e;
+        }
       } else {
         const m = /^(.+):(\d+)$/.exec(args.listen!);
         if (!m) throw new UsageError(`--listen must be HOST:PORT, got ${args.listen}`);

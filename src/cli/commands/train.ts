@@ -3,7 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Argv } from 'yargs';
 import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasSweep } from '../../calibration/index.js';
-import { DEFAULT_DEVICE, type Device, openDevice } from '../../device/index.js';
+import { DEFAULT_DEVICE, type Device, openReconnectingDevice } from '../../device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
   CalibrationError, ExitError, INTERRUPT_EXIT_CODE, assertCalibrationFits, explainDbError, findNewestCalibration, loadCalibration,
@@ -57,6 +57,7 @@ export function trainCommand(y: Argv): Argv {
       .option('device', { type: 'string', defaultDescription: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
       .option('trainer', { type: 'string', choices: TRAINERS as unknown as string[], defaultDescription: 'pat', describe: 'pat: physics-aware training through the device; classic: fixed random input layer + ridge; digital: the digital layers alone, no device; oracle: pat with the exact gradient of a simulator\'s twin (sim:<profile> only, benchmark); insilico: fit a surrogate on random exploration, train on the surrogate, deploy on the device; spsa: gradient-free SPSA on the device' })
       .option('seed', { type: 'number', defaultDescription: '1', describe: 'seeds the task, the initialisation, the surrogate and a simulated device' })
+      .option('reconnect', { type: 'string', describe: 'after an unplug or a hang, reconnect to the same board (checked by identity) up to N attempts per loss and re-measure the cut segment from a reset (--reconnect alone: 5); default off: the run stops with an error naming the fault' })
       .option('episodes', { type: 'number', defaultDescription: String(DEFAULT_EPISODES), describe: 'training episodes (with --resume: the new total)' })
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
@@ -102,7 +103,10 @@ export function trainCommand(y: Argv): Argv {
       const say = (s: string) => { if (!quiet) console.log(s); };
       const backend = await selectBackend(backendChoice);
       say(`backend ${backend.detail}`);
-      const device = trainer === 'digital' ? undefined : await openDevice(deviceSpec, { seed })
+      // --reconnect alone takes the default attempts; absent (or --no-reconnect) it is 0: an unplug or
+      // a hang is still told apart from a lost reply, and stops the run with an error that names it.
+      const reconnect = typeof args.reconnect === 'string' ? intArg('reconnect', args.reconnect === '' ? 5 : Number(args.reconnect), 0, 1000)! : 0;
+      const device = trainer === 'digital' ? undefined : await openReconnectingDevice(deviceSpec, { seed, reconnect: { attempts: reconnect } })
         .catch((e: unknown) => { throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
       try {
         if (device) say(`device ${deviceSpec}: ${device.info.vendor} ${device.info.model}, ${device.info.inChannels} in, ${device.info.outChannels} out`);
