@@ -39,6 +39,9 @@ interface TrainConfig {
   device: string | null;
   backend: BackendChoice;
   checkpointEvery: number;
+  maxRetries: number;
+  /** Reconnect attempts per loss (0: off). */
+  reconnect: number;
   /** What --calibration asked for ('auto', 'none', an id or a path) and what it resolved to. */
   calibrationChoice: string;
   calibration: UsedCalibration;
@@ -67,6 +70,7 @@ export function trainCommand(y: Argv): Argv {
       .option('calibration', { type: 'string', defaultDescription: 'auto', describe: 'auto: the newest calibration of this device in the database, if any; none; a calibration id; or a calibration JSON file' })
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'pat: save a checkpoint to the database every N episodes' })
+      .option('max-retries', { type: 'number', default: 3, describe: 're-measurements of a segment after state breaks (lost replies, reboots) before the run stops; raise it on a noisy link' })
       .option('verbose', { type: 'boolean', default: false, describe: 'print one line per episode' })
       .option('json', { type: 'boolean', default: false, describe: 'print nothing but the result as JSON' })
       .example('$0 train', 'NARMA10 on the built-in analog simulator with physics-aware training')
@@ -77,6 +81,7 @@ export function trainCommand(y: Argv): Argv {
       const dbPath = args.db ?? defaultDbPath();
       const recording = args.record;
       const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000)!;
+      const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;
       const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
       const resumed = resumeId === undefined ? undefined : loadResume(dbPath, resumeId);
       const prev = resumed?.config;
@@ -114,7 +119,7 @@ export function trainCommand(y: Argv): Argv {
         const cal = device ? pickCalibration(choice, prev?.calibration, device, dbPath, recording) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
         const config: TrainConfig = {
-          task, trainer, seed, episodes, learningRate, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery,
+          task, trainer, seed, episodes, learningRate, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
           calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: resolvePath(out),
           ...(resumeId !== undefined ? { resumedFrom: resumeId } : {}),
         };
@@ -134,7 +139,7 @@ export function trainCommand(y: Argv): Argv {
             signal = ctx.signal;
             if (runId !== null) say(`recording run ${runId} in ${dbPath}`);
             const result = await train({
-              task, device, trainer, seed, episodes, learningRate, signal: ctx.signal, calibration: cal.applied, checkpointEvery,
+              task, device, trainer, seed, episodes, learningRate, signal: ctx.signal, calibration: cal.applied, checkpointEvery, maxRetries,
               resume: resumed?.checkpoint,
               onEpisode: (r, i) => {
                 for (const [field, name] of EPISODE_METRICS) {
