@@ -1,10 +1,11 @@
 /**
  * Device utilisation during `pat` training (`node dist/scripts/bench/utilisation.js [--episodes N]
- * [--steps N] [--backend auto|wasm|cpu] [--seeds 1,2]`): the in-process analog simulator paced
- * like a real board at 2,000 samples/s (50 virtual nodes x nodeSeparationNs 10,000 ns =
- * samplePeriodNs 500,000; pacing.samplePeriod true: each RESULT is held until count x 0.5 ms of
- * wall time has passed since its batch started), NARMA10, pat defaults (30 episodes of
- * 50 washout + 400 steps = 450 device samples, 225 ms of device time each), pipeline on and off.
+ * [--steps N] [--backend auto|wasm|cpu] [--seeds 1,2] [--rate samples/s]`): the in-process analog
+ * simulator paced like a real board at 2,000 samples/s by default (50 virtual nodes x
+ * nodeSeparationNs 10,000 ns = samplePeriodNs 500,000; pacing.samplePeriod true: each RESULT is
+ * held until count x 0.5 ms of wall time has passed since its batch started), NARMA10, pat
+ * defaults (30 episodes of 50 washout + 400 steps = 450 device samples, 225 ms of device time
+ * each), pipeline on and off.
  *
  * Two figures per run:
  * - host: TrainResult.deviceUtilisation (time a measurement was outstanding / wall time of the
@@ -21,14 +22,17 @@
  * work before the next episode's resetState call, and reset round trip + send (-> the simulator's next
  * batch start), from wrappers on the client's resetState and process (means from episode 2; a
  * result that arrives while the host is still busy counts as delivery). Two diagnostic rows
- * (pipeline on) show what limits it: refitEpochs 2 (half of pat's refit work) and freezeSurrogate (no refit
- * after the first fit).
+ * (pipeline on): refitWorker true (the refits in a worker thread instead of in slices on the
+ * training thread) and freezeSurrogate (no refit after the first fit: the host's work without
+ * refits). "worker" says whether a refit worker was alive at the last episode.
  */
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
 import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
+import { liveRefitWorkers } from '../../src/surrogate/lagged-refit.js';
+import type { TrainOptions } from '../../src/train/common.js';
 import { train } from '../../src/train/train.js';
 
 const args = process.argv.slice(2);
@@ -37,7 +41,7 @@ const EPISODES = Number(opt('--episodes', '30'));
 const STEPS = Number(opt('--steps', '400'));
 const WASHOUT = 50;
 const SEEDS = opt('--seeds', '1').split(',').map(Number);
-const PERIOD_NS = 500_000;
+const PERIOD_NS = Math.round(1e9 / Number(opt('--rate', '2000')));
 const NODES = 50;
 
 const backend = await selectBackend(opt('--backend', 'auto') as BackendChoice);
@@ -50,16 +54,16 @@ function busyIn(batches: Batch[], a: number, b: number): number {
   return s;
 }
 
-interface Variant { name: string; pipeline: boolean; extra: { freezeSurrogate?: boolean; surrogate?: { refitEpochs?: number } } }
+interface Variant { name: string; pipeline: boolean; extra: Pick<TrainOptions, 'freezeSurrogate' | 'refitWorker'> }
 const VARIANTS: Variant[] = [
   { name: 'on', pipeline: true, extra: {} },
   { name: 'off', pipeline: false, extra: {} },
-  // Diagnostics (not the target's configuration): how much of the host's episode the refit takes.
-  { name: 'on, refitEpochs 2', pipeline: true, extra: { surrogate: { refitEpochs: 2 } } },
+  // Diagnostics (not the target's configuration): the refits in a worker thread, and none after the first fit.
+  { name: 'on, refit worker', pipeline: true, extra: { refitWorker: true } },
   { name: 'on, frozen surrogate', pipeline: true, extra: { freezeSurrogate: true } },
 ];
 
-interface Out { gap: { delivery: number; host: number; reset: number; idle: number }; seed: number; variant: string; pipeline: boolean; host: number; sim: number; steady: number; wall: number; perEpisodeHost: number; samples: number; nmse: number }
+interface Out { worker: boolean; gap: { delivery: number; host: number; reset: number; idle: number }; seed: number; variant: string; pipeline: boolean; host: number; sim: number; steady: number; wall: number; perEpisodeHost: number; samples: number; nmse: number }
 const out: Out[] = [];
 
 for (const seed of SEEDS) {
@@ -101,10 +105,12 @@ for (const seed of SEEDS) {
     const marks: { t: number; batches: number; groups: number }[] = [];
     const trainStartBatch = batches.length;
     try {
-      const res = await train({
+      let worker = false;
+      const opts: TrainOptions = {
         task: 'narma10', device: client, trainer: 'pat', seed, episodes: EPISODES, steps: STEPS, washout: WASHOUT, pipeline, ...extra,
-        onEpisode: () => { marks.push({ t: performance.now(), batches: batches.length, groups: groups.length }); },
-      });
+        onEpisode: () => { marks.push({ t: performance.now(), batches: batches.length, groups: groups.length }); worker = liveRefitWorkers() > 0; },
+      };
+      const res = await train(opts);
       const first = batches[trainStartBatch].start, end = marks.at(-1)!.t;
       const trainBatches = batches.slice(trainStartBatch, marks.at(-1)!.batches);
       const busy = busyIn(trainBatches, first, end);
@@ -128,6 +134,7 @@ for (const seed of SEEDS) {
       }
       const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
       out.push({
+        worker,
         gap: { delivery: mean(gap.delivery), host: mean(gap.host), reset: mean(gap.reset), idle: mean(gap.idle) },
         seed, variant, pipeline, host: res.deviceUtilisation ?? NaN, sim: busy / (end - first), steady, wall: (end - first) / 1e3,
         perEpisodeHost: ((end - first) - busy) / n, samples, nmse: res.test.value,
@@ -140,9 +147,9 @@ for (const seed of SEEDS) {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 console.log(`pat device utilisation, sim:analog paced at ${1e9 / PERIOD_NS} samples/s (samplePeriodNs ${PERIOD_NS.toLocaleString('en-US')}), narma10, ${EPISODES} episodes x (${WASHOUT} + ${STEPS}) samples = ${((STEPS + WASHOUT) * PERIOD_NS / 1e6).toFixed(0)} ms device time each, backend ${backend.detail}`);
-console.log(`  ${'seed'.padStart(4)} ${'pipeline'.padEnd(22)} ${'host util'.padStart(9)} ${'sim util'.padStart(9)} ${'steady'.padStart(7)} ${'wall s'.padStart(7)} ${'idle ms/ep'.padStart(10)} ${'samples'.padStart(8)} ${'test NMSE'.padStart(9)}`);
+console.log(`  ${'seed'.padStart(4)} ${'pipeline'.padEnd(22)} ${'host util'.padStart(9)} ${'sim util'.padStart(9)} ${'steady'.padStart(7)} ${'wall s'.padStart(7)} ${'idle ms/ep'.padStart(10)} ${'samples'.padStart(8)} ${'test NMSE'.padStart(9)} ${'worker'.padStart(6)}`);
 for (const r of out) {
-  console.log(`  ${String(r.seed).padStart(4)} ${r.variant.padEnd(22)} ${pct(r.host).padStart(9)} ${pct(r.sim).padStart(9)} ${pct(r.steady).padStart(7)} ${r.wall.toFixed(2).padStart(7)} ${r.perEpisodeHost.toFixed(1).padStart(10)} ${String(r.samples).padStart(8)} ${r.nmse.toFixed(3).padStart(9)}`);
+  console.log(`  ${String(r.seed).padStart(4)} ${r.variant.padEnd(22)} ${pct(r.host).padStart(9)} ${pct(r.sim).padStart(9)} ${pct(r.steady).padStart(7)} ${r.wall.toFixed(2).padStart(7)} ${r.perEpisodeHost.toFixed(1).padStart(10)} ${String(r.samples).padStart(8)} ${r.nmse.toFixed(3).padStart(9)} ${(r.worker ? 'yes' : 'no').padStart(6)}`);
 }
 console.log(`\ndevice idle gap between episodes (mean over episodes 2.., ms): result delivery to pat + host work before the next reset + reset round trip and send = idle`);
 console.log(`  ${'seed'.padStart(4)} ${'pipeline'.padEnd(22)} ${'delivery'.padStart(8)} ${'host'.padStart(7)} ${'reset+send'.padStart(10)} ${'idle'.padStart(7)}`);
@@ -151,6 +158,6 @@ for (const r of out) {
 }
 const on = out.filter((r) => r.variant === 'on');
 const worst = Math.min(...on.map((r) => r.sim));
-console.log(`  (the last two rows are diagnostics, pipeline on with less or no surrogate refitting; idle ms/ep: device idle time per episode, from the simulator's side; steady: from the end of episode 1, after the first 40-epoch surrogate fit)`);
+console.log(`  (the last two rows are diagnostics, pipeline on with the refits in a worker thread, and with none after the first fit; idle ms/ep: device idle time per episode, from the simulator's side; steady: from the end of episode 1, after the first 40-epoch surrogate fit)`);
 console.log(`target >= 90% utilisation with the pipeline on: ${worst >= 0.9 ? 'met' : 'NOT met'} (lowest sim-side ${pct(worst)}, steady ${pct(Math.min(...on.map((r) => r.steady)))})`);
 console.log(`${new Date().toISOString()}  ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}  node ${process.version}  tensors left ${tf.memory().numTensors}`);

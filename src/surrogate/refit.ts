@@ -14,9 +14,12 @@
  *
  * Refits never block the caller: {@link fitInSlices} runs Adam for about `sliceMs` at a time and
  * yields to the event loop (setImmediate) in between, so device I/O keeps flowing. The math does
- * not depend on where it yields (one Adam optimiser across slices), so the fitted weights are the
+ * not depend on where it yields (one Adam state across slices), so the fitted weights are the
  * same for the same data and seeds whatever the timing. `cancel()` drops the pending refit, stops
  * the running one at its next slice and clears its immediate.
+ *
+ * Steps 1-4 are {@link RefitCore}'s, shared with LaggedRefitter (lagged-refit.ts), which fits
+ * copies and puts each in use at the next segment instead of refitting in place.
  *
  * ```ts
  * segments$.pipe(continuousRefit(surrogate, buffer, { every: 1024 })).subscribe((ev) => {
@@ -28,7 +31,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Rng, checkSeed } from '../sim/rng.js';
-import type { NarxSurrogate } from './narx.js';
+import { NarxAdam } from './adam-step.js';
+import { NarxSurrogate, type NarxJSON } from './narx.js';
 import type { ReplayBuffer } from './replay.js';
 import { cutWindows, rowLengths, segmentLength, warmup, type Examples, type WindowShape } from './windows.js';
 
@@ -128,71 +132,228 @@ export class SliceCancel {
   }
 }
 
-/**
- * Adam on the surrogate's normalised-output MSE (the loss of NarxSurrogate.fit), in slices of
- * about `sliceMs` between which it yields to the event loop. The first fit of a surrogate sets
- * its normalisation from `examples` first (NarxSurrogate.fit with 0 epochs).
- * @returns the mean loss of the last epoch; NaN when cancelled or epochs = 0
- */
-export async function fitInSlices(
-  surrogate: NarxSurrogate, examples: Examples,
-  opts: { epochs: number; batchSize: number; learningRate: number; seed: number; sliceMs: number }, cancel = new SliceCancel(),
-): Promise<number> {
-  if (examples.count < 1) throw new RangeError('fitInSlices needs at least one example');
-  surrogate.fit(examples, { epochs: 0 });   // sets the normalisation on the first fit only; checks the shapes
-  const { yStd } = surrogate.toJSON();
-  const weight = tf.tensor1d(yStd.map((s) => 1 / (s * s)));
-  const optimizer: tf.Optimizer = tf.train.adam(opts.learningRate);
-  const rng = new Rng(checkSeed(opts.seed)).fork('shuffle');
-  const n = examples.count, order = new Int32Array(n).map((_, i) => i);
-  const len = rowLengths(surrogate.shape), vars = surrogate.variables;
-  let last = NaN, t = performance.now();
-  try {
-    for (let e = 0; e < opts.epochs; e++) {
-      for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); const x = order[i]; order[i] = order[j]; order[j] = x; }
-      let sum = 0;
-      for (let s = 0; s < n; s += opts.batchSize) {
-        if (performance.now() - t > opts.sliceMs) { await cancel.yield(); t = performance.now(); }
-        if (cancel.cancelled) return NaN;
-        const batch = rows(examples, order.subarray(s, Math.min(n, s + opts.batchSize)), len);
-        const loss = tf.tidy(() => {
-          const y = tf.tensor2d(batch.targets, [batch.count, len.targets]);
-          const { value, grads } = tf.variableGrads(
-            () => tf.mean(tf.mul(tf.squaredDifference(surrogate.predictExamples(batch), y), weight)) as tf.Scalar, vars);
-          optimizer.applyGradients(grads);
-          return value;
-        });
-        sum += loss.dataSync()[0] * batch.count;
-        loss.dispose();
-      }
-      last = sum / n;
-    }
-    return last;
-  } finally {
-    optimizer.dispose();
-    weight.dispose();
-  }
+/** What a fit in slices takes besides the surrogate and the examples. */
+export interface SliceFitOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  /** Work per slice before yielding to the event loop, in ms (Infinity: never yield). */
+  sliceMs: number;
 }
 
 /**
- * The state machine behind {@link continuousRefit}: see the module comment. `observe` is
- * synchronous and cheap (one prediction over the segment); refits run in the background.
+ * Adam on the surrogate's normalised-output MSE (the loss of NarxSurrogate.fit), in slices of
+ * about `sliceMs` between which it writes the weights into the surrogate and yields to the event
+ * loop. The first fit of a surrogate sets its normalisation from `examples` first
+ * (NarxSurrogate.fit with 0 epochs). The steps are {@link NarxAdam}'s (adam-step.ts): the same
+ * loss and optimiser as tf.variableGrads with tf.train.adam, at about a third of the cost.
+ * @returns the mean loss of the last epoch; NaN when cancelled or epochs = 0
  */
-export class ContinuousRefitter {
-  private readonly o: Required<Omit<RefitOptions, 'onEvent' | 'onError'>> & Pick<RefitOptions, 'onEvent' | 'onError'>;
-  private readonly shape: WindowShape;
+export async function fitInSlices(surrogate: NarxSurrogate, examples: Examples, opts: SliceFitOptions, cancel = new SliceCancel()): Promise<number> {
+  if (examples.count < 1) throw new RangeError('fitInSlices needs at least one example');
+  surrogate.fit(examples, { epochs: 0 });   // sets the normalisation on the first fit only; checks the shapes
+  const adam = new NarxAdam(surrogate, examples, opts.learningRate);
+  const loss = await adamEpochs(adam, examples.count, opts, cancel, () => adam.store(surrogate));
+  if (!cancel.cancelled) adam.store(surrogate);
+  return loss;
+}
+
+/**
+ * {@link fitInSlices} on a surrogate's JSON, giving the same weights: the fitted JSON, or
+ * undefined when cancelled. It holds no tensor between slices.
+ */
+export async function fitJSONInSlices(start: NarxJSON, examples: Examples, opts: SliceFitOptions, cancel = new SliceCancel()): Promise<NarxJSON | undefined> {
+  if (examples.count < 1) throw new RangeError('fitJSONInSlices needs at least one example');
+  let from = start;
+  if (!start.normalized) {
+    const s = NarxSurrogate.fromJSON(start);
+    try {
+      s.fit(examples, { epochs: 0 });
+      from = s.toJSON();
+    } finally {
+      s.dispose();
+    }
+  }
+  const adam = new NarxAdam(from, examples, opts.learningRate);
+  await adamEpochs(adam, examples.count, opts, cancel, () => undefined);
+  return cancel.cancelled ? undefined : adam.toJSON(from);
+}
+
+/** Shuffled epochs of batches; `pause` runs before every yield. Returns the last epoch's mean loss (NaN when cancelled). */
+async function adamEpochs(adam: NarxAdam, n: number, opts: SliceFitOptions, cancel: SliceCancel, pause: () => void): Promise<number> {
+  const rng = new Rng(checkSeed(opts.seed)).fork('shuffle');
+  const order = new Int32Array(n).map((_, i) => i);
+  let last = NaN, t = performance.now();
+  for (let e = 0; e < opts.epochs; e++) {
+    for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); const x = order[i]; order[i] = order[j]; order[j] = x; }
+    let sum = 0;
+    for (let s = 0; s < n; s += opts.batchSize) {
+      if (performance.now() - t > opts.sliceMs) {
+        pause();
+        await cancel.yield();
+        t = performance.now();
+      }
+      if (cancel.cancelled) return NaN;
+      const batch = order.subarray(s, Math.min(n, s + opts.batchSize));
+      sum += adam.step(batch) * batch.length;
+    }
+    last = sum / n;
+  }
+  return last;
+}
+
+/** {@link RefitOptions} with every default filled in and checked. */
+export type ResolvedRefitOptions = Required<Omit<RefitOptions, 'onEvent' | 'onError'>> & Pick<RefitOptions, 'onEvent' | 'onError'>;
+
+/** Checks `opts` and fills in the defaults; throws RangeError naming the first bad option. */
+export function resolveRefitOptions(opts: RefitOptions): ResolvedRefitOptions {
+  const num = (v: number | undefined, d: number, name: string, lo: number, hi: number, integer = false): number => {
+    const x = v ?? d;
+    if (!(x >= lo && x <= hi) || (integer && !Number.isInteger(x))) throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${String(v)}`);
+    return x;
+  };
+  return {
+    every: num(opts.every, 1024, 'every', 1, 2 ** 30, true),
+    driftFactor: num(opts.driftFactor, 2, 'driftFactor', 1, 1e9),
+    baselineAlpha: num(opts.baselineAlpha, 0.3, 'baselineAlpha', 1e-6, 1),
+    holdOut: num(opts.holdOut, 0.1, 'holdOut', 0, 0.5),
+    heldOutSize: num(opts.heldOutSize, 256, 'heldOutSize', 0, 2 ** 24, true),
+    minPairs: num(opts.minPairs, 16, 'minPairs', 2, 2 ** 30, true),
+    firstEpochs: num(opts.firstEpochs, 40, 'firstEpochs', 1, 1e6, true),
+    epochs: num(opts.epochs, 4, 'epochs', 1, 1e6, true),
+    examples: num(opts.examples, 2048, 'examples', 1, 2 ** 24, true),
+    batchSize: num(opts.batchSize, 64, 'batchSize', 1, 2 ** 20, true),
+    learningRate: num(opts.learningRate, 3e-3, 'learningRate', 1e-12, 10),
+    seed: checkSeed(opts.seed ?? 0),
+    freeze: opts.freeze ?? false,
+    sliceMs: num(opts.sliceMs, 4, 'sliceMs', 0, 1e6),
+    onEvent: opts.onEvent,
+    onError: opts.onError,
+  };
+}
+
+/** One refit to run: what {@link fitInSlices} needs besides the surrogate. */
+export interface RefitJob {
+  examples: Examples;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  sliceMs: number;
+  /** What started it: 'first', 'every' or 'drift'. */
+  reason: string;
+}
+
+/** What {@link RefitCore.take} made of a segment, and the refit it asks for, if any. */
+export interface TakenSegment extends SegmentReport {
+  trigger: 'first' | 'drift' | 'every' | undefined;
+}
+
+/**
+ * The bookkeeping both refitters share (module comment, steps 1-4): the held-out ring, the
+ * baseline, the drift alarm, the refit triggers, the replay sampling and the counts. It never
+ * fits; its owner runs the jobs it hands out and reports them back with {@link finished}.
+ */
+export class RefitCore {
+  readonly shape: WindowShape;
   private readonly sampling: Rng;
-  private heldOut: Examples[] = [];
-  private heldOutCount = 0;
+  private readonly heldOut: HeldOutRing;
   private sinceRefit = 0;
   private seen = 0;
-  private fitted = false;
   private started = 0;
   private done = 0;
   private alarms = 0;
   private ema: number | undefined;
   private lastHeldOut: number | undefined;
   private lastNewest: number | undefined;
+
+  /** @param fitted whether the surrogate is fitted already (its first refit then runs `epochs`, not `firstEpochs`) */
+  constructor(readonly o: ResolvedRefitOptions, surrogate: NarxSurrogate, readonly buffer: ReplayBuffer, public fitted = false) {
+    const s = surrogate.shape, b = buffer.shape;
+    if (s.inChannels !== b.inChannels || s.outChannels !== b.outChannels || s.window !== b.window || s.responseLags !== b.responseLags) {
+      throw new RangeError('surrogate and replay buffer must have the same window shape');
+    }
+    this.shape = s;
+    this.heldOut = new HeldOutRing(s, o.heldOutSize);
+    this.sampling = new Rng(o.seed).fork('refit-sample');
+  }
+
+  get stats(): { refits: number; driftAlarms: number; pairsSeen: number; heldOutNmse: number | undefined; baseline: number | undefined; fitted: boolean } {
+    return { refits: this.done, driftAlarms: this.alarms, pairsSeen: this.seen, heldOutNmse: this.lastHeldOut, baseline: this.ema, fitted: this.fitted };
+  }
+
+  /** Refits handed out so far. */
+  get jobs(): number {
+    return this.started;
+  }
+
+  /**
+   * Steps 1-3 for one segment, the newest NMSE measured with `surrogate` (skipped while nothing is
+   * fitted), and the refit the segment calls for (step 4).
+   */
+  take(seg: ObservedSegment, surrogate: NarxSurrogate): TakenSegment {
+    const s = this.shape, t = segmentLength(s, seg.drives, seg.responses);
+    const all = cutWindows(s, seg.drives, seg.responses);
+    const newest = this.fitted && all.count >= this.o.minPairs ? surrogate.evaluate(all) : undefined;
+    // The tail is held out: buffer steps [0, t - h), held-out examples of steps >= t - h.
+    const h = Math.floor(t * this.o.holdOut), keep = t - h;
+    const added = keep > 0 ? this.buffer.add(sub(seg.drives, 0, keep * s.inChannels), sub(seg.responses, 0, keep * s.outChannels), seg.epoch) : 0;
+    const firstHeld = Math.max(0, keep - warmup(s));
+    if (all.count > firstHeld) this.heldOut.hold(slice(all, firstHeld, all.count, rowLengths(s)));
+    this.seen += all.count;
+    this.sinceRefit += added;
+    this.lastNewest = newest;
+    const baseline = this.ema;
+    const drift = newest !== undefined && baseline !== undefined && newest > this.o.driftFactor * baseline;
+    if (drift) {
+      this.alarms++;
+      this.emit('drift', baseline, `newest NMSE ${fmt(newest)} > ${this.o.driftFactor} x held-out baseline ${fmt(baseline)}`);
+    }
+    let trigger: TakenSegment['trigger'];
+    const canRefit = !this.o.freeze || this.started === 0;
+    if (canRefit && this.buffer.size > 0) {
+      if (this.started === 0 && added > 0) trigger = 'first';
+      else if (drift) trigger = 'drift';
+      else if (this.sinceRefit >= this.o.every) trigger = 'every';
+    }
+    return { pairs: all.count, newestNmse: newest, baseline, drift, trigger };
+  }
+
+  /** Hands out the next refit: its replay sample is drawn now, so it holds every pair taken so far. */
+  job(reason: string): RefitJob {
+    this.sinceRefit = 0;
+    const examples = this.buffer.sample(this.o.examples, this.sampling);
+    return {
+      examples, epochs: this.fitted ? this.o.epochs : this.o.firstEpochs, batchSize: this.o.batchSize, learningRate: this.o.learningRate,
+      seed: (this.o.seed + this.started++) >>> 0, sliceMs: this.o.sliceMs, reason,
+    };
+  }
+
+  /** A job's fitted surrogate is in use from now on: held-out NMSE, baseline, counts, the 'refit' event. */
+  finished(surrogate: NarxSurrogate, reason: string): void {
+    this.fitted = true;
+    this.done++;
+    const held = this.heldOut.examples();
+    this.lastHeldOut = held.count >= this.o.minPairs ? surrogate.evaluate(held) : undefined;
+    if (this.lastHeldOut !== undefined && Number.isFinite(this.lastHeldOut)) {
+      this.ema = this.ema === undefined ? this.lastHeldOut : (1 - this.o.baselineAlpha) * this.ema + this.o.baselineAlpha * this.lastHeldOut;
+    }
+    this.emit('refit', this.lastHeldOut, reason);
+  }
+
+  private emit(kind: RefitEvent['kind'], heldOutNmse: number | undefined, reason: string): void {
+    this.o.onEvent?.({ kind, pairsSeen: this.seen, heldOutNmse, newestNmse: this.lastNewest, reason, refits: this.done, driftAlarms: this.alarms });
+  }
+}
+
+/**
+ * The state machine behind {@link continuousRefit}: see the module comment. `observe` is
+ * synchronous and cheap (one prediction over the segment); refits run in the background, in
+ * place on `surrogate`.
+ */
+export class ContinuousRefitter {
+  private readonly core: RefitCore;
   private running: SliceCancel | undefined;
   private pending: string | undefined;
   private failure: unknown;
@@ -200,40 +361,12 @@ export class ContinuousRefitter {
   private stopped = false;
 
   constructor(readonly surrogate: NarxSurrogate, readonly buffer: ReplayBuffer, opts: RefitOptions = {}) {
-    const num = (v: number | undefined, d: number, name: string, lo: number, hi: number, integer = false): number => {
-      const x = v ?? d;
-      if (!(x >= lo && x <= hi) || (integer && !Number.isInteger(x))) throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${String(v)}`);
-      return x;
-    };
-    this.o = {
-      every: num(opts.every, 1024, 'every', 1, 2 ** 30, true),
-      driftFactor: num(opts.driftFactor, 2, 'driftFactor', 1, 1e9),
-      baselineAlpha: num(opts.baselineAlpha, 0.3, 'baselineAlpha', 1e-6, 1),
-      holdOut: num(opts.holdOut, 0.1, 'holdOut', 0, 0.5),
-      heldOutSize: num(opts.heldOutSize, 256, 'heldOutSize', 0, 2 ** 24, true),
-      minPairs: num(opts.minPairs, 16, 'minPairs', 2, 2 ** 30, true),
-      firstEpochs: num(opts.firstEpochs, 40, 'firstEpochs', 1, 1e6, true),
-      epochs: num(opts.epochs, 4, 'epochs', 1, 1e6, true),
-      examples: num(opts.examples, 2048, 'examples', 1, 2 ** 24, true),
-      batchSize: num(opts.batchSize, 64, 'batchSize', 1, 2 ** 20, true),
-      learningRate: num(opts.learningRate, 3e-3, 'learningRate', 1e-12, 10),
-      seed: checkSeed(opts.seed ?? 0),
-      freeze: opts.freeze ?? false,
-      sliceMs: num(opts.sliceMs, 4, 'sliceMs', 0, 1e6),
-      onEvent: opts.onEvent,
-      onError: opts.onError,
-    };
-    const s = surrogate.shape, b = buffer.shape;
-    if (s.inChannels !== b.inChannels || s.outChannels !== b.outChannels || s.window !== b.window || s.responseLags !== b.responseLags) {
-      throw new RangeError('surrogate and replay buffer must have the same window shape');
-    }
-    this.shape = s;
-    this.sampling = new Rng(this.o.seed).fork('refit-sample');
+    this.core = new RefitCore(resolveRefitOptions(opts), surrogate, buffer);
   }
 
   /** Refits finished, drift alarms raised, pairs seen, and the last post-fit held-out NMSE. */
   get stats(): { refits: number; driftAlarms: number; pairsSeen: number; heldOutNmse: number | undefined; baseline: number | undefined; fitted: boolean } {
-    return { refits: this.done, driftAlarms: this.alarms, pairsSeen: this.seen, heldOutNmse: this.lastHeldOut, baseline: this.ema, fitted: this.fitted };
+    return this.core.stats;
   }
 
   /** Whether a refit is running now. */
@@ -245,30 +378,9 @@ export class ContinuousRefitter {
   observe(seg: ObservedSegment): SegmentReport {
     if (this.stopped) throw new Error('ContinuousRefitter is cancelled');
     if (this.failure !== undefined) throw this.failure;
-    const s = this.shape, t = segmentLength(s, seg.drives, seg.responses);
-    const all = cutWindows(s, seg.drives, seg.responses);
-    const newest = this.fitted && all.count >= this.o.minPairs ? this.surrogate.evaluate(all) : undefined;
-    // The tail is held out: buffer steps [0, t - h), held-out examples of steps >= t - h.
-    const h = Math.floor(t * this.o.holdOut), keep = t - h;
-    const added = keep > 0 ? this.buffer.add(sub(seg.drives, 0, keep * s.inChannels), sub(seg.responses, 0, keep * s.outChannels), seg.epoch) : 0;
-    const firstHeld = Math.max(0, keep - warmup(s));
-    if (all.count > firstHeld && this.o.heldOutSize > 0) this.hold(slice(all, firstHeld, all.count, rowLengths(s)));
-    this.seen += all.count;
-    this.sinceRefit += added;
-    this.lastNewest = newest;
-    const baseline = this.ema;
-    const drift = newest !== undefined && baseline !== undefined && newest > this.o.driftFactor * baseline;
-    if (drift) {
-      this.alarms++;
-      this.emit('drift', baseline, `newest NMSE ${fmt(newest)} > ${this.o.driftFactor} x held-out baseline ${fmt(baseline)}`);
-    }
-    const canRefit = !this.o.freeze || this.started === 0;
-    if (canRefit && this.buffer.size > 0) {
-      if (this.started === 0 && added > 0) this.trigger('first');
-      else if (drift) this.trigger('drift');
-      else if (this.sinceRefit >= this.o.every) this.trigger('every');
-    }
-    return { pairs: all.count, newestNmse: newest, baseline, drift };
+    const { trigger, ...report } = this.core.take(seg, this.surrogate);
+    if (trigger) this.trigger(trigger);
+    return report;
   }
 
   /** Resolves when no refit is running or pending; rejects with a refit's error. */
@@ -295,29 +407,19 @@ export class ContinuousRefitter {
   private start(reason: string): void {
     const cancel = new SliceCancel();
     this.running = cancel;
-    this.sinceRefit = 0;
-    const sample = this.buffer.sample(this.o.examples, this.sampling);
-    const first = !this.fitted;
-    const opts = { epochs: first ? this.o.firstEpochs : this.o.epochs, batchSize: this.o.batchSize, learningRate: this.o.learningRate, seed: (this.o.seed + this.started++) >>> 0, sliceMs: this.o.sliceMs };
-    fitInSlices(this.surrogate, sample, opts, cancel).then(() => {
+    const job = this.core.job(reason);
+    fitInSlices(this.surrogate, job.examples, job, cancel).then(() => {
       if (cancel.cancelled) return;
       this.running = undefined;
-      this.fitted = true;
-      this.done++;
-      const held = this.heldOutExamples();
-      this.lastHeldOut = held.count >= this.o.minPairs ? this.surrogate.evaluate(held) : undefined;
-      if (this.lastHeldOut !== undefined && Number.isFinite(this.lastHeldOut)) {
-        this.ema = this.ema === undefined ? this.lastHeldOut : (1 - this.o.baselineAlpha) * this.ema + this.o.baselineAlpha * this.lastHeldOut;
-      }
-      this.emit('refit', this.lastHeldOut, reason);
+      this.core.finished(this.surrogate, reason);
       const next = this.pending;
       this.pending = undefined;
-      if (next !== undefined && !this.stopped && (!this.o.freeze)) this.start(next);
+      if (next !== undefined && !this.stopped && !this.core.o.freeze) this.start(next);
       else this.settle();
     }).catch((e: unknown) => {
       this.running = undefined;
       this.failure = e;
-      this.o.onError?.(e);
+      this.core.o.onError?.(e);
       this.settle();
     });
   }
@@ -327,21 +429,25 @@ export class ContinuousRefitter {
     this.waiters = [];
     for (const x of w) this.failure !== undefined ? x.reject(this.failure) : x.resolve();
   }
+}
 
-  private emit(kind: RefitEvent['kind'], heldOutNmse: number | undefined, reason: string): void {
-    this.o.onEvent?.({ kind, pairsSeen: this.seen, heldOutNmse, newestNmse: this.lastNewest, reason, refits: this.done, driftAlarms: this.alarms });
+/** The newest `size` held-out examples, kept as the segments' tails they came in. */
+class HeldOutRing {
+  private parts: Examples[] = [];
+  private count = 0;
+
+  constructor(private readonly shape: WindowShape, private readonly size: number) {}
+
+  hold(ex: Examples): void {
+    if (this.size === 0) return;
+    this.parts.push(ex);
+    this.count += ex.count;
+    while (this.parts.length > 1 && this.count - this.parts[0].count >= this.size) this.count -= this.parts.shift()!.count;
   }
 
-  private hold(ex: Examples): void {
-    this.heldOut.push(ex);
-    this.heldOutCount += ex.count;
-    while (this.heldOut.length > 1 && this.heldOutCount - this.heldOut[0].count >= this.o.heldOutSize) this.heldOutCount -= this.heldOut.shift()!.count;
-  }
-
-  /** The newest heldOutSize held-out examples. */
-  private heldOutExamples(): Examples {
-    const len = rowLengths(this.shape), all = concat(this.heldOut, len);
-    return slice(all, Math.max(0, all.count - this.o.heldOutSize), all.count, len);
+  examples(): Examples {
+    const len = rowLengths(this.shape), all = concat(this.parts, len);
+    return slice(all, Math.max(0, all.count - this.size), all.count, len);
   }
 }
 
@@ -377,14 +483,6 @@ function sub(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> 
 
 function slice(ex: Examples, from: number, to: number, len: { drives: number; history: number; targets: number }): Examples {
   return { count: to - from, drives: ex.drives.slice(from * len.drives, to * len.drives), history: ex.history.slice(from * len.history, to * len.history), targets: ex.targets.slice(from * len.targets, to * len.targets) };
-}
-
-function rows(ex: Examples, idx: Int32Array, len: { drives: number; history: number; targets: number }): Examples {
-  const out = { count: idx.length, drives: new Float32Array(idx.length * len.drives), history: new Float32Array(idx.length * len.history), targets: new Float32Array(idx.length * len.targets) };
-  idx.forEach((g, o) => {
-    for (const k of ['drives', 'history', 'targets'] as const) if (len[k] > 0) out[k].set(ex[k].subarray(g * len[k], (g + 1) * len[k]), o * len[k]);
-  });
-  return out;
 }
 
 function concat(parts: Examples[], len: { drives: number; history: number; targets: number }): Examples {

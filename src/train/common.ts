@@ -111,6 +111,18 @@ export interface TrainOptions {
    * about 0.4-0.5 to 0.3-0 but raised the test NMSE at every β.
    */
   drivePenalty?: number;
+  /**
+   * pat: refit the surrogate in a worker thread (its own tfjs on this thread's backend) instead of on
+   * this thread in slices; a worker that cannot start or load tfjs falls back to this thread.
+   * Both give the same numbers. Defaults to false: a refit (about 60 ms of CPU with the default
+   * surrogate, wasm) and the host's other work fit in one 225 ms episode (2,000 samples/s) on one
+   * thread. On the shared 2-core benchmark machine (bench:utilisation) the worker gave 79-96 %
+   * device utilisation against 90-97 % without: 1-2 points more when the machine was quiet, up
+   * to 14 points less when it was busy (its start costs about 0.5 s of CPU, and other processes
+   * leave it no core of its own). It pays where the refit and the host's work together exceed an
+   * episode's device time and a core is free.
+   */
+  refitWorker?: boolean;
   /** pat: fit the surrogate after the first episode only, never refit (drift is still tracked). Defaults to false. */
   freezeSurrogate?: boolean;
   /**
@@ -207,9 +219,9 @@ export interface EpisodeRecord {
   readoutNmse?: number;
   /** Surrogate NMSE on this episode's pairs before the refit (drift alarm); pat only, absent before the first fit. */
   surrogateNmse?: number;
-  /** pat: the surrogate's NMSE on held-out pairs after its latest refit (absent before one). */
+  /** pat: held-out NMSE of the surrogate in use by this episode's step (absent before one is fitted). */
   surrogateHeldOutNmse?: number;
-  /** pat: surrogate refits finished so far (cumulative). */
+  /** pat: surrogate refits in use so far (cumulative; the step of episode e uses the refit on pairs up to e - 1). */
   refits?: number;
   /** pat: drift alarms so far (cumulative). */
   driftAlarms?: number;

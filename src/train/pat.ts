@@ -1,31 +1,47 @@
 /**
  * Physics-aware training (Wright et al., Nature 601, 2022): the forward pass runs on the device,
  * the backward pass through the vector-Jacobian product of a surrogate fitted on the device's
- * own (drive, response) pairs. Per episode:
+ * own (drive, response) pairs. Per episode e:
  *
  * 1. drives a = inputLayer(taps of u) for a window of washout + T steps of the training sequence;
  * 2. measure a on the device (reset, batches of maxBatch, re-measure on a state break);
- * 3. observe (a, r) through a ContinuousRefitter (surrogate/refit.ts, the class behind the
- *    `continuousRefit` operator): NMSE on these newest pairs before any refit sees them, the tail
- *    `refit.holdOut` of the episode held out of the replay buffer, a drift alarm when the newest NMSE
- *    exceeds `refit.driftFactor` x the held-out baseline; refits (`firstEpochs` after episode 0, then
- *    `refitEpochs` on `fitExamples` replay samples) every `refitEvery` episodes' worth of pairs and
- *    at once on a drift alarm, in slices that yield to the event loop; the gradient step waits
- *    for them (idle()), so the surrogate it uses does not depend on timing;
+ * 3. observe (a, r) through a LaggedRefitter (surrogate/lagged-refit.ts): it first publishes the
+ *    refit episode e-1 started (waiting for it if it is not done), then measures the NMSE of that
+ *    surrogate on these newest pairs, holds the tail `refit.holdOut` of the episode out of the
+ *    replay buffer, raises the drift alarm when the newest NMSE exceeds `refit.driftFactor` x the
+ *    held-out baseline, and starts the next refit on the pairs up to e (`firstEpochs` after
+ *    episode 0, then `refitEpochs` on `fitExamples` replay samples every `refitEvery` episodes'
+ *    worth of pairs and at once on a drift alarm). Refits run on this thread in slices that
+ *    yield to the event loop, or in a worker thread (`refitWorker`);
  * 4. training readout W from the summed ridge statistics of the last `readoutEpisodes` episodes
  *    (see common.episodeReadout), held constant;
  * 5. L = MSE(r[washout:] W + b, y); dL/dr pulled back to a by physicalLayer(surrogate, r) (the
  *    surrogate VJP at the drives sent), then into the input layer by autodiff; one Adam step.
+ *
+ * The surrogate of step e is the one fitted on the pairs up to episode e-1 ("one refit stale"),
+ * so the refit on episode e's pairs overlaps the step and the next measurement, and which
+ * surrogate a step uses never depends on how long a refit took or where it ran. Episode 0's
+ * step has no earlier pairs: it uses the first fit (on its own pairs) and is taken at episode 1,
+ * just before episode 1's, so the device measures episodes 1 and 2 during the first fit.
+ * Episode 0's record carries its loss (the loss does not depend on the surrogate). A run resumed
+ * with a fitted surrogate steps with it from its first episode.
  *
  * Pipelining (`pipeline`, default true): episode e+1's drives are computed and sent to the device
  * as soon as episode e's measurement is in, so the device measures e+1 while the host refits and
  * steps on e. Episode e+1's drives are therefore one step stale: computed with the weights before
  * step e. Its gradient is taken at the drives actually sent (a straight-through term
  * a_sent + (a(θ) - stop(a(θ))) carries the value a_sent and the Jacobian of the current layer),
- * so the surrogate's VJP is at the measured point. Determinism is kept: episode windows are drawn
- * in episode order, only one measurement is in flight at a time (the device sees the same batches
- * in the same order), and refits are awaited before each step. With `pipeline: false` the next
- * episode is measured after the step (the drives are current; a_sent = a(θ) exactly).
+ * so the surrogate's VJP is at the measured point. The host starts its work on episode e only
+ * once episode e+1's batches are on their way: that work is synchronous, and the reset's answer
+ * and the send would otherwise wait behind it with the device idle. Determinism is kept: episode
+ * windows are drawn in episode order, only one measurement is in flight at a time (the device
+ * sees the same batches in the same order), and refits are published at fixed points. With
+ * `pipeline: false` the next episode is measured after the step (the drives are current;
+ * a_sent = a(θ) exactly).
+ *
+ * Checkpoints carry the surrogate in use (fitted up to the episode before the checkpoint's last);
+ * the result's model carries the last refit's (fitted on every episode), which runs while the
+ * device measures the final fit and test segments.
  *
  * Device utilisation (TrainResult.deviceUtilisation) is the time a measurement was outstanding
  * divided by the wall time of the training episodes, both measured on the host.
@@ -36,13 +52,14 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Device } from '../device/client.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
-import { ContinuousRefitter } from '../surrogate/refit.js';
+import { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import { warmup } from '../surrogate/windows.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, episodeReadout, finalCost, resolve,
+  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
   targetRows, finishOnDevice,
 } from './common.js';
 import { episodeFidelity, readoutUpstream } from './fidelity.js';
@@ -69,103 +86,137 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     inChannels: r.train.inChannels, taps: r.taps, units: ci, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
     norm: inputNorm(r.train.inputs, r.train.inChannels),
   });
-  const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
-  if (resume) loadLayer(layer, resume);
-  const surrogate = resume?.surrogate ? NarxSurrogate.fromJSON(resume.surrogate) : new NarxSurrogate({
-    inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed: r.rng.fork('surrogate').nextU32(),
-  });
-  const sh = surrogate.shape;
-  if (sh.inChannels !== ci || sh.outChannels !== co || sh.window !== so.window || sh.responseLags !== so.responseLags) {
-    throw new RangeError(`resume: the checkpoint's surrogate (${sh.inChannels} in, ${sh.outChannels} out, window ${sh.window}, lags ${sh.responseLags}) does not fit this run (${ci}, ${co}, ${so.window}, ${so.responseLags})`);
-  }
-  const buffer = new ReplayBuffer({
-    inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, recent: so.recent, reservoir: so.reservoir,
-    seed: r.rng.fork('replay').nextU32(),
-  });
-  // Pairs an episode adds to the buffer: its steps less the held-out tail, less the window warm-up.
-  const holdOut = o.refit?.holdOut ?? 0.1;
-  const buffered = Math.max(1, L - Math.floor(L * holdOut) - warmup(buffer.shape));
-  const refitter = new ContinuousRefitter(surrogate, buffer, {
-    ...o.refit, holdOut, every: so.refitEvery * buffered, firstEpochs: so.firstEpochs, epochs: so.refitEpochs,
-    examples: so.fitExamples, learningRate: so.learningRate, seed: r.rng.fork('replay-sample').nextU32(), freeze: r.freezeSurrogate,
-  });
-  const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
-  const penalty = r.drivePenalty * variance(r.train.targets);
-  const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
-  // A resumed run draws fresh windows (not the ones its first part already trained on).
-  const windows = r.rng.fork(resume ? `episodes-after-${resume.episode}` : 'episodes');
-  const ring: RidgeAccumulator[] = [];
-  const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
-  const first = episodes.length;
-  let samples = resume?.deviceSamples ?? 0, busy = 0, tStart = NaN, tEnd = NaN;
-  const fidelityEvery = o.fidelityEvery ?? 10;
-  if (!(Number.isInteger(fidelityEvery) && fidelityEvery >= 0)) throw new RangeError(`fidelityEvery must be an integer >= 0, got ${String(o.fidelityEvery)}`);
-  const checkpointEvery = o.checkpointEvery ?? 1;
-  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) throw new RangeError(`checkpointEvery must be an integer >= 1, got ${String(o.checkpointEvery)}`);
-  const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
-  const spotRng = r.rng.fork(resume ? `fidelity-after-${resume.episode}` : 'fidelity');
-  /** Draws episode e's window, computes its drives with the current weights and starts measuring them. */
-  const launch = (): Launch => {
-    const start = windows.int(r.trainSteps - L + 1);
-    const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
-    const aT = tf.tidy(() => layer.apply(tf.tensor2d(x, [L, layer.features])));
-    const a = aT.dataSync() as Float32Array;
-    aT.dispose();
-    const t = performance.now();
-    if (Number.isNaN(tStart)) tStart = t;
-    const m = measure(device, a, r.measure).finally(() => { busy += performance.now() - t; });
-    m.catch(() => undefined);   // awaited later; never an unhandled rejection meanwhile
-    return { start, x, a, m };
-  };
-  const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget && !r.signal?.aborted;
-  const interrupted = () => new TrainingInterrupted(episodes, samples);
-  let next = more(first) ? launch() : undefined;
+  let refitter: LaggedRefitter | undefined;
+  let optimizer: tf.Optimizer | undefined;
+  let next: Launch | undefined;
   try {
+    const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
+    if (resume) loadLayer(layer, resume);
+    const surrogate = resume?.surrogate ? NarxSurrogate.fromJSON(resume.surrogate) : new NarxSurrogate({
+      inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed: r.rng.fork('surrogate').nextU32(),
+    });
+    const sh = surrogate.shape;
+    if (sh.inChannels !== ci || sh.outChannels !== co || sh.window !== so.window || sh.responseLags !== so.responseLags) {
+      surrogate.dispose();
+      throw new RangeError(`resume: the checkpoint's surrogate (${sh.inChannels} in, ${sh.outChannels} out, window ${sh.window}, lags ${sh.responseLags}) does not fit this run (${ci}, ${co}, ${so.window}, ${so.responseLags})`);
+    }
+    const buffer = new ReplayBuffer({
+      inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, recent: so.recent, reservoir: so.reservoir,
+      seed: r.rng.fork('replay').nextU32(),
+    });
+    // Pairs an episode adds to the buffer: its steps less the held-out tail, less the window warm-up.
+    const holdOut = o.refit?.holdOut ?? 0.1;
+    const buffered = Math.max(1, L - Math.floor(L * holdOut) - warmup(buffer.shape));
+    // Made before the first episode: a worker (refitWorker) loads tfjs while the device measures it.
+    refitter = new LaggedRefitter(surrogate, buffer, {
+      ...o.refit, holdOut, every: so.refitEvery * buffered, firstEpochs: so.firstEpochs, epochs: so.refitEpochs,
+      examples: so.fitExamples, learningRate: so.learningRate, seed: r.rng.fork('replay-sample').nextU32(), freeze: r.freezeSurrogate,
+      worker: o.refitWorker ?? false,
+    });
+    const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
+    const penalty = r.drivePenalty * variance(r.train.targets);
+    const adam: tf.Optimizer = optimizer = tf.train.adam(r.learningRate);
+    // A resumed run draws fresh windows (not the ones its first part already trained on).
+    const windows = r.rng.fork(resume ? `episodes-after-${resume.episode}` : 'episodes');
+    const ring: RidgeAccumulator[] = [];
+    const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
+    const first = episodes.length;
+    let samples = resume?.deviceSamples ?? 0, busy = 0, tStart = NaN, tEnd = NaN;
+    const fidelityEvery = o.fidelityEvery ?? 10;
+    if (!(Number.isInteger(fidelityEvery) && fidelityEvery >= 0)) throw new RangeError(`fidelityEvery must be an integer >= 0, got ${String(o.fidelityEvery)}`);
+    const checkpointEvery = o.checkpointEvery ?? 1;
+    if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) throw new RangeError(`checkpointEvery must be an integer >= 1, got ${String(o.checkpointEvery)}`);
+    const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
+    const spotRng = r.rng.fork(resume ? `fidelity-after-${resume.episode}` : 'fidelity');
+    /** Draws episode e's window, computes its drives with the current weights and starts measuring them. */
+    const launch = (): Launch => {
+      const start = windows.int(r.trainSteps - L + 1);
+      const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
+      const aT = tf.tidy(() => layer.apply(tf.tensor2d(x, [L, layer.features])));
+      const a = aT.dataSync() as Float32Array;
+      aT.dispose();
+      const t = performance.now();
+      if (Number.isNaN(tStart)) tStart = t;
+      let sending!: () => void;
+      const sent = new Promise<void>((resolve) => { sending = resolve; });
+      const m = measure(onSend(device, sending), a, r.measure).finally(() => { busy += performance.now() - t; });
+      m.catch(() => undefined);   // awaited later; never an unhandled rejection meanwhile
+      return { start, x, a, m, sent: Promise.race([sent, m.then(() => undefined, () => undefined)]) };
+    };
+    /** Loss and the physics-aware gradient at the drives sent, one Adam step with `surrogate`'s VJP; returns the loss. */
+    const step = (p: Pending, surrogate: NarxSurrogate | undefined): number => {
+      const loss = tf.tidy(() => {
+        const W = tf.tensor2d(p.W, [co, r.train.outChannels]), b = tf.tensor1d(p.b);
+        const measured = tf.tensor2d(p.responses, [L, co]);
+        const target = tf.tensor2d(p.Y, [r.steps, r.train.outChannels]);
+        const x = tf.tensor2d(p.x, [L, layer.features]), sent = tf.tensor2d(p.a, [L, ci]), now = layer.apply(x);
+        const objective = (): tf.Scalar => {
+          const a = tf.add(tf.sub(layer.apply(x), now), sent) as tf.Tensor2D;   // value a_sent, Jacobian of a(θ)
+          const y = (surrogate ? physicalLayer(surrogate, measured)(a) : measured).slice([r.washout, 0], [r.steps, co]);
+          const mse = tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
+          if (!(penalty > 0)) return mse;
+          const z = tf.add(tf.matMul(x, layer.W), layer.b);
+          return tf.add(mse, tf.mul(penalty, tf.mean(tf.square(z)))) as tf.Scalar;
+        };
+        if (!surrogate) return objective();
+        const { value, grads } = tf.variableGrads(objective, layer.variables);
+        adam.applyGradients(grads);
+        return value;
+      });
+      const v = loss.dataSync()[0];
+      loss.dispose();
+      return v;
+    };
+    const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget && !r.signal?.aborted;
+    const interrupted = () => new TrainingInterrupted(episodes, samples);
+    // Episode 0's step needs the first fit, which needs episode 0's pairs: it waits for episode 1.
+    let deferred: Pending | undefined;
+    next = more(first) ? launch() : undefined;
     for (let e = first; next; e++) {
       const cur = next;
       next = undefined;
       const m = await cur.m.catch((err: unknown) => { throw r.signal?.aborted ? interrupted() : err; });
       samples += m.samples;
-      // Surrogate: newest-pairs NMSE and drift check, then a refit in the background.
-      const seen = refitter.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
-      if (r.pipeline && more(e + 1)) next = launch();
-      await refitter.idle();
+      if (r.pipeline && more(e + 1)) {
+        next = launch();
+        // Host work below is synchronous: the reset's answer and the send would queue behind it.
+        await next.sent;
+        await turns(2);
+      }
+      // Publishes the refit episode e-1 started (waiting for it if need be), then starts one on pairs up to e.
+      const seen = await refitter.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
+      const surrogate = refitter.surrogate;
       // Readout (constant in the gradient step).
       const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, cur.start + r.washout, r.steps);
       const readoutNmse = episodeReadout(r, readout, ring, X, Y);
-      // Loss and the physics-aware gradient, at the drives sent.
-      const loss = tf.tidy(() => {
-        const { W, b } = readout.tensors();
-        const measured = tf.tensor2d(m.responses, [L, co]);
-        const target = tf.tensor2d(Float32Array.from(Y), [r.steps, r.train.outChannels]);
-        const x = tf.tensor2d(cur.x, [L, layer.features]), sent = tf.tensor2d(cur.a, [L, ci]), now = layer.apply(x);
-        const device$ = physicalLayer(surrogate, measured);
-        const { value, grads } = tf.variableGrads(() => {
-          const a = tf.add(tf.sub(layer.apply(x), now), sent) as tf.Tensor2D;   // value a_sent, Jacobian of a(θ)
-          const y = device$(a).slice([r.washout, 0], [r.steps, co]);
-          const mse = tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
-          if (!(penalty > 0)) return mse;
-          const z = tf.add(tf.matMul(x, layer.W), layer.b);
-          return tf.add(mse, tf.mul(penalty, tf.mean(tf.square(z)))) as tf.Scalar;
-        }, layer.variables);
-        optimizer.applyGradients(grads);
-        return value;
-      });
+      const { W, b } = readout.current;
+      const pending: Pending = { x: cur.x, a: cur.a, responses: m.responses, Y: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b) };
+      let loss: number;
+      if (refitter.fitted) {
+        if (deferred) step(deferred, surrogate);
+        deferred = undefined;
+        loss = step(pending, surrogate);
+      } else {
+        loss = step(pending, undefined);
+        deferred = pending;
+      }
       const st = refitter.stats;
       const rec: EpisodeRecord = {
-        loss: loss.dataSync()[0], deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(cur.a),
+        loss, deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(cur.a),
       };
-      loss.dispose();
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
       if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
       if (st.heldOutNmse !== undefined) rec.surrogateHeldOutNmse = st.heldOutNmse;
-      if (fidelityEvery > 0 && (e + 1) % fidelityEvery === 0 && st.refits > 0 && !r.signal?.aborted) {
+      if (fidelityEvery > 0 && (e + 1) % fidelityEvery === 0 && refitter.fitted && !r.signal?.aborted) {
+        const dy = readoutUpstream(readout.current, m.responses, r.washout, Y, co, r.train.outChannels);
+        // The twin's exact VJP is host work (about as long as a refit): done while the device still measures the next episode.
+        const exact = twin?.vjp(m.drives, dy);
+        const oracle = twin && exact && { vjpSeq: twin.vjpSeq.bind(twin), vjp: () => exact };
         // The spot check measures on the device: the pipelined next episode must be in first, so
         // the device sees whole segments in a fixed order.
         if (next) await next.m.catch(() => undefined);
-        const dy = readoutUpstream(readout.current, m.responses, r.washout, Y, co, r.train.outChannels);
         const f = await episodeFidelity({
-          surrogate, oracle: twin, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
+          surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
           spot: { ...r.measure, directions: 1 },
         });
         samples += f.samples;
@@ -187,16 +238,37 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       tEnd = performance.now();
     }
     if (r.signal?.aborted) throw interrupted();
-    const result = await finishOnDevice(o, r, 'pat', t0, device, layer, samples, episodes, surrogate.toJSON());
+    // The final measurements and the last refit (on every episode's pairs) run side by side.
+    const last = refitter.settle();
+    last.catch(() => undefined);
+    const result = await finishOnDevice(o, r, 'pat', t0, device, layer, samples, episodes);
+    await last;
+    result.model.surrogate = refitter.surrogate.toJSON();
     if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
     return result;
   } finally {
-    refitter.cancel();
+    const closing = refitter?.close();
     if (next) await next.m.catch(() => undefined);
-    optimizer.dispose();
+    optimizer?.dispose();
     layer.dispose();
-    surrogate.dispose();
+    await closing;
   }
+}
+
+/** `device`, with `sending` called when a batch goes out (measure sends them all right after the reset). */
+function onSend(device: Device, sending: () => void): Device {
+  return new Proxy(device, {
+    get(target, key) {
+      const v = Reflect.get(target, key, target) as unknown;
+      if (key === 'process') return (...args: Parameters<Device['process']>) => { sending(); return target.process(...args); };
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** Resolves after `n` turns of the event loop: what an in-process link takes to hand a frame to the device. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** The checkpoint, checked against this run: same trainer, task, seed, device shape and layer shape. */
@@ -204,7 +276,7 @@ function checkCheckpoint(c: TrainCheckpoint, o: TrainOptions, ci: number): Train
   if (c === null || typeof c !== 'object' || c.format !== 'rhil-checkpoint/1') throw new TypeError(`resume: not a rhil-checkpoint/1 checkpoint`);
   const differs = [
     c.trainer !== 'pat' && `trainer ${c.trainer}`,
-    c.task !== o.task && `task ${c.task} (this run: ${o.task})`,
+    c.task !== taskName(o.task) && `task ${c.task} (this run: ${taskName(o.task)})`,
     c.seed !== o.seed && `seed ${c.seed} (this run: ${o.seed})`,
     c.inputLayer?.units !== ci && `an input layer of ${c.inputLayer?.units} units for a device of ${ci} input channels`,
   ].filter(Boolean);
@@ -263,6 +335,8 @@ export function saturation(a: ArrayLike<number>): number {
 
 /** One episode whose measurement is under way. */
 interface Launch {
+  /** Resolves once its batches are on their way to the device (or its measurement has settled). */
+  sent: Promise<void>;
   /** First row of the episode's window in the training sequence. */
   start: number;
   /** Its tapped features [L, taps * inChannels], row-major. */
@@ -270,4 +344,16 @@ interface Launch {
   /** The drives sent, [L * inChannels]. */
   a: Float32Array;
   m: Promise<Measurement>;
+}
+
+/** What one episode's gradient step needs, fixed when the episode is measured. */
+interface Pending {
+  x: Float32Array;
+  a: Float32Array;
+  responses: Float32Array;
+  /** Targets [steps, outputs]. */
+  Y: Float32Array;
+  /** The training readout of the episode, [co, outputs] and [outputs]. */
+  W: Float32Array;
+  b: Float32Array;
 }
