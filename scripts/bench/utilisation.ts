@@ -54,9 +54,10 @@ function busyIn(batches: Batch[], a: number, b: number): number {
   return s;
 }
 
-interface Variant { name: string; pipeline: boolean; extra: Pick<TrainOptions, 'freezeSurrogate' | 'refitWorker'> }
+interface Variant { name: string; pipeline: boolean; extra: Pick<TrainOptions, 'freezeSurrogate' | 'refitWorker' | 'surrogate'> }
 const VARIANTS: Variant[] = [
   { name: 'on', pipeline: true, extra: {} },
+  { name: 'on, surrogate lag 1', pipeline: true, extra: { surrogate: { lag: 1 } } },
   { name: 'off', pipeline: false, extra: {} },
   // Diagnostics (not the target's configuration): the refits in a worker thread, and none after the first fit.
   { name: 'on, refit worker', pipeline: true, extra: { refitWorker: true } },

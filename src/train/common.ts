@@ -45,6 +45,13 @@ export interface SurrogateTrainOptions {
   recent?: number;
   /** Reservoir-sampled examples kept by the replay buffer. Defaults to 4096. */
   reservoir?: number;
+  /**
+   * Refits the surrogate of episode e's step lags behind: 0 waits for the refit on episode e's own
+   * pairs (it still overlaps the next measurement); 1 uses the refit on the pairs up to e - 1, so
+   * the refit also overlaps the step. Defaults to 0: NARMA10 on sim:analog-awg, seeds 1-3, test
+   * NMSE 0.032 against 0.041 with lag 1, at 91-95 % device utilisation (bench:utilisation).
+   */
+  lag?: 0 | 1;
 }
 
 /** Training episodes when none are given. */

@@ -6,7 +6,8 @@
  * 1. drives a = inputLayer(taps of u) for a window of washout + T steps of the training sequence;
  * 2. measure a on the device (reset, batches of maxBatch, re-measure on a state break);
  * 3. observe (a, r) through a LaggedRefitter (surrogate/lagged-refit.ts): it first publishes the
- *    refit episode e-1 started (waiting for it if it is not done), then measures the NMSE of that
+ *    refit episode e-1 started (waiting for it if it is not done; with lag 0 that refit was
+ *    published already, before the step of e-1), then measures the NMSE of that
  *    surrogate on these newest pairs, holds the tail `refit.holdOut` of the episode out of the
  *    replay buffer, raises the drift alarm when the newest NMSE exceeds `refit.driftFactor` x the
  *    held-out baseline, and starts the next refit on the pairs up to e (`firstEpochs` after
@@ -18,13 +19,14 @@
  * 5. L = MSE(r[washout:] W + b, y); dL/dr pulled back to a by physicalLayer(surrogate, r) (the
  *    surrogate VJP at the drives sent), then into the input layer by autodiff; one Adam step.
  *
- * The surrogate of step e is the one fitted on the pairs up to episode e-1 ("one refit stale"),
- * so the refit on episode e's pairs overlaps the step and the next measurement, and which
- * surrogate a step uses never depends on how long a refit took or where it ran. Episode 0's
- * step has no earlier pairs: it uses the first fit (on its own pairs) and is taken at episode 1,
- * just before episode 1's, so the device measures episodes 1 and 2 during the first fit.
- * Episode 0's record carries its loss (the loss does not depend on the surrogate). A run resumed
- * with a fitted surrogate steps with it from its first episode.
+ * Which surrogate a step uses is fixed by the episode index, never by how long a refit took or
+ * where it ran. With `surrogate.lag` 0 (the default) the step of episode e waits for the refit on
+ * the pairs up to e, which runs while the device measures episode e+1. With lag 1 the step uses
+ * the refit on the pairs up to e-1 ("one refit stale"), so the refit also overlaps the step;
+ * episode 0's step then has no earlier pairs: it uses the first fit (on its own pairs) and is
+ * taken at episode 1, just before episode 1's, so the device measures episodes 1 and 2 during
+ * the first fit. Episode 0's record carries its loss (the loss does not depend on the
+ * surrogate). A run resumed with a fitted surrogate steps with it from its first episode.
  *
  * Pipelining (`pipeline`, default true): episode e+1's drives are computed and sent to the device
  * as soon as episode e's measurement is in, so the device measures e+1 while the host refits and
@@ -81,6 +83,8 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     firstEpochs: s.firstEpochs ?? 40, refitEpochs: s.refitEpochs ?? 4, refitEvery: s.refitEvery ?? 1,
     fitExamples: s.fitExamples ?? 2048, learningRate: s.learningRate ?? 3e-3, recent: s.recent ?? 4096, reservoir: s.reservoir ?? 4096,
   };
+  const lag = s.lag ?? 0;
+  if (lag !== 0 && lag !== 1) throw new RangeError(`surrogate.lag must be 0 or 1, got ${String(s.lag)}`);
   const L = r.washout + r.steps;
   const layer = new TappedDense({
     inChannels: r.train.inChannels, taps: r.taps, units: ci, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
@@ -185,6 +189,8 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       }
       // Publishes the refit episode e-1 started (waiting for it if need be), then starts one on pairs up to e.
       const seen = await refitter.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
+      // Lag 0: the step waits for the refit on this episode's own pairs.
+      if (lag === 0) await refitter.settle();
       const surrogate = refitter.surrogate;
       // Readout (constant in the gradient step).
       const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, cur.start + r.washout, r.steps);

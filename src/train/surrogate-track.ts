@@ -10,7 +10,7 @@ import { ReplayBuffer } from '../surrogate/replay.js';
 import type { Rng } from '../sim/rng.js';
 import type { SurrogateTrainOptions } from './common.js';
 
-export type ResolvedSurrogateOptions = Required<SurrogateTrainOptions>;
+export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag'>>;
 
 /** pat's surrogate defaults over `s`. */
 export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<ResolvedSurrogateOptions> = {}): ResolvedSurrogateOptions {

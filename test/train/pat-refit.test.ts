@@ -59,9 +59,9 @@ test('gain drift (1/h over ~750 s of device time per 15 episodes, ~55 % in the r
   console.log(`    test NMSE: refit ${live.test.value.toFixed(3)}, frozen ${frozen.test.value.toFixed(3)}, no drift ${still.test.value.toFixed(3)}`);
   console.log(`    newest-pairs NMSE, last 3 episodes: refit ${mean(newest(live).slice(-3)).toFixed(4)}, frozen ${mean(newest(frozen).slice(-3)).toFixed(4)}, no drift ${mean(newest(still).slice(-3)).toFixed(4)}`);
   console.log(`    refits ${last(live).refits} / ${last(frozen).refits} / ${last(still).refits}; drift alarms ${last(live).driftAlarms} / ${last(frozen).driftAlarms} / ${last(still).driftAlarms}`);
-  // Continuous refit: every episode refitted (the one on the last episode's pairs is in use from the
-  // 16th on, so 14 by the last record), the alarm fires, the test NMSE stays reasonable.
-  assert.is(last(live).refits, 14);
+  // Continuous refit: every episode refitted before its step (lag 0, the default), the alarm
+  // fires, the test NMSE stays reasonable.
+  assert.is(last(live).refits, 15);
   assert.ok(last(live).driftAlarms! >= 3, `drift alarms ${last(live).driftAlarms}`);
   assert.ok(last(live).driftAlarms! > last(still).driftAlarms!, 'more alarms than without drift');
   assert.ok(live.test.value < 0.4, `test NMSE ${live.test.value}`);
@@ -71,8 +71,11 @@ test('gain drift (1/h over ~750 s of device time per 15 episodes, ~55 % in the r
   assert.ok(mean(f.slice(-3)) > 4 * mean(f.slice(1, 4)), `frozen newest NMSE ${f.join(', ')}`);
   assert.ok(mean(f.slice(-3)) > 3 * mean(newest(live).slice(-3)));
   assert.ok(last(frozen).driftAlarms! > last(live).driftAlarms!);
-  // Per-episode records carry the held-out NMSE and the counts: episode e steps with the refit on episodes up to e-1.
-  assert.ok(live.episodes.every((e, i) => (e.surrogateHeldOutNmse !== undefined) === (i > 0) && e.refits === i), JSON.stringify(live.episodes.map((e) => e.refits)));
+  // Per-episode records carry the held-out NMSE and the counts: episode e steps with the refit on episodes up to e.
+  assert.ok(live.episodes.every((e, i) => e.surrogateHeldOutNmse !== undefined && e.refits === i + 1), JSON.stringify(live.episodes.map((e) => e.refits)));
+  // Lag 1: episode e steps with the refit on episodes up to e-1 (episode 0's step waits for episode 1).
+  const lagged = await onAnalog(drift, {}, { ...opts, episodes: 5, surrogate: { ...SMALL.surrogate, lag: 1 } });
+  assert.ok(lagged.episodes.every((e, i) => (e.surrogateHeldOutNmse !== undefined) === (i > 0) && e.refits === i), JSON.stringify(lagged.episodes.map((e) => e.refits)));
 });
 
 test('pipelining: the next episode is on the device while the host steps on the current one (paced device: 200 µs per step, 50 ms per episode); same seed, same numbers', async () => {
@@ -112,7 +115,7 @@ test('refits on this thread (the default) or in a worker: identical numbers; no 
   assert.equal(workers, [1, 1, 1, 1, 1], 'one worker while training');
   assert.equal(none, [0, 0, 0, 0, 0]);
   assert.equal(strip(there), strip(here));
-  assert.ok(Number.isFinite(here.test.value) && here.episodes.at(-1)!.refits === 4);
+  assert.ok(Number.isFinite(here.test.value) && here.episodes.at(-1)!.refits === 5);
   assert.is(liveRefitWorkers(), 0);
   assert.is(tf.memory().numTensors, tensors);
   for (const refitWorker of [true, false]) {
