@@ -15,6 +15,8 @@ const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const run = async (cwd: string, args: string[]) => {
   const env = { ...process.env };
   delete env.RHIL_DB;
+  // Node warns on stderr when both are set (the test runner sets NO_COLOR): not rhil's output.
+  delete env.FORCE_COLOR;
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { cwd, env, encoding: 'utf8' });
     return { code: 0, stdout, stderr };
