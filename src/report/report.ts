@@ -15,6 +15,7 @@ import { type RunDetail, getRun, readArtifact, readBatches } from '../record/rea
 import { type ChartInput, type ChartSpec, MAX_POINTS, downsampleNote, groupMetrics, makeChart, metricChart } from './charts.js';
 import { escapeHtml, fmtDuration, fmtNum, fmtTime } from './html.js';
 import { chartingLibrary, page } from './page.js';
+import type { TestTrace } from '../train/common.js';
 
 export interface ReportOptions {
   /** Most points of one plotted series. Defaults to 2000. */
@@ -32,14 +33,8 @@ export interface ReportSummary {
   charts: number;
 }
 
-/** A test trace artifact: each inner array one channel over time. */
-export interface TestTrace {
-  steps: number;
-  drive: number[][];
-  response: number[][];
-  target: number[][];
-  prediction: number[][];
-}
+/** The `test_trace` artifact is a trainer's TestTrace (train/common.ts), as stored. */
+export type { TestTrace };
 
 /** A run whose heartbeat is older than this is shown as probably dead (the recorder's default). */
 const STALE_MS = 60_000;
