@@ -44,14 +44,17 @@ test('rhil report: an unknown run, a missing database or a bad id is a usage err
   const f = await fx();
   const none = await rhil(['report', '99', '--db', f.dbPath], { cwd: f.dir });
   assert.is(none.code, 2);
-  assert.match(none.stderr, /no run 99 in /);
+  assert.match(none.stderr, /run 99 not found in .*; rhil runs list/);
   const missing = await rhil(['report', '1', '--db', join(f.dir, 'nope.db')], { cwd: f.dir });
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /nope\.db does not exist/);
   assert.not.ok(existsSync(join(f.dir, 'nope.db')), 'a report creates no database');
   const bad = await rhil(['report', 'x', '--db', f.dbPath], { cwd: f.dir });
   assert.is(bad.code, 2);
-  assert.match(bad.stderr, /run must be a positive integer/);
+  assert.match(bad.stderr, /RUN must be a run id \(a positive integer\) or last, got x/);
+  const last = await rhil(['report', 'last', '--db', f.dbPath, '--out', join(f.dir, 'last.html')], { cwd: f.dir });
+  assert.is(last.code, 0, last.stderr);
+  assert.ok(existsSync(join(f.dir, 'last.html')), '`last` names the newest run');
 });
 
 test.run();

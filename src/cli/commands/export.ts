@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { EXPORT_FORMATS, ExportError, type ExportFormat, exportRun } from '../../record/index.js';
 import { UsageError, defaultDbPath } from '../util.js';
-import { openRunsDb, runIdArg } from './runs.js';
+import { runIdArg } from '../run-id.js';
+import { openRunsDb } from './runs.js';
 
 export function exportCommand(y: Argv): Argv {
   return y.command(

@@ -5,6 +5,7 @@ import {
   RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
   openRecordDb, runSamples, schemaVersion, verifyRun,
 } from '../../record/index.js';
+import { runIdArg } from '../run-id.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
 
@@ -54,20 +55,6 @@ function explainOpen(path: string, e: unknown): Error {
     return new Error(`cannot open ${path} for reading (${msg}); check its permissions and that its directory is readable and writable (WAL needs the -shm file)`);
   }
   return e instanceof Error ? e : new Error(msg);
-}
-
-/** A run id argument: a positive integer, or `last` for the newest run; must exist in `db`. */
-export function runIdArg(db: Database.Database, path: string, v: unknown): number {
-  const where = path === defaultDbPath() ? '' : ` --db ${path}`;
-  if (v === 'last') {
-    const last = listRuns(db, { limit: 1 })[0];
-    if (!last) throw new UsageError(`${path} holds no runs yet`);
-    return last.id;
-  }
-  const id = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new UsageError(`RUN must be a run id (a positive integer) or last, got ${String(v)}`);
-  if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new UsageError(`run ${id} not found in ${path}; rhil runs list${where} shows the runs`);
-  return id;
 }
 
 function withDb<T>(path: string | undefined, fn: (db: Database.Database, path: string) => T): T {
