@@ -19,7 +19,7 @@ export interface SimChild {
 }
 
 /** Forks scripts/bench/sim-child.js serving `profile` on a new pty; resolves once the device has booted. */
-export function startSimChild(profile: string, seed: number, model: 'real' | 'trivial' = 'real'): Promise<SimChild> {
+export function startSimChild(profile: string, seed: number, model: 'real' | 'trivial' | 'paced' = 'real'): Promise<SimChild> {
   const child = fork(new URL('./sim-child.js', import.meta.url), [profile, String(seed), model], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // 'close', not 'exit': the process has exited and its IPC and stdio pipes are closed too.
   const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));

@@ -4,9 +4,10 @@
  * not recorded, measured interleaved in one run (the machine is shared: read the ratio).
  *
  *   npm run bench:record -- [--runs N (default 5)] [--secs S per measurement (default 1)]
- *                           [--batches 64,256 (samples per batch)]
+ *                           [--batches 64,256 (samples per batch)] [--paced]
  *
- * Setup as `bench:link`'s judged row: profile 'analog' (1 -> 50 channels, u16), pacing off, the
+ * Setup as `bench:link`'s judged row: profile 'analog' (1 -> 50 channels, u16), pacing off (with
+ * --paced: the board answers no faster than its declared 100,000 samples/s, as a real one), the
  * device in a child process on a socat pty (its own event loop, as a board has its own CPU), the
  * host opening the pty with serialport and keeping every credit in flight. Rows:
  *   off          no recorder
@@ -34,8 +35,9 @@ const SECS = opt(args, '--secs', 1);
 const BATCHES = args.includes('--batches') ? args[args.indexOf('--batches') + 1].split(',').map(Number) : [64, 256];
 const SEED = 20261202;
 const PROFILE = 'analog';
+const PACED = args.includes('--paced');
 
-const sim = await startSimChild(PROFILE, SEED, 'real');
+const sim = await startSimChild(PROFILE, SEED, PACED ? 'paced' : 'real');
 const client = await DeviceClient.connect(await openSerial(sim.path), { processTimeoutMs: 30_000, timeoutMs: 5000 });
 const tmp = { dir: mkdtempSync(join(tmpdir(), 'rhil-bench-record-')) };
 const rng = new Rng(SEED);
@@ -93,7 +95,7 @@ async function stream(mode: Mode, drive: Uint16Array[], secs: number, run: numbe
   return { rate: samples / wall, bytesPerSample: statSync(path).size / samples, maxCommitMs, recorderShare: inRecorder / 1000 / wall, usPerBatch: (inRecorder * 1000) / recorded };
 }
 
-console.log(`record benchmark: profile '${PROFILE}' (1 -> 50 channels, u16), pacing off, ${client.info.credits} credits in flight, ` +
+console.log(`record benchmark: profile '${PROFILE}' (1 -> 50 channels, u16), pacing ${PACED ? 'at the declared sample rate' : 'off'}, ${client.info.credits} credits in flight, ` +
   `device in a child process on a pty; median of ${RUNS} runs of ${SECS} s per row, modes interleaved`);
 console.log(machineLine());
 const summary: string[] = [];

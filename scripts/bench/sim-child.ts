@@ -3,7 +3,7 @@
  * scripts/bench/soak.ts (started with child_process.fork, never run by hand). Keeping the board
  * in another process gives it its own event loop and its own core, as a real board has.
  *
- *   argv: <profile> <seed> <model: real|trivial>
+ *   argv: <profile> <seed> <model: real|trivial|paced>
  *
  * IPC, child -> parent: { type: 'ready', path } once the pty exists and the device has booted.
  * parent -> child: { type: 'stats' } -> { type: 'stats', ... } (memory, CPU, event loop
@@ -13,7 +13,8 @@
  * has leaked a handle or timer (the parent checks).
  *
  * 'trivial' replaces the reservoir model by one of the same shape (analog: 1 -> 50, 12-bit) whose
- * step costs almost nothing, to tell model compute from protocol and transport cost.
+ * step costs almost nothing, to tell model compute from protocol and transport cost. 'paced' is
+ * the real model answering no faster than its sample rate, as the board would.
  */
 import { performance } from 'node:perf_hooks';
 import { type ReservoirModel, SimDevice, serveSim } from '../../src/sim/index.js';
@@ -46,7 +47,7 @@ if (mode === 'trivial') {
   device = new SimDevice(trivialModel(), { seed });
   device.attach(pty.link);
 } else {
-  device = serveSim(pty.link, profile, { seed, device: { pacing: { samplePeriod: false } } }).device;
+  device = serveSim(pty.link, profile, { seed, device: { pacing: { samplePeriod: mode === 'paced' } } }).device;
 }
 
 let elu = performance.eventLoopUtilization();
