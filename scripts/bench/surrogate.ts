@@ -14,8 +14,10 @@
  *   - one Adam step at batch 256: NarxSurrogate.fit on 256 examples with batchSize 256 and
  *     STEP_EPOCHS epochs (one step per epoch), time / STEP_EPOCHS (includes 1/STEP_EPOCHS of fit's
  *     setup: feature tensors, optimiser creation);
- *   - pat's refit as pat runs it by default: 2,048 replay examples x 4 epochs at batch 64
- *     (the ContinuousRefitter's default batch), reported as samples/s (examples x epochs / time);
+ *   - a refit of 2,048 replay examples x 4 epochs at batch 64 (the refitter's default batch) two
+ *     ways: through NarxSurrogate.fit (tfjs autodiff and optimiser), and as pat runs it (NarxAdam,
+ *     surrogate/adam-step.ts: the backward pass written out, Adam on plain arrays); samples/s =
+ *     examples x epochs / time;
  *   - one vjpSeq over an episode of 400 steps (ctx.measured given, as physicalLayer does), result
  *     read back with dataSync; samples/s = 400 / time;
  *   - baseline, same backend, same run: tf.matMul [256 x 128] x [128 x 128] (8.4 MFLOP, about the
@@ -26,6 +28,7 @@
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
+import { NarxAdam } from '../../src/surrogate/adam-step.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import type { Examples } from '../../src/surrogate/windows.js';
 import { Rng } from '../../src/sim/rng.js';
@@ -85,6 +88,14 @@ for (const choice of ['cpu', 'wasm', 'tensorflow'] as BackendChoice[]) {
   add(`Adam step, batch ${B} (fit/${STEP_EPOCHS})`, [sm / STEP_EPOCHS, sb / STEP_EPOCHS], 3 * FWD * B, B);
   add(`refit ${REFIT_EXAMPLES} ex x ${REFIT_EPOCHS} ep, batch ${REFIT_BATCH}`, time(() => {
     sink += s.fit(refit, { epochs: REFIT_EPOCHS, batchSize: REFIT_BATCH, learningRate: 1e-4 });
+  }, choice === 'cpu' ? 3 : runsFor), 3 * FWD * REFIT_EXAMPLES * REFIT_EPOCHS, REFIT_EXAMPLES * REFIT_EPOCHS);
+  const start = s.toJSON();
+  const order = new Int32Array(REFIT_EXAMPLES).map((_, i) => i);
+  add(`refit as pat runs it (NarxAdam), same sizes`, time(() => {
+    const adam = new NarxAdam(start, refit, 1e-4);
+    for (let e = 0; e < REFIT_EPOCHS; e++) {
+      for (let i = 0; i < REFIT_EXAMPLES; i += REFIT_BATCH) sink += adam.step(order.subarray(i, Math.min(REFIT_EXAMPLES, i + REFIT_BATCH)));
+    }
   }, choice === 'cpu' ? 3 : runsFor), 3 * FWD * REFIT_EXAMPLES * REFIT_EPOCHS, REFIT_EXAMPLES * REFIT_EPOCHS);
   add(`vjpSeq, ${T} steps`, time(() => {
     const g = s.vjpSeq(drives, dy, { measured });
