@@ -15,7 +15,8 @@
  *   which is not ok: nothing proves its bytes);
  * - shapes are JSON lists of non-negative integers, formats known, blob lengths 4 bytes per
  *   element of the shape, and `count` the shapes' first dimension;
- * - a segment is a maximal stretch of consecutive batches with one epoch; inside it batch ids
+ * - a segment is a maximal stretch of consecutive batches with one epoch and no reset, boot or
+ *   reconnect event between them; inside it batch ids
  *   step by exactly 1 (u32, wrapping past 0xffffffff to 1, as the client numbers them) and device
  *   timestamps never go back; the epoch may change only where a 'reset', 'boot' or 'reconnect'
  *   event was recorded between the two batches;
@@ -136,9 +137,12 @@ export function verifyRun(db: Database.Database, runId: number, opts: VerifyOpti
     checkArray(r, 'output', r.output_format, r.output_shape, r.output, at, problem);
     if (r.status !== 0) problem(`${at}: status ${r.status}, not 0 (ok)`);
 
-    if (prev === null || r.epoch !== prev.epoch) {
+    // A recorded reset, boot or reconnect also ends a segment when a board kept its epoch (against
+    // SPEC 6): what lies on either side was measured from different starts either way.
+    const boundary = prev !== null && changeBetween(prev.seq, r.seq);
+    if (prev === null || r.epoch !== prev.epoch || boundary) {
       result.segments++;
-      if (prev !== null && !changeBetween(prev.seq, r.seq)) {
+      if (prev !== null && r.epoch !== prev.epoch && !boundary) {
         problem(`${at}: epoch changed from ${prev.epoch} to ${r.epoch} with no reset, boot or reconnect event after seq ${prev.seq}`);
       }
     } else if (r.seq === expectedSeq) {

@@ -107,6 +107,27 @@ test('an event of kind reset, boot or reconnect recorded between two batches mak
   early.db.close();
 });
 
+test('a reset recorded between two batches of one epoch (a board that kept its epoch) ends the segment: the jump after it is legal', () => {
+  const db = openRecordDb(':memory:');
+  const rec = new RunRecorder(db);
+  const runId = rec.startRun({ kind: 'run', gitCommit: null });
+  for (let k = 0; k < 6; k++) {
+    if (k === 3) rec.recordEvent('reset');
+    // Batches 0-2 and 3-5 share epoch 3; the ids jump by 5 and the device clock restarts at the reset.
+    rec.recordBatch(Object.assign(makeBatch(k), { epoch: 3, batchId: k < 3 ? k + 1 : k + 6, timestampUs: 500 * (k % 3) }));
+  }
+  rec.finish('completed');
+  const v = verifyRun(db, runId);
+  assert.equal(v.problems, []);
+  assert.is(v.segments, 2);
+  // Without the event the same rows are a splice.
+  db.prepare('DELETE FROM events WHERE run_id = ?').run(runId);
+  const w = verifyRun(db, runId);
+  assert.is(w.segments, 1);
+  assert.equal(w.problems.length, 2, w.problems.join('; '));
+  db.close();
+});
+
 test('a skipped batch id inside a segment is caught; the u32 wrap past 0xffffffff to 1 is not a skip', () => {
   const { db, runId } = cleanRun();
   db.prepare('UPDATE batches SET batch_id = batch_id + 1 WHERE run_id = ? AND seq >= 3 AND seq < 6').run(runId);
