@@ -36,7 +36,7 @@ import { StateBreakError } from '../device/errors.js';
 import type { Info } from '../protocol/messages.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
 import type { DeviceSummary, TrainerName } from './common.js';
-import { RidgeReadout, TappedDense, driveUnits, scaleResponses } from './hybrid.js';
+import { RidgeReadout, TappedDense, driveUnits, processSegment, scaleResponses } from './hybrid.js';
 
 /** Washout of every measured segment in train() (common.ts resolve): used when a model file does not say. */
 export const DEFAULT_WASHOUT = 50;
@@ -289,32 +289,14 @@ export class ModelStream {
     const device = this.device!;
     const info = device.info;
     const cal = this.opts.calibration;
-    const ci = info.inChannels, co = info.outChannels;
     const units = driveUnits(a, info, cal);
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       this.opts.signal?.throwIfAborted();
       try {
         if (this.needsReset) await this.washIn();
-        const batches: ReturnType<Device['process']>[] = [];
-        for (let s = 0; s < n; s += device.maxBatch) {
-          const k = Math.min(device.maxBatch, n - s);
-          batches.push(device.process(units.subarray(s * ci, (s + k) * ci)));
-          this.samples += k;
-        }
-        const settled = await Promise.allSettled(batches);
-        const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-        if (failed) throw failed.reason;
-        const raw = new Float64Array(n * co);
-        let row = 0;
-        for (const r of settled as PromiseFulfilledResult<Awaited<ReturnType<Device['process']>>>[]) {
-          const b = r.value;
-          if (b.output.length !== b.count * co || row + b.count > n) throw new RangeError('device result does not match its batch');
-          // The client raises a break on an epoch change; never splice across one regardless.
-          if (b.epoch !== this.epoch) throw new StateBreakError(`epoch changed from ${this.epoch} to ${b.epoch} inside the stream`, 'epoch');
-          raw.set(b.output, row * co);
-          row += b.count;
-        }
+        this.samples += n;
+        const { raw } = await processSegment(device, units, this.epoch);
         this.remember(units);
         return scaleResponses(raw, info, cal);
       } catch (e) {
@@ -328,18 +310,9 @@ export class ModelStream {
   /** Resets the device and replays the most recent drives (responses unused) so the reservoir is washed in. */
   private async washIn(): Promise<void> {
     const device = this.device!;
-    const ci = device.info.inChannels;
     this.epoch = await device.resetState();
-    const steps = this.recent.length / ci;
-    const replay: ReturnType<Device['process']>[] = [];
-    for (let s = 0; s < steps; s += device.maxBatch) {
-      const k = Math.min(device.maxBatch, steps - s);
-      replay.push(device.process(this.recent.subarray(s * ci, (s + k) * ci)));
-      this.samples += k;
-    }
-    const settled = await Promise.allSettled(replay);
-    const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed) throw failed.reason;
+    this.samples += this.recent.length / device.info.inChannels;
+    await processSegment(device, this.recent, this.epoch);
     this.needsReset = false;
   }
 

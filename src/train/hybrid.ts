@@ -26,7 +26,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Device } from '../device/client.js';
+import type { BatchResult, Device } from '../device/client.js';
 import { StateBreakError } from '../device/errors.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 import type { Info } from '../protocol/messages.js';
@@ -282,6 +282,36 @@ export interface MeasureOptions {
 }
 
 /**
+ * Sends `units` ([steps * inChannels], device units) as batches of up to maxBatch, all in flight
+ * at once (the client keeps within the device's credits), and waits for every one; the first
+ * failure is thrown once all have settled. Every result must carry the segment's `epoch`.
+ * Returns the responses [steps * outChannels] and the drives as sent, in device units.
+ */
+export async function processSegment(device: Device, units: Float64Array, epoch: number): Promise<{ raw: Float64Array; sent: Float64Array }> {
+  const ci = device.info.inChannels, co = device.info.outChannels;
+  const steps = units.length / ci;
+  const batches: Promise<BatchResult>[] = [];
+  for (let s = 0; s < steps; s += device.maxBatch) batches.push(device.process(units.subarray(s * ci, Math.min(steps, s + device.maxBatch) * ci)));
+  const settled = await Promise.allSettled(batches);
+  const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+  const raw = new Float64Array(steps * co);
+  const sent = new Float64Array(steps * ci);
+  let row = 0;
+  for (const r of settled as PromiseFulfilledResult<BatchResult>[]) {
+    const b = r.value;
+    // The client checked shapes against its own request; bound them anyway before copying.
+    if (b.output.length !== b.count * co || b.input.length !== b.count * ci || row + b.count > steps) throw new RangeError('device result does not match its batch');
+    // An epoch change inside a segment is a break the client should have raised; never splice.
+    if (b.epoch !== epoch) throw new StateBreakError(`epoch changed from ${epoch} to ${b.epoch} inside one segment`, 'epoch');
+    raw.set(b.output, row * co);
+    sent.set(b.input, row * ci);
+    row += b.count;
+  }
+  return { raw, sent };
+}
+
+/**
  * Measures one contiguous segment: resetState(), then the drives in batches of up to maxBatch
  * (all in flight at once; the client keeps within the device's credits), results kept in order.
  * On a StateBreakError the segment is measured again from a reset, up to `maxRetries` times.
@@ -299,35 +329,16 @@ export async function measure(device: Device, a: ArrayLike<number>, opts: Measur
   for (let breaks = 0; ; breaks++) {
     opts.signal?.throwIfAborted();
     const epoch = await device.resetState();
-    const batches: Promise<Awaited<ReturnType<Device['process']>>>[] = [];
-    for (let s = 0; s < steps; s += device.maxBatch) {
-      const n = Math.min(device.maxBatch, steps - s);
-      batches.push(device.process(units.subarray(s * ci, (s + n) * ci)));
-      samples += n;
+    samples += steps;
+    let seg: { raw: Float64Array; sent: Float64Array };
+    try {
+      seg = await processSegment(device, units, epoch);
+    } catch (e) {
+      if (e instanceof StateBreakError && breaks < maxRetries) continue;
+      throw e;
     }
-    const settled = await Promise.allSettled(batches);
-    const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed) {
-      if (failed.reason instanceof StateBreakError && breaks < maxRetries) continue;
-      throw failed.reason;
-    }
-    const results = settled.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<Device['process']>>>).value);
-    const raw = new Float64Array(steps * co);
-    const sent = new Float64Array(steps * ci);
-    let row = 0;
-    for (const r of results) {
-      // The client checked shapes against its own request; bound them anyway before copying.
-      if (r.output.length !== r.count * co || r.input.length !== r.count * ci || row + r.count > steps) throw new RangeError('device result does not match its batch');
-      raw.set(r.output, row * co);
-      sent.set(r.input, row * ci);
-      row += r.count;
-      if (r.epoch !== results[0].epoch) {
-        // An epoch change inside a segment is a break the client should have raised; never splice.
-        throw new StateBreakError('epoch changed inside one measured segment', 'epoch');
-      }
-    }
-    const drives = drivesFromDeviceUnits(cal ? cal.delinearizeDrive(sent) : sent, info);
-    return { drives, responses: scaleResponses(raw, info, cal), epoch: results[0]?.epoch ?? epoch, samples, breaks };
+    const drives = drivesFromDeviceUnits(cal ? cal.delinearizeDrive(seg.sent) : seg.sent, info);
+    return { drives, responses: scaleResponses(seg.raw, info, cal), epoch, samples, breaks };
   }
 }
 
