@@ -47,7 +47,7 @@ test('rhil report: an unknown run, a missing database or a bad id is a usage err
   assert.match(none.stderr, /run 99 not found in .*; rhil runs list/);
   const missing = await rhil(['report', '1', '--db', join(f.dir, 'nope.db')], { cwd: f.dir });
   assert.is(missing.code, 2);
-  assert.match(missing.stderr, /nope\.db does not exist/);
+  assert.match(missing.stderr, /no run database at .*nope\.db \(opened read-only, so not created\)/);
   assert.not.ok(existsSync(join(f.dir, 'nope.db')), 'a report creates no database');
   const bad = await rhil(['report', 'x', '--db', f.dbPath], { cwd: f.dir });
   assert.is(bad.code, 2);

@@ -1,8 +1,7 @@
 import type { Argv } from 'yargs';
 import { EXPORT_FORMATS, ExportError, type ExportFormat, exportRun } from '../../record/index.js';
 import { UsageError, defaultDbPath } from '../util.js';
-import { runIdArg } from '../run-id.js';
-import { openRunsDb } from './runs.js';
+import { openRunsDb, runIdArg } from '../run-db.js';
 
 export function exportCommand(y: Argv): Argv {
   return y.command(

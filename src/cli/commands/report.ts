@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { openRecordDb } from '../../record/index.js';
 import { writeReport } from '../../report/index.js';
-import { runIdArg } from '../run-id.js';
-import { UsageError, defaultDbPath } from '../util.js';
+import { openRunsDb, runIdArg } from '../run-db.js';
+import { defaultDbPath } from '../util.js';
 
 export function reportCommand(y: Argv): Argv {
   return y.command(
@@ -19,23 +17,11 @@ export function reportCommand(y: Argv): Argv {
     (args) => {
       const path = args.db ?? defaultDbPath();
       // Read-only: a report must not migrate a database or change the status of someone's run.
-      if (!existsSync(path)) throw new UsageError(`--db: ${path} does not exist`);
-      let db;
-      try {
-        db = openRecordDb(path, { readonly: true });
-      } catch (e) {
-        throw new UsageError(`--db: cannot open ${path}: ${(e as Error).message}`);
-      }
+      const db = openRunsDb(path);
       try {
         const id = runIdArg(db, path, args.run);
         const out = args.out ?? `rhil-run-${id}.html`;
-        let written;
-        try {
-          written = writeReport(db, id, out);
-        } catch (e) {
-          if (e instanceof RangeError && /^no run /.test(e.message)) throw new UsageError(e.message);
-          throw e;
-        }
+        const written = writeReport(db, id, out);
         console.log(`wrote ${out} (${written.bytes.toLocaleString('en-US')} bytes, ${written.charts} charts)`);
       } finally {
         db.close();

@@ -5,7 +5,7 @@ import {
   RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
   openRecordDb, runSamples, schemaVersion, verifyRun,
 } from '../../record/index.js';
-import { runIdArg } from '../run-id.js';
+import { openRunsDb, runIdArg } from '../run-db.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
 
@@ -15,47 +15,6 @@ export function recordCommands(y: Argv): Argv {
 }
 
 const DB_OPTION = { type: 'string', describe: 'run database; default $RHIL_DB, else rhil.db' } as const;
-
-/**
- * Opens a run database read-only, never creating, migrating or changing it (no reader should mark
- * someone's run interrupted), with one-line errors that say what to do.
- */
-export function openRunsDb(path: string): Database.Database {
-  if (!existsSync(path)) {
-    throw new UsageError(`no run database at ${path} (opened read-only, so not created); pass --db PATH or set RHIL_DB to the file rhil train and rhil calibrate recorded into`);
-  }
-  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a directory, not a run database; pass --db PATH/rhil.db`);
-  let db: Database.Database;
-  try {
-    // A reader waits less than a writer would: a lock held this long is not about to go away.
-    db = openRecordDb(path, { readonly: true, busyTimeoutMs: 2000 });
-  } catch (e) {
-    throw explainOpen(path, e);
-  }
-  try {
-    // Opening reads nothing; the first query is where a foreign or locked file shows.
-    const v = schemaVersion(db);
-    const hasRuns = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'runs'`).get() !== undefined;
-    if (v > SCHEMA_VERSION) throw new UsageError(`${path} is a run database of schema v${v}, newer than this rhil's v${SCHEMA_VERSION}; upgrade reservoir-hil to read it`);
-    if (v === 0 || !hasRuns) throw new UsageError(`${path} is an SQLite database but not a run database (no runs table); pass --db the file rhil recorded into`);
-    return db;
-  } catch (e) {
-    db.close();
-    throw explainOpen(path, e);
-  }
-}
-
-function explainOpen(path: string, e: unknown): Error {
-  if (e instanceof UsageError) return e;
-  const code = String((e as { code?: unknown })?.code ?? '');
-  const msg = e instanceof Error ? e.message : String(e);
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) return new UsageError(`${path} is not an SQLite database (${msg}); pass --db the file rhil recorded into`);
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new Error(`${path} is locked by another process (${msg}); wait for it to finish and try again`);
-  if (code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_READONLY')) {
-    return new Error(`cannot open ${path} for reading (${msg}); check its permissions and that its directory is readable and writable (WAL needs the -shm file)`);
-  }
-  return e instanceof Error ? e : new Error(msg);
-}
 
 function withDb<T>(path: string | undefined, fn: (db: Database.Database, path: string) => T): T {
   const p = path ?? defaultDbPath();
