@@ -14,9 +14,9 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows,
+  finalEvaluation, inputLayer, resolve, targetRows,
 } from './common.js';
-import { RidgeReadout, TappedDense, inputNorm } from './hybrid.js';
+import { RidgeReadout } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 
 export async function trainClassic(o: TrainOptions): Promise<TrainResult> {
@@ -29,10 +29,7 @@ export async function trainClassic(o: TrainOptions): Promise<TrainResult> {
     ? Math.max(o.trainSteps ?? 4000, Math.floor(o.budget) - washout - (o.testSteps ?? 1000))
     : o.trainSteps;
   const r = resolve({ ...o, trainSteps });
-  const layer = new TappedDense({
-    inChannels: r.train.inChannels, taps: r.taps, units: device.info.inChannels, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
-    norm: inputNorm(r.train.inputs, r.train.inChannels),
-  });
+  const layer = inputLayer(r, device.info.inChannels);
   try {
     const fitSteps = Number.isFinite(r.budget)
       ? Math.min(r.trainSteps - r.washout, r.budget - finalCost(r, 0))
@@ -62,10 +59,7 @@ export async function trainDigital(o: DigitalOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const r = resolve(o);
   const units = o.units ?? o.device?.info.outChannels ?? 50;
-  const layer = new TappedDense({
-    inChannels: r.train.inChannels, taps: r.taps, units, seed: r.rng.fork('digital-layer').nextU32(), gain: r.gain,
-    norm: inputNorm(r.train.inputs, r.train.inChannels),
-  });
+  const layer = inputLayer(r, units, 'digital-layer');
   const readout = new RidgeReadout(units, r.train.outChannels, r.readout);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
   const windows = r.rng.fork('episodes');

@@ -14,7 +14,7 @@ import { Rng, checkSeed } from '../sim/rng.js';
 import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
 import type { NarxJSON } from '../surrogate/narx.js';
 import type { RefitOptions } from '../surrogate/refit.js';
-import { RidgeReadout, measure, type MeasureOptions, type ReadoutJSON, type RidgeReadoutOptions, type TappedDense, type TappedDenseJSON } from './hybrid.js';
+import { RidgeReadout, TappedDense, inputNorm, measure, type MeasureOptions, type ReadoutJSON, type RidgeReadoutOptions, type TappedDenseJSON } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 
@@ -366,6 +366,18 @@ export function resolve(o: TrainOptions): Resolved {
   const train = taskData(o.task, r.trainSteps, r.taskParams, seedOf('task-train'));
   const test = taskData(o.task, r.washout + r.testSteps, r.taskParams, seedOf('task-test'));
   return { ...r, train, test };
+}
+
+/**
+ * The trainers' input layer: tanh over the run's tapped delays of the training input (normalised
+ * by its own statistics) into `units` outputs, seeded by `label` so that every trainer with the
+ * same seed starts from the same weights.
+ */
+export function inputLayer(r: Resolved, units: number, label = 'input-layer'): TappedDense {
+  return new TappedDense({
+    inChannels: r.train.inChannels, taps: r.taps, units, seed: r.rng.fork(label).nextU32(), gain: r.gain,
+    norm: inputNorm(r.train.inputs, r.train.inChannels),
+  });
 }
 
 /** Samples the final fit and test segments cost. */

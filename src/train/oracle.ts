@@ -24,10 +24,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, resolve, targetRows, finishOnDevice,
+  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, inputLayer, resolve, targetRows, finishOnDevice,
 } from './common.js';
 import { type FidelityRecord, type SpotOptions, episodeFidelity, readoutUpstream } from './fidelity.js';
-import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
+import { RidgeReadout, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import { SurrogateTrack, surrogateDefaults } from './surrogate-track.js';
 import { TwinGradient, type TwinSource, twinMismatch, twinModelFor } from './twin-grad.js';
@@ -70,10 +70,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const fid = o.fidelity === false ? undefined : { every: o.fidelity?.every ?? 1, spot: o.fidelity?.spot };
   const spotCost = (fid?.spot ? 2 * (fid.spot.directions ?? 1) : 0);
   const L = r.washout + r.steps;
-  const layer = new TappedDense({
-    inChannels: r.train.inChannels, taps: r.taps, units: ci, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
-    norm: inputNorm(r.train.inputs, r.train.inChannels),
-  });
+  const layer = inputLayer(r, ci);
   const track = fid ? new SurrogateTrack(surrogateDefaults(o.surrogate), ci, co, r.rng) : undefined;
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);

@@ -62,10 +62,10 @@ import { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import { warmup } from '../surrogate/windows.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
-  targetRows, finishOnDevice,
+  targetRows, finishOnDevice, inputLayer, type Resolved,
 } from './common.js';
 import { episodeFidelity, readoutUpstream } from './fidelity.js';
-import { type Measurement, RidgeReadout, TappedDense, inputNorm, measure, tapFeatures } from './hybrid.js';
+import { type Measurement, RidgeReadout, TappedDense, measure, tapFeatures } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import { TwinGradient, twinModelFor } from './twin-grad.js';
 
@@ -86,16 +86,12 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const lag = s.lag ?? 0;
   if (lag !== 0 && lag !== 1) throw new RangeError(`surrogate.lag must be 0 or 1, got ${String(s.lag)}`);
   const L = r.washout + r.steps;
-  const layer = new TappedDense({
-    inChannels: r.train.inChannels, taps: r.taps, units: ci, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
-    norm: inputNorm(r.train.inputs, r.train.inChannels),
-  });
+  const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
+  const layer = resume ? resumedLayer(resume, r, ci) : inputLayer(r, ci);
   let refitter: LaggedRefitter | undefined;
   let optimizer: tf.Optimizer | undefined;
   let next: Launch | undefined;
   try {
-    const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
-    if (resume) loadLayer(layer, resume);
     const surrogate = resume?.surrogate ? NarxSurrogate.fromJSON(resume.surrogate) : new NarxSurrogate({
       inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed: r.rng.fork('surrogate').nextU32(),
     });
@@ -294,23 +290,17 @@ function checkCheckpoint(c: TrainCheckpoint, o: TrainOptions, ci: number): Train
   return c;
 }
 
-/** Loads a checkpoint's input-layer weights into `layer` (same taps, channels and units). */
-function loadLayer(layer: TappedDense, c: TrainCheckpoint): void {
+/** The checkpoint's input layer (weights and the normalisation they were trained under), checked to fit this run. */
+function resumedLayer(c: TrainCheckpoint, r: Resolved, units: number): TappedDense {
   const j = c.inputLayer;
-  if (j.format !== 'tapped-dense/1' || j.taps !== layer.taps || j.inChannels !== layer.inChannels || j.units !== layer.units) {
-    throw new RangeError(`resume: the checkpoint's input layer (${j.taps} taps x ${j.inChannels} channels -> ${j.units}) does not fit this run (${layer.taps} x ${layer.inChannels} -> ${layer.units})`);
+  if (j.format !== 'tapped-dense/1' || j.taps !== r.taps || j.inChannels !== r.train.inChannels || j.units !== units) {
+    throw new RangeError(`resume: the checkpoint's input layer (${j.taps} taps x ${j.inChannels} channels -> ${j.units}) does not fit this run (${r.taps} x ${r.train.inChannels} -> ${units})`);
   }
-  if (!Array.isArray(j.W) || j.W.length !== layer.features * layer.units || !Array.isArray(j.b) || j.b.length !== layer.units ||
-      !j.W.every(Number.isFinite) || !j.b.every(Number.isFinite)) {
-    throw new TypeError('resume: the checkpoint\'s input-layer weights are missing, of the wrong size or not finite');
+  try {
+    return TappedDense.fromJSON(j);
+  } catch (e) {
+    throw new TypeError(`resume: the checkpoint's input-layer weights are missing, of the wrong size or not finite (${(e as Error).message})`);
   }
-  tf.tidy(() => {
-    layer.W.assign(tf.tensor2d(j.W, [layer.features, layer.units]));
-    layer.b.assign(tf.tensor1d(j.b));
-  });
-  // The normalisation travels with the weights it was trained under.
-  layer.norm.shift.splice(0, layer.norm.shift.length, ...j.norm.shift);
-  layer.norm.scale.splice(0, layer.norm.scale.length, ...j.norm.scale);
 }
 
 /** The exact-gradient twin of a built-in simulator, for the fidelity cosine; undefined on any other device. */

@@ -24,9 +24,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/client.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, dropRows, finalCost, resolve, targetRows, finishOnDevice,
+  type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, dropRows, finalCost, inputLayer, resolve, targetRows, finishOnDevice,
 } from './common.js';
-import { TappedDense, inputNorm, measure } from './hybrid.js';
+import { measure } from './hybrid.js';
 import { RidgeAccumulator, nmse } from './ridge.js';
 
 /** SPSA gains. */
@@ -69,10 +69,7 @@ export async function trainSpsa(o: SpsaOptions): Promise<TrainResult> {
   let a = g.a;
   for (const [k, v] of Object.entries({ c, step0, lambda })) if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`spsa.${k} must be positive, got ${String(v)}`);
   const L = r.washout + r.steps;
-  const layer = new TappedDense({
-    inChannels: r.train.inChannels, taps: r.taps, units: ci, seed: r.rng.fork('input-layer').nextU32(), gain: r.gain,
-    norm: inputNorm(r.train.inputs, r.train.inChannels),
-  });
+  const layer = inputLayer(r, ci);
   const windows = r.rng.fork('episodes'), perturb = r.rng.fork('spsa-delta');
   const episodes: EpisodeRecord[] = [];
   const nW = layer.features * ci, p = nW + ci;
