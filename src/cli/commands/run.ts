@@ -13,6 +13,7 @@ import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_CHUNK, type LoadedModel, ModelError, ModelStream, checkModelDevice, loadModel, selectBackend,
 } from '../../train/index.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
+import { openRunsDb } from '../run-db.js';
 
 type Format = 'csv' | 'jsonl';
 
@@ -37,8 +38,7 @@ function readModel(file: string | undefined, runId: number | undefined, db: stri
   } else {
     const id = intArg('model-run', runId, 1, Number.MAX_SAFE_INTEGER)!;
     source = `run ${id} of ${db}`;
-    if (!existsSync(db)) throw new UsageError(`--model-run: ${db} does not exist (--db names the run database)`);
-    const handle = openRecordDb(db, { readonly: true });
+    const handle = openRunsDb(db);
     try {
       const run = getRun(handle, id);
       if (!run) throw new UsageError(`--model-run: no run ${id} in ${db}`);
