@@ -312,7 +312,6 @@ export interface Resolved {
   testSteps: number;
   readoutEpisodes: number;
   readout: RidgeReadoutOptions;
-  maxRetries: number;
   /** What every measurement of the run passes to measure(): retries, calibration, signal. */
   measure: MeasureOptions;
   signal?: AbortSignal;
@@ -348,7 +347,6 @@ export function resolve(o: TrainOptions): Resolved {
     testSteps: int(o.testSteps, 1000, 'testSteps', 2),
     readoutEpisodes: int(o.readoutEpisodes, 4, 'readoutEpisodes'),
     readout: o.readout ?? {},
-    maxRetries: int(o.maxRetries, 3, 'maxRetries', 0),
     measure: { maxRetries: int(o.maxRetries, 3, 'maxRetries', 0), calibration: o.calibration, signal: o.signal },
     signal: o.signal,
     onEpisode: o.onEpisode,
