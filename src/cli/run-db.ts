@@ -45,6 +45,9 @@ function explainOpen(path: string, e: unknown): Error {
   return e instanceof Error ? e : new Error(msg);
 }
 
+/** `--db` of the commands that read a run database. */
+export const DB_OPTION = { type: 'string', describe: 'run database; default $RHIL_DB, else rhil.db' } as const;
+
 /** A run id argument: a positive integer, or `last` for the newest run; must exist in `db`. */
 export function runIdArg(db: Database.Database, path: string, v: unknown): number {
   const where = path === defaultDbPath() ? '' : ` --db ${path}`;

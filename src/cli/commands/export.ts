@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { EXPORT_FORMATS, ExportError, type ExportFormat, exportRun } from '../../record/index.js';
 import { UsageError, defaultDbPath } from '../util.js';
-import { openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
 
 export function exportCommand(y: Argv): Argv {
   return y.command(
@@ -11,7 +11,7 @@ export function exportCommand(y: Argv): Argv {
       .positional('run', { type: 'string', describe: 'run id, or last', demandOption: true })
       .option('format', { type: 'string', choices: EXPORT_FORMATS, demandOption: true, describe: 'npz (inputs, outputs, per-sample ids, metrics), csv (one row per sample) or jsonl (one line per batch, then per metric point)' })
       .option('out', { type: 'string', describe: 'file to write; default rhil-run-<id>.<format>; --out=- for standard output (csv, jsonl)' })
-      .option('db', { type: 'string', describe: 'run database; default $RHIL_DB, else rhil.db' })
+      .option('db', DB_OPTION)
       .option('json', { type: 'boolean', default: false, describe: 'print what was written as JSON' })
       .example('$0 export 12 --format npz', 'write rhil-run-12.npz; np.load it')
       .example('$0 export last --format csv --out=- | head', 'the newest run as CSV on standard output'),

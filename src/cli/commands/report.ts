@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { writeReport } from '../../report/index.js';
-import { openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
 import { defaultDbPath } from '../util.js';
 
 export function reportCommand(y: Argv): Argv {
@@ -9,7 +9,7 @@ export function reportCommand(y: Argv): Argv {
     'Write a self-contained HTML report of a recorded run: status, device, config, training curves, test metrics, calibration, signals, events',
     (a) => a
       .positional('run', { type: 'string', describe: 'run id (see rhil runs list), or last', demandOption: true })
-      .option('db', { type: 'string', describe: 'run database; default $RHIL_DB, else rhil.db' })
+      .option('db', DB_OPTION)
       .option('out', { type: 'string', describe: 'HTML file to write; default rhil-run-<id>.html' })
       .example('$0 report 12', 'write rhil-run-12.html from rhil.db')
       .example('$0 report last', 'the newest run')

@@ -5,7 +5,7 @@ import {
   RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
   openRecordDb, runSamples, schemaVersion, verifyRun,
 } from '../../record/index.js';
-import { openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
 
@@ -13,8 +13,6 @@ import { exportCommand } from './export.js';
 export function recordCommands(y: Argv): Argv {
   return exportCommand(runsCommand(y));
 }
-
-const DB_OPTION = { type: 'string', describe: 'run database; default $RHIL_DB, else rhil.db' } as const;
 
 function withDb<T>(path: string | undefined, fn: (db: Database.Database, path: string) => T): T {
   const p = path ?? defaultDbPath();
