@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getRun, openRecordDb, readBatches, verifyRun } from '../src/record/index.js';
-import { Rng } from '../src/sim/rng.js';
+import { Rng } from '../src/core/rng.js';
 
 export interface CrashOptions {
   /** Kills. Defaults to 20. */

@@ -157,7 +157,7 @@ export async function soak(opts: SoakOptions = {}): Promise<Record<string, unkno
   const tmp = mkdtempSync(join(tmpdir(), 'rhil-soak-'));
   const link = join(tmp, 'board');
   const db = opts.db ?? join(tmp, 'soak.db');
-  const { selectBackend } = await import('../src/train/backend.js');
+  const { selectBackend } = await import('../src/core/backend.js');
   const { train } = await import('../src/train/train.js');
   const backend = await selectBackend('auto');
 

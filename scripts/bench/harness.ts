@@ -115,7 +115,7 @@ function selfCpu(): number {
   return (c.user + c.system) / 1e6;
 }
 
-export { median } from '../../src/tasks/metrics.js';
+export { median } from '../../src/core/metrics.js';
 
 /** Nearest-rank percentile (p in 0..100). */
 export function percentile(xs: number[], p: number): number {

@@ -27,11 +27,11 @@
  */
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
+import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
 import { NarxAdam } from '../../src/surrogate/adam-step.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import type { Examples } from '../../src/surrogate/windows.js';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { timeCalls } from './harness.js';
 
 const args = process.argv.slice(2);

@@ -17,7 +17,7 @@
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { openDevice } from '../../src/device/index.js';
-import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
+import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
 import { train } from '../../src/train/train.js';
 
 const args = process.argv.slice(2);

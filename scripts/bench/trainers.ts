@@ -19,7 +19,7 @@
  */
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import type { TrainOptions, TrainResult } from '../../src/train/common.js';
 import { train, type AnyTrainOptions } from '../../src/train/train.js';
 

@@ -30,7 +30,7 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
-import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
+import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
 import { liveRefitWorkers } from '../../src/surrogate/lagged-refit.js';
 import type { TrainOptions } from '../../src/train/common.js';
 import { train } from '../../src/train/train.js';

@@ -5,7 +5,7 @@
  */
 import type { BatchResult } from '../device/index.js';
 import type { Info } from '../protocol/index.js';
-import { median } from '../tasks/metrics.js';
+import { median } from '../core/metrics.js';
 
 /** The part of a DeviceClient a calibration needs. */
 export interface CalibrationDevice {

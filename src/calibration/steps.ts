@@ -8,7 +8,7 @@ import type { CrosstalkSummary, DriftSummary, LatencySummary, LinearizationTable
 import {
   type CalibrationDevice, type Recording, Sequence, driveOf, fitLine, median, monotoneFit, record, sig, spanMean, spanTime,
 } from './measure.js';
-import { Rng } from '../sim/rng.js';
+import { Rng } from '../core/rng.js';
 
 export type BatchProgress = (done: number, total: number) => void;
 const US_PER_HOUR = 3.6e9;

@@ -21,7 +21,7 @@
  * clipped to the rails [0, 2^adcBits - 1] (status bit 2). t_h is device time in hours; it advances
  * by samplePeriodNs per step and by advanceTime(ns).
  */
-import { Rng, checkSeed } from './rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import {
   DelayLine, type ReservoirModel, type ReservoirTwin, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
   checkBuffers, intOption, numOption, rejectUnknown,

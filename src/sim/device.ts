@@ -25,7 +25,7 @@ import {
 import type { Link } from '../transport/link.js';
 import { ByteFaults, type FaultCounts, type FaultOptions, emptyFaultCounts, resolveFaults } from './faults.js';
 import type { ReservoirModel } from './model.js';
-import { Rng, checkSeed } from './rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 
 /** Firmware string a SimDevice reports by default. */
 export const SIM_FIRMWARE = 'reservoir-hil sim 0.1.0';

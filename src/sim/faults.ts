@@ -10,7 +10,7 @@
  * const wire = inj.outgoing(encoder.encode(frame)); // some bits flipped, counted in inj.counts
  * ```
  */
-import { Rng } from './rng.js';
+import { Rng } from '../core/rng.js';
 
 /** Faults a SimDevice injects. Every field is optional; all are off by default. */
 export interface FaultOptions {

@@ -17,7 +17,7 @@
  * `spectralRadius`, estimated in float by power iteration, then quantized to Q1.15 (rounded,
  * saturating at +-32767). Win is dense, uniform in [-inputScaling, inputScaling], quantized alike.
  */
-import { Rng, checkSeed } from './rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import {
   DelayLine, type ReservoirModel, type ReservoirTwin, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
   checkBuffers, intOption, numOption, rejectUnknown,

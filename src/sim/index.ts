@@ -1,5 +1,5 @@
 /** Simulated physical reservoirs (device side) and their float twins. */
-export { Rng, checkSeed } from './rng.js';
+export { Rng, checkSeed } from '../core/rng.js';
 export {
   type ReservoirModel, type ReservoirTwin, type TwinStep, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
 } from './model.js';

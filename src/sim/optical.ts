@@ -15,7 +15,7 @@
  * the read noise and n1, n2 ~ N(0, 1). Outputs are non-negative integer camera counts; a count
  * above the top code is clipped (status bit 2). The frame rate sets samplePeriodNs.
  */
-import { Rng, checkSeed } from './rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import {
   DelayLine, type ReservoirModel, type ReservoirTwin, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
   checkBuffers, intOption, numOption, rejectUnknown,

@@ -29,8 +29,8 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, checkSeed } from '../sim/rng.js';
-import { channelErrors } from '../tasks/metrics.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { channelErrors } from '../core/metrics.js';
 import { checkWindowShape, rowLengths, type Examples, type WindowShape } from './windows.js';
 
 /** Options of {@link NarxSurrogate}. */

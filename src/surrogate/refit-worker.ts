@@ -10,7 +10,7 @@
  * 'done' or 'error' per job, in order).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend, type BackendChoice } from '../train/backend.js';
+import { selectBackend, type BackendChoice } from '../core/backend.js';
 import { packWeights, type FromWorker, type ToWorker } from './lagged-refit.js';
 import { fitJSONInSlices } from './refit.js';
 

@@ -30,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Observable, type OperatorFunction } from 'rxjs';
-import { Rng, checkSeed } from '../sim/rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import { NarxAdam } from './adam-step.js';
 import { NarxSurrogate, type NarxJSON } from './narx.js';
 import type { ReplayBuffer } from './replay.js';

@@ -20,7 +20,7 @@
  * const drift = surrogate.evaluate(buf.newest(256));
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import { checkWindowShape, rowLengths, segmentLength, warmup, writeExample, type Examples, type WindowShape } from './windows.js';
 
 /** Options of {@link ReplayBuffer}. */

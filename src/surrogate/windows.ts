@@ -14,6 +14,7 @@
  * ex.count === T - 2;                              // the first max(W-1, R) steps have no full window
  * ```
  */
+import { checkInt } from '../core/validate.js';
 
 /** How many drive lags and response lags an example carries. */
 export interface WindowShape {
@@ -38,20 +39,15 @@ export interface Examples {
   readonly targets: Float32Array;
 }
 
-function checkInt(v: unknown, name: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 1 << 20) {
-    throw new RangeError(`${name} must be an integer in [${min}, 2^20], got ${String(v)}`);
-  }
-  return v;
-}
+const MAX_DIM = 1 << 20;
 
 /** Validates a window shape and returns a plain copy; throws RangeError naming the bad field. */
 export function checkWindowShape(s: WindowShape): WindowShape {
   return {
-    inChannels: checkInt(s.inChannels, 'inChannels', 1),
-    outChannels: checkInt(s.outChannels, 'outChannels', 1),
-    window: checkInt(s.window, 'window', 1),
-    responseLags: checkInt(s.responseLags, 'responseLags', 0),
+    inChannels: checkInt(s.inChannels, 'inChannels', 1, MAX_DIM),
+    outChannels: checkInt(s.outChannels, 'outChannels', 1, MAX_DIM),
+    window: checkInt(s.window, 'window', 1, MAX_DIM),
+    responseLags: checkInt(s.responseLags, 'responseLags', 0, MAX_DIM),
   };
 }
 

@@ -24,8 +24,8 @@
  * symbolErrorRate(readout, target);
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
-import { checkSameLength, checkInt, checkKeys, checkNumber } from './validate.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { checkSameLength, checkInt, checkKeys, checkNumber } from '../core/validate.js';
 
 /** The symbol alphabet. */
 export const SYMBOLS: readonly number[] = Object.freeze([-3, -1, 1, 3]);

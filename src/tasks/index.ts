@@ -13,12 +13,12 @@
 import { channelEqualisation, channelEqualisationDefaults, symbolErrorRate, type ChannelEqualisationParams } from './channel-equalisation.js';
 import { mackeyGlass, mackeyGlassDefaults, multiStepDataset, type MackeyGlassParams } from './mackey-glass.js';
 import { memoryCapacity, memoryCapacityDefaults, memoryTask, type MemoryCapacityParams } from './memory-capacity.js';
-import { nmse, nrmse } from './metrics.js';
+import { nmse, nrmse } from '../core/metrics.js';
 import { narma10, narma10Defaults, type Narma10Params } from './narma10.js';
 import { accuracy, waveformDefaults, waveforms, type WaveformParams } from './waveforms.js';
-import { checkInt, checkKeys } from './validate.js';
+import { checkInt, checkKeys } from '../core/validate.js';
 
-export { mse, nmse, nrmse, mean, variance, squaredCorrelation } from './metrics.js';
+export { mse, nmse, nrmse, mean, variance, squaredCorrelation } from '../core/metrics.js';
 export { narma10, narma10Response, narma10Defaults, type Narma10Params, type Narma10Data, type Narma10Response } from './narma10.js';
 export { mackeyGlass, mackeyGlassDefaults, oneStepDataset, multiStepDataset, type MackeyGlassParams } from './mackey-glass.js';
 export { memoryTask, memoryCapacity, memoryCapacityDefaults, type MemoryCapacityParams, type MemoryTaskData } from './memory-capacity.js';

@@ -17,8 +17,8 @@
  * const { input, target } = oneStepDataset(x); // input x(t), target x(t+1)
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
-import { checkInt, checkKeys, checkNumber } from './validate.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { checkInt, checkKeys, checkNumber } from '../core/validate.js';
 
 /** Mackey-Glass options. */
 export interface MackeyGlassParams {

@@ -16,9 +16,9 @@
  * memoryCapacity(predictions, targets); // predictions[k - 1] estimates u(t - k)
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
-import { squaredCorrelation } from './metrics.js';
-import { checkInt, checkKeys } from './validate.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { squaredCorrelation } from '../core/metrics.js';
+import { checkInt, checkKeys } from '../core/validate.js';
 
 /** Memory-capacity options. */
 export interface MemoryCapacityParams {

@@ -24,8 +24,8 @@
  * const { u, y } = narma10(2000, {}, { seed: 1 }); // train a readout to map u[0..t] to y[t]
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
-import { checkInt, checkKeys, checkNumber } from './validate.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { checkInt, checkKeys, checkNumber } from '../core/validate.js';
 
 /** NARMA10 options. */
 export interface Narma10Params {

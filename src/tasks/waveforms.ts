@@ -15,8 +15,8 @@
  * accuracy(readout, label); // readout thresholded at 0.5
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
-import { checkSameLength, checkInt, checkKeys, checkNumber } from './validate.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { checkSameLength, checkInt, checkKeys, checkNumber } from '../core/validate.js';
 
 /** Waveform options. */
 export interface WaveformParams {

@@ -10,7 +10,7 @@
 import { type DeviceIdentity, deviceIdentity } from '../device/identity.js';
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/client.js';
-import { Rng, checkSeed } from '../sim/rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
 import type { NarxJSON } from '../surrogate/narx.js';
 import type { RefitOptions } from '../surrogate/refit.js';

@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/client.js';
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import { type MeasureOptions, measure } from './hybrid.js';
 import type { RidgeWeights } from './ridge.js';

@@ -30,8 +30,10 @@ import type { BatchResult, Device } from '../device/client.js';
 import { StateBreakError } from '../device/errors.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 import type { Info } from '../protocol/messages.js';
-import { Rng, checkSeed } from '../sim/rng.js';
-import { RidgeAccumulator, nmse, type LambdaChoice, type RidgeWeights } from './ridge.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { nmse } from '../core/metrics.js';
+import { checkInt } from '../core/validate.js';
+import { RidgeAccumulator, type LambdaChoice, type RidgeWeights } from './ridge.js';
 
 // ---- tapped delays ----------------------------------------------------------------------------
 
@@ -118,9 +120,9 @@ export class TappedDense {
   readonly b: tf.Variable<tf.Rank.R1>;
 
   constructor(opts: TappedDenseOptions) {
-    this.inChannels = posInt(opts.inChannels, 'inChannels');
-    this.taps = posInt(opts.taps ?? 20, 'taps');
-    this.units = posInt(opts.units, 'units');
+    this.inChannels = checkInt(opts.inChannels, 'inChannels', 1);
+    this.taps = checkInt(opts.taps ?? 20, 'taps', 1);
+    this.units = checkInt(opts.units, 'units', 1);
     const gain = opts.gain ?? 1;
     if (!(gain >= 0 && Number.isFinite(gain))) throw new RangeError(`gain must be finite and >= 0, got ${String(gain)}`);
     this.norm = opts.norm ?? { shift: new Array(this.inChannels).fill(0), scale: new Array(this.inChannels).fill(1) };
@@ -379,8 +381,8 @@ export class RidgeReadout {
   private chosen = NaN;
 
   constructor(readonly features: number, readonly outputs: number, opts: RidgeReadoutOptions = {}) {
-    posInt(features, 'features');
-    posInt(outputs, 'outputs');
+    checkInt(features, 'features', 1);
+    checkInt(outputs, 'outputs', 1);
     this.lambdas = opts.lambdas ?? DEFAULT_LAMBDAS;
     if (this.lambdas.length === 0) throw new RangeError('lambdas must not be empty');
     this.make = opts.accumulator ?? ((f, o) => new RidgeAccumulator(f, o));
@@ -469,11 +471,6 @@ export class RidgeReadout {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-function posInt(v: number, name: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
-  return v;
-}
 
 function slice(a: ArrayLike<number>, from: number, to: number): Float64Array {
   return Float64Array.from({ length: to - from }, (_, i) => a[from + i]);

@@ -1,5 +1,5 @@
 /** Training around the device: backend selection, ridge readout, gradient checks. */
-export * from './backend.js';
+export * from '../core/backend.js';
 export * from './ridge.js';
 export * from './vjp-check.js';
 export * from './hybrid.js';

@@ -21,7 +21,8 @@
  * ```
  */
 
-import { channelErrors } from '../tasks/metrics.js';
+import { nmse } from '../core/metrics.js';
+import { checkInt } from '../core/validate.js';
 
 /** Options of {@link RidgeAccumulator}. */
 export interface RidgeOptions {
@@ -50,11 +51,6 @@ export interface LambdaChoice extends LambdaScore {
   scores: LambdaScore[];
 }
 
-function checkDim(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
-
 function checkFinite(a: ArrayLike<number>, name: string, cols: number): void {
   for (let k = 0; k < a.length; k++) {
     if (!Number.isFinite(a[k])) {
@@ -67,27 +63,6 @@ function checkFinite(a: ArrayLike<number>, name: string, cols: number): void {
 function rowsOf(a: ArrayLike<number>, cols: number, name: string): number {
   if (a.length % cols !== 0) throw new RangeError(`${name} has length ${a.length}, not a multiple of its ${cols} columns`);
   return a.length / cols;
-}
-
-/**
- * Normalised mean squared error, averaged over outputs: for each output column j,
- * NMSE_j = MSE_j / Var_j(target) with the population variance (divide by n), then the mean over j.
- * A constant target column has no defined NMSE: RangeError.
- */
-export function nmse(predicted: ArrayLike<number>, target: ArrayLike<number>, outputs = 1): number {
-  checkDim(outputs, 'outputs');
-  if (predicted.length !== target.length) {
-    throw new RangeError(`predicted has length ${predicted.length}, target ${target.length}`);
-  }
-  const n = rowsOf(target, outputs, 'target');
-  if (n === 0) throw new RangeError('nmse needs at least one row');
-  const { se, ss } = channelErrors(predicted, target, outputs);
-  let total = 0;
-  for (let j = 0; j < outputs; j++) {
-    if (ss[j] === 0) throw new RangeError(`target column ${j} is constant: NMSE is undefined`);
-    total += se[j] / ss[j]; // (se / n) / (ss / n)
-  }
-  return total / outputs;
 }
 
 /** y = Wᵀx + b for each row of X (row-major), returned row-major (rows x outputs). */
@@ -133,8 +108,8 @@ export class RidgeAccumulator {
    * @param outputs columns of Y (targets per row)
    */
   constructor(features: number, outputs: number, { bias = true }: RidgeOptions = {}) {
-    this.features = checkDim(features, 'features');
-    this.outputs = checkDim(outputs, 'outputs');
+    this.features = checkInt(features, 'features', 1);
+    this.outputs = checkInt(outputs, 'outputs', 1);
     if (typeof bias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${String(bias)}`);
     this.bias = bias;
     this.dim = features + (bias ? 1 : 0);

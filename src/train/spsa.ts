@@ -27,7 +27,8 @@ import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type Resolved, dropRows, finalCost, inputLayer, resolve, targetRows, finishOnDevice,
 } from './common.js';
 import { measure } from './hybrid.js';
-import { RidgeAccumulator, nmse } from './ridge.js';
+import { nmse } from '../core/metrics.js';
+import { RidgeAccumulator } from './ridge.js';
 
 /** SPSA gains. */
 export interface SpsaGains {

@@ -7,7 +7,7 @@
  */
 import { NarxSurrogate } from '../surrogate/narx.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
 import type { SurrogateTrainOptions } from './common.js';
 
 export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag'>>;

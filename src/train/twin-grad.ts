@@ -39,7 +39,7 @@ import { SIM_FIRMWARE } from '../sim/device.js';
 import type { ReservoirModel, ReservoirTwin } from '../sim/model.js';
 import { type ModelOptions, type ProfileName, createModel, profiles } from '../sim/profiles.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
-import { channelErrors } from '../tasks/metrics.js';
+import { channelErrors } from '../core/metrics.js';
 
 /** Device ranges of the episode map (INFO fields); default: the model's inRange and outRange. */
 export type TwinScaling = Pick<Info, 'inMin' | 'inMax' | 'outMin' | 'outMax'>;

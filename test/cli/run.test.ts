@@ -10,7 +10,7 @@ import { openDevice } from '../../src/device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../src/record/index.js';
 import { generateTask, nmse } from '../../src/tasks/index.js';
 import { applyModel, loadModel } from '../../src/train/apply.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 
 const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rhil-run-'));

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { getRun, openRecordDb, readBatches, readMetrics } from '../../src/record/index.js';
 import { makeBatch, tempDir } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { cutWindows, type Examples, type WindowShape } from '../../src/surrogate/windows.js';
 
 /** A [rows, cols] tensor of N(mean, sd) draws from `rng`. */

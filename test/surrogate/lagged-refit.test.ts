@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { LaggedRefitter, RefitterClosed, liveRefitWorkers, type LaggedRefitOptions } from '../../src/surrogate/lagged-refit.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import type { ObservedSegment, RefitEvent, SegmentReport } from '../../src/surrogate/refit.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { NarxSurrogate, type SeqContext } from '../../src/surrogate/narx.js';
 import { cutWindows } from '../../src/surrogate/windows.js';
 import { diff, finiteDiffVjp, randn, randomExamples } from './helpers.js';

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { Observable, from, interval, map, take, tap, type Subscription } from 'rxjs';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import { ContinuousRefitter, continuousRefit, type ObservedSegment, type RefitEvent, type RefitOptions } from '../../src/surrogate/refit.js';
 import { ReplayBuffer } from '../../src/surrogate/replay.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { ReplayBuffer } from '../../src/surrogate/replay.js';
 import { cutWindows } from '../../src/surrogate/windows.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { narma10, narma10Response } from '../../src/tasks/index.js';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { same, throwsRangeNaming } from './helpers.js';
 
 /** The recurrence in array form: y[t] = 0.3 y[t-1] + 0.05 y[t-1] sum_{i=0..9} y[t-1-i] + 1.5 u[t-9] u[t] + 0.1. */

@@ -6,7 +6,7 @@ import { openDevice } from '../../src/device/index.js';
 import { openSimLink } from '../../src/sim/serve.js';
 import { nmse } from '../../src/tasks/index.js';
 import { ModelError, ModelStream, applyModel, checkModelDevice, loadModel } from '../../src/train/apply.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import { resolve, type TrainResult } from '../../src/train/common.js';
 import { RidgeReadout, TappedDense, inputNorm, measure } from '../../src/train/hybrid.js';
 import { train } from '../../src/train/train.js';

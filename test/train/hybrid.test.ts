@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { openDevice } from '../../src/device/index.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import {
   RidgeReadout, TappedDense, drivesFromDeviceUnits, fromDeviceUnits, inputNorm, measure, tapFeatures, toDeviceUnits,
 } from '../../src/train/hybrid.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import { physicalLayer } from '../../src/surrogate/physical-layer.js';
 import { cutWindows } from '../../src/surrogate/windows.js';

@@ -5,7 +5,7 @@ import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
 import type { AnalogOptions } from '../../src/sim/analog.js';
 import type { SimDeviceOptions } from '../../src/sim/device.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import { liveRefitWorkers } from '../../src/surrogate/lagged-refit.js';
 import { TrainingInterrupted, type TrainOptions, type TrainResult } from '../../src/train/common.js';
 import { train } from '../../src/train/train.js';

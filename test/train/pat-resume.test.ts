@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyCalibration, loadPlan, runCalibration } from '../../src/calibration/index.js';
 import { openDevice } from '../../src/device/index.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import { type TrainCheckpoint, type TrainOptions, TrainingInterrupted } from '../../src/train/common.js';
 import { measure } from '../../src/train/hybrid.js';
 import { train } from '../../src/train/train.js';

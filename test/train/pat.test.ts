@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { openDevice } from '../../src/device/index.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import type { TrainOptions, TrainResult } from '../../src/train/common.js';
 import { train } from '../../src/train/train.js';
 

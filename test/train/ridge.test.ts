@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RidgeAccumulator, nmse } from '../../src/train/ridge.js';
-import { Rng } from '../../src/sim/rng.js';
+import { RidgeAccumulator } from '../../src/train/ridge.js';
+import { nmse } from '../../src/core/metrics.js';
+import { Rng } from '../../src/core/rng.js';
 
 /** Solves A z = B (A n x n, B n x m, row-major) by Gaussian elimination with partial pivoting. */
 function gaussSolve(A: number[][], B: number[][]): number[][] {

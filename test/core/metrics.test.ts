@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mse, nmse, nrmse, variance, squaredCorrelation } from '../../src/tasks/index.js';
-import { close, throwsRangeNaming } from './helpers.js';
+import { close, throwsRangeNaming } from '../tasks/helpers.js';
 
 const target = Float64Array.from([1, 2, 3, 4, 6]);
 

@@ -4,12 +4,13 @@
  */
 
 /** Checks that `value` is an integer in [min, max]; returns it. */
-export function checkInt(value: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function checkInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const upper = max === Number.MAX_SAFE_INTEGER ? '' : ` and <= ${max}`;
-    throw new RangeError(`${name} must be an integer >= ${min}${upper}, got ${String(value)}`);
+    const what = min === 1 && !upper ? 'a positive integer' : `an integer >= ${min}${upper}`;
+    throw new RangeError(`${name} must be ${what}, got ${String(value)}`);
   }
-  return value;
+  return value as number;
 }
 
 /** Bounds for {@link checkNumber}; a bound left out is not checked. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../../src/sim/index.js';
-import { stats } from './helpers.js';
+import { stats } from '../sim/helpers.js';
 
 const draw = (r: Rng, n: number): number[] => Array.from({ length: n }, () => r.nextU32());
 

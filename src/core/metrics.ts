@@ -6,7 +6,7 @@
  * nmse(pred, target); // 0 for a perfect predictor, 1 for predicting mean(target)
  * ```
  */
-import { checkSameLength } from './validate.js';
+import { checkInt, checkSameLength } from './validate.js';
 
 /** Arithmetic mean of `x` (non-empty). */
 export function mean(x: ArrayLike<number>): number {
@@ -39,14 +39,21 @@ export function mse(pred: ArrayLike<number>, target: ArrayLike<number>): number 
 }
 
 /**
- * NMSE = MSE / Var(target), with Var the population variance (1/N) sum_t (target(t) - mean(target))^2.
- * RangeError when the target has zero variance (the ratio is undefined).
+ * NMSE of row-major data with `outputs` columns: for each column j, NMSE_j = MSE_j / Var_j(target)
+ * (population variance), then the mean over the columns. One column is the textbook
+ * MSE / Var(target). A constant target column has no NMSE: RangeError naming the column.
  */
-export function nmse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
-  const e = mse(pred, target);
-  const v = variance(target);
-  if (!(v > 0)) throw new RangeError('target must have non-zero variance for nmse');
-  return e / v;
+export function nmse(pred: ArrayLike<number>, target: ArrayLike<number>, outputs = 1): number {
+  checkInt(outputs, 'outputs', 1);
+  const n = checkSameLength(pred, target);
+  if (n % outputs !== 0) throw new RangeError(`target has length ${n}, not a multiple of its ${outputs} columns`);
+  const { se, ss } = channelErrors(pred, target, outputs);
+  let total = 0;
+  for (let j = 0; j < outputs; j++) {
+    if (!(ss[j] > 0)) throw new RangeError(`target column ${j} is constant: NMSE is undefined (it needs non-zero variance)`);
+    total += se[j] / ss[j];
+  }
+  return total / outputs;
 }
 
 /** NRMSE = sqrt(NMSE) = sqrt(MSE / Var(target)), Var the population variance. */

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendChoice } from '../../src/train/backend.js';
+import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try { await p; } catch (e) { return e as Error; }
