@@ -1,0 +1,41 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openDevice } from '../../src/device/index.js';
+import { selectBackend } from '../../src/core/backend.js';
+import type { TrainOptions, TrainerName } from '../../src/train/common.js';
+import { train } from '../../src/train/train.js';
+
+/**
+ * Regression pin: the same seed on the same simulator gives the same test NMSE, trainer by
+ * trainer. The figures were measured before the training loop became one RxJS pipeline
+ * (commit 0c1fabc); a refactor that changes them changed behaviour. insilico's changed on purpose
+ * when it took pat's refitter (held-out tail, slice-fitted Adam): its figure is the one after.
+ */
+const SMALL: Omit<TrainOptions, 'trainer' | 'seed'> = {
+  task: 'narma10', episodes: 6, steps: 150, washout: 30, trainSteps: 1200, fitSteps: 600, testSteps: 300,
+  surrogate: { fitExamples: 256, hidden: [16], firstEpochs: 10 }, fidelityEvery: 3,
+};
+
+const PINNED: Record<TrainerName, number> = {
+  pat: 0.203268559357088, oracle: 0.18923726134795307, digital: 0.19191524989332737, classic: 0.22032548842816022,
+  insilico: 0.18959358174409294, spsa: 0.37102568163375305,
+};
+
+test.before(async () => {
+  await selectBackend('wasm');
+});
+
+for (const trainer of Object.keys(PINNED) as TrainerName[]) {
+  test(`${trainer} on sim:analog-awg, seed 1, gives its pinned test NMSE`, async () => {
+    const device = trainer === 'digital' ? undefined : await openDevice('sim:analog-awg', { seed: 1 });
+    try {
+      const res = await train({ ...SMALL, trainer, seed: 1, device });
+      console.log(`    ${trainer}: ${res.test.value} (${res.deviceSamples} device samples)`);
+      assert.ok(Math.abs(res.test.value - PINNED[trainer]) <= 1e-6 * PINNED[trainer], `${trainer}: ${res.test.value}, pinned ${PINNED[trainer]}`);
+    } finally {
+      await device?.close();
+    }
+  });
+}
+
+test.run();
