@@ -3,17 +3,13 @@
  * most maxBatch, up to `credits` in flight, in order), read back per-sample responses and device
  * times, and a few statistics (means over spans, least-squares lines, monotone fits).
  */
-import type { BatchResult } from '../device/index.js';
+import type { SegmentDevice } from '../device/device.js';
+import { measureSegment } from '../device/segment.js';
 import type { Info } from '../protocol/index.js';
 import { median } from '../core/metrics.js';
 
-/** The part of a DeviceClient a calibration needs. */
-export interface CalibrationDevice {
-  readonly info: Info;
-  readonly maxBatch: number;
-  resetState(): Promise<number>;
-  process(input: ArrayLike<number>): Promise<BatchResult>;
-}
+/** The part of a device a calibration needs. */
+export type CalibrationDevice = SegmentDevice;
 
 /** Responses of a driven sequence: `output` is count x outChannels, row-major. */
 export interface Recording {
@@ -62,30 +58,10 @@ export class Sequence {
   }
 }
 
-/** Drives `seq` through the device and records every response. `onBatch(done, total)` reports progress. */
+/** Drives `seq` through the device as one fresh segment (device/segment.ts) and records every response. `onBatch(done, total)` reports progress. */
 export async function record(dev: CalibrationDevice, seq: Sequence, onBatch?: (done: number, total: number) => void): Promise<Recording> {
-  const { inChannels, outChannels, credits, samplePeriodNs } = dev.info;
-  const drive = seq.toArray();
-  const count = seq.length;
-  const output = new Float64Array(count * outChannels);
-  const timeUs = new Float64Array(count);
-  const batch = Math.max(1, dev.maxBatch);
-  const window: Promise<void>[] = [];
-  let done = 0;
-  for (let start = 0; start < count; start += batch) {
-    const n = Math.min(batch, count - start);
-    const s = start;
-    const input = drive.subarray(s * inChannels, (s + n) * inChannels);
-    window.push(dev.process(input).then((r) => {
-      output.set(r.output, s * outChannels);
-      for (let i = 0; i < n; i++) timeUs[s + i] = r.timestampUs + ((i + 0.5) * samplePeriodNs) / 1000;
-      done += n;
-      onBatch?.(done, count);
-    }));
-    if (window.length >= Math.max(1, credits)) await window.shift();
-  }
-  await Promise.all(window);
-  return { count, outChannels, output, timeUs };
+  const seg = await measureSegment(dev, seq.toArray(), { onBatch });
+  return { count: seq.length, outChannels: dev.info.outChannels, output: seg.raw, timeUs: seg.timeUs };
 }
 
 /** Per-output mean over samples [start, start + n). */

@@ -115,12 +115,12 @@ export async function runNoise(dev: CalibrationDevice, step: NoiseStep, progress
   const info = dev.info;
   const d = driveOf(info, step.level);
   const n = step.samples, nOut = info.outChannels;
-  // The same drive twice from rest: a deterministic device repeats itself exactly, so the
-  // difference holds the noise only (not the reservoir's own dynamics, e.g. limit cycles).
+  // The same drive twice from rest (record() starts each from a reset): a deterministic device
+  // repeats itself exactly, so the difference holds the noise only (not the reservoir's own
+  // dynamics, e.g. limit cycles).
   const runs: Recording[] = [];
   let start = 0;
   for (let k = 0; k < 2; k++) {
-    await dev.resetState();
     const seq = new Sequence(info.inChannels);
     seq.all(d, step.settleSamples);
     start = seq.all(d, n);

@@ -11,6 +11,7 @@ import {
   createSamples, formatOfSamples,
 } from '../protocol/index.js';
 import type { Link } from '../transport/link.js';
+import type { Device } from './device.js';
 import {
   type BreakReason, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError,
   ProtocolViolationError, StateBreakError,
@@ -84,14 +85,9 @@ function checkOption(name: string, v: number | undefined, def: number, min: numb
   return x;
 }
 
-/**
- * What the trainers, the calibration and the recorder use of a device session: a DeviceClient,
- * or a wrapper that keeps one alive (reconnecting after an unplug) behind the same surface.
- */
-export type Device = Pick<DeviceClient,
-  'info' | 'maxBatch' | 'rejects' | 'events$' | 'results$' | 'process' | 'resetState' | 'configure' | 'getStatus' | 'ping' | 'close'>;
+export type { Device } from './device.js';
 
-export class DeviceClient {
+export class DeviceClient implements Device {
   /** The device's INFO from the handshake. */
   info!: Info;
   /** Largest batch that fits both PROCESS and RESULT into the device's maxFrame. */

@@ -31,12 +31,12 @@
  * ```
  */
 import type { AppliedCalibration } from '../calibration/apply.js';
-import type { Device } from '../device/client.js';
-import { StateBreakError } from '../device/errors.js';
+import type { Device } from '../device/device.js';
+import { measureSegment } from '../device/segment.js';
 import type { Info } from '../protocol/messages.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
 import type { DeviceSummary, TrainerName } from './common.js';
-import { RidgeReadout, TappedDense, driveUnits, processSegment, scaleResponses } from './hybrid.js';
+import { RidgeReadout, TappedDense, driveUnits, scaleResponses } from './hybrid.js';
 
 /** Washout of every measured segment in train() (common.ts resolve): used when a model file does not say. */
 export const DEFAULT_WASHOUT = 50;
@@ -240,8 +240,8 @@ export class ModelStream {
   private history: Float64Array;
   /** The last `washout` drives sent, in device units, replayed after a break. */
   private recent = new Float64Array(0);
-  private needsReset = true;
-  private epoch = -1;
+  /** The open segment's epoch; none before the first chunk. */
+  private epoch: number | undefined;
 
   private constructor(private readonly model: LoadedModel, private readonly device: Device | undefined, private readonly opts: ApplyOptions) {
     this.washout = opts.washout ?? model.washout;
@@ -278,42 +278,23 @@ export class ModelStream {
     buf.set(this.history);
     buf.set(Array.from(rows), this.history.length);
     const a = model.inputLayer.run(buf, hist, n);
-    const features = this.device ? await this.measureChunk(a, n) : a;
+    const features = this.device ? await this.measureChunk(a) : a;
     this.history = buf.slice(buf.length - this.history.length);
     this.steps += n;
     return model.readout.predict(features);
   }
 
-  /** Scaled responses to drives `a` ([n * inChannels] in [-1, 1]), continuing the segment. */
-  private async measureChunk(a: Float32Array, n: number): Promise<Float32Array> {
+  /** Scaled responses to drives `a` ([n * inChannels] in [-1, 1]), continuing the segment (after a break: reset, wash in the recent drives, measure again). */
+  private async measureChunk(a: Float32Array): Promise<Float32Array> {
     const device = this.device!;
-    const info = device.info;
-    const cal = this.opts.calibration;
+    const info = device.info, cal = this.opts.calibration;
     const units = driveUnits(a, info, cal);
-    const maxRetries = this.opts.maxRetries ?? 3;
-    for (let attempt = 0; ; attempt++) {
-      this.opts.signal?.throwIfAborted();
-      try {
-        if (this.needsReset) await this.washIn();
-        this.samples += n;
-        const { raw } = await processSegment(device, units, this.epoch);
-        this.remember(units);
-        return scaleResponses(raw, info, cal);
-      } catch (e) {
-        if (!(e instanceof StateBreakError) || attempt >= maxRetries) throw e;
-        this.breaks++;
-        this.needsReset = true;
-      }
-    }
-  }
-
-  /** Resets the device and replays the most recent drives (responses unused) so the reservoir is washed in. */
-  private async washIn(): Promise<void> {
-    const device = this.device!;
-    this.epoch = await device.resetState();
-    this.samples += this.recent.length / device.info.inChannels;
-    await processSegment(device, this.recent, this.epoch);
-    this.needsReset = false;
+    const seg = await measureSegment(device, units, { epoch: this.epoch, washIn: this.recent, maxRetries: this.opts.maxRetries, signal: this.opts.signal });
+    this.epoch = seg.epoch;
+    this.samples += seg.samples;
+    this.breaks += seg.breaks;
+    this.remember(units);
+    return scaleResponses(seg.raw, info, cal);
   }
 
   /** Keeps the last `washout` drive rows sent. */

@@ -26,8 +26,8 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BatchResult, Device } from '../device/client.js';
-import { StateBreakError } from '../device/errors.js';
+import type { SegmentDevice } from '../device/device.js';
+import { type Segment, measureSegment } from '../device/segment.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 import type { Info } from '../protocol/messages.js';
 import { Rng, checkSeed } from '../core/rng.js';
@@ -284,64 +284,19 @@ export interface MeasureOptions {
 }
 
 /**
- * Sends `units` ([steps * inChannels], device units) as batches of up to maxBatch, all in flight
- * at once (the client keeps within the device's credits), and waits for every one; the first
- * failure is thrown once all have settled. Every result must carry the segment's `epoch`.
- * Returns the responses [steps * outChannels] and the drives as sent, in device units.
+ * Measures drives `a` ([steps * inChannels] in [-1, 1]) as one fresh segment (device/segment.ts:
+ * reset, batches within credits, epoch checks, re-measured from a reset after a state break).
  */
-export async function processSegment(device: Device, units: Float64Array, epoch: number): Promise<{ raw: Float64Array; sent: Float64Array }> {
-  const ci = device.info.inChannels, co = device.info.outChannels;
-  const steps = units.length / ci;
-  const batches: Promise<BatchResult>[] = [];
-  for (let s = 0; s < steps; s += device.maxBatch) batches.push(device.process(units.subarray(s * ci, Math.min(steps, s + device.maxBatch) * ci)));
-  const settled = await Promise.allSettled(batches);
-  const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-  if (failed) throw failed.reason;
-  const raw = new Float64Array(steps * co);
-  const sent = new Float64Array(steps * ci);
-  let row = 0;
-  for (const r of settled as PromiseFulfilledResult<BatchResult>[]) {
-    const b = r.value;
-    // The client checked shapes against its own request; bound them anyway before copying.
-    if (b.output.length !== b.count * co || b.input.length !== b.count * ci || row + b.count > steps) throw new RangeError('device result does not match its batch');
-    // An epoch change inside a segment is a break the client should have raised; never splice.
-    if (b.epoch !== epoch) throw new StateBreakError(`epoch changed from ${epoch} to ${b.epoch} inside one segment`, 'epoch');
-    raw.set(b.output, row * co);
-    sent.set(b.input, row * ci);
-    row += b.count;
-  }
-  return { raw, sent };
+export async function measure(device: SegmentDevice, a: ArrayLike<number>, opts: MeasureOptions & { onSent?: () => void } = {}): Promise<Measurement> {
+  const info = device.info, cal = opts.calibration;
+  const seg = await measureSegment(device, driveUnits(a, info, cal), { maxRetries: opts.maxRetries, signal: opts.signal, onSent: opts.onSent });
+  return measurement(seg, info, cal);
 }
 
-/**
- * Measures one contiguous segment: resetState(), then the drives in batches of up to maxBatch
- * (all in flight at once; the client keeps within the device's credits), results kept in order.
- * On a StateBreakError the segment is measured again from a reset, up to `maxRetries` times.
- * @param a drives in [-1, 1], [steps * inChannels]
- */
-export async function measure(device: Device, a: ArrayLike<number>, opts: MeasureOptions = {}): Promise<Measurement> {
-  const info = device.info;
-  const ci = info.inChannels, co = info.outChannels;
-  const maxRetries = opts.maxRetries ?? 3;
-  const cal = opts.calibration;
-  const units = driveUnits(a, info, cal);
-  const steps = units.length / ci;
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`drives must hold a positive multiple of ${ci} samples`);
-  let samples = 0;
-  for (let breaks = 0; ; breaks++) {
-    opts.signal?.throwIfAborted();
-    const epoch = await device.resetState();
-    samples += steps;
-    let seg: { raw: Float64Array; sent: Float64Array };
-    try {
-      seg = await processSegment(device, units, epoch);
-    } catch (e) {
-      if (e instanceof StateBreakError && breaks < maxRetries) continue;
-      throw e;
-    }
-    const drives = drivesFromDeviceUnits(cal ? cal.delinearizeDrive(seg.sent) : seg.sent, info);
-    return { drives, responses: scaleResponses(seg.raw, info, cal), epoch, samples, breaks };
-  }
+/** A measured segment in the trainers' units: drives back in [-1, 1] as sent, responses in [0, 1]. */
+export function measurement(seg: Segment, info: Info, cal?: AppliedCalibration): Measurement {
+  const drives = drivesFromDeviceUnits(cal ? cal.delinearizeDrive(seg.sent) : seg.sent, info);
+  return { drives, responses: scaleResponses(seg.raw, info, cal), epoch: seg.epoch, samples: seg.samples, breaks: seg.breaks };
 }
 
 // ---- readout ----------------------------------------------------------------------------------

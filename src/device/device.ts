@@ -1,0 +1,33 @@
+/**
+ * The narrow surface every consumer of a device takes (trainers, `rhil run`, calibration, the
+ * benchmark, the probe, the recorder): a DeviceClient over any link, or a ReconnectingDevice that
+ * keeps one alive across an unplug. Segments are measured through it by segment.ts only.
+ */
+import type { Observable } from 'rxjs';
+import type { ConfigParam, Info, Samples, Status } from '../protocol/index.js';
+import type { BatchResult, DeviceEvent } from './client.js';
+
+export interface Device {
+  /** The device's INFO from the handshake. */
+  readonly info: Info;
+  /** Largest batch that fits both PROCESS and RESULT into the device's maxFrame. */
+  readonly maxBatch: number;
+  /** Decoder rejection counts on the link (bytes from the device). */
+  readonly rejects: Readonly<Record<string, number>>;
+  /** Boots, breaks, rejections, discarded replies, resets, reconnects, close. Completes on close. */
+  readonly events$: Observable<DeviceEvent>;
+  /** Every batch accepted, in device order: the tap a recorder subscribes to. Completes on close. */
+  readonly results$: Observable<BatchResult>;
+  /** One batch (count x inChannels, device units); rejects with StateBreakError when continuity breaks. */
+  process(input: Samples | ArrayLike<number>): Promise<BatchResult>;
+  /** Returns the reservoir to rest and opens a new segment; resolves with its epoch. */
+  resetState(): Promise<number>;
+  /** Applies parameters (all or none); resolves with the epoch after it. */
+  configure(params: ConfigParam[]): Promise<number>;
+  getStatus(): Promise<Status>;
+  ping(data?: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** What measuring a segment needs of a device. */
+export type SegmentDevice = Pick<Device, 'info' | 'maxBatch' | 'process' | 'resetState'>;
