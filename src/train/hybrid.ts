@@ -159,7 +159,12 @@ export class TappedDense {
 
   /** The layer's outputs for rows [start, start + length) of `inputs`, as a flat Float32Array [length * units]. */
   run(inputs: ArrayLike<number>, start: number, length: number): Float32Array {
-    const a = tf.tidy(() => this.apply(this.features2d(inputs, start, length)));
+    return this.runFeatures(tapFeatures(inputs, this.inChannels, this.taps, this.norm, start, length));
+  }
+
+  /** The layer's outputs for tapped features x [rows * features] (see {@link tapFeatures}): Float32Array [rows * units]. */
+  runFeatures(x: Float32Array): Float32Array {
+    const a = tf.tidy(() => this.apply(tf.tensor2d(x, [x.length / this.features, this.features])));
     const out = a.dataSync() as Float32Array;
     a.dispose();
     return out;

@@ -15,5 +15,5 @@ export { trainInsilico, type InsilicoOptions, type InsilicoSettings, type Insili
 export { trainSpsa, ridgeLoss, type SpsaOptions, type SpsaGains } from './spsa.js';
 export * from './fidelity.js';
 export * from './twin-grad.js';
-export { SurrogateTrack, surrogateDefaults, type ResolvedSurrogateOptions } from './surrogate-track.js';
+export { surrogateRefitter, surrogateDefaults, type ResolvedSurrogateOptions } from './surrogate-setup.js';
 export * from './apply.js';

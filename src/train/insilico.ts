@@ -33,7 +33,7 @@ import {
   finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
 import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
-import { surrogateDefaults } from './surrogate-track.js';
+import { surrogateDefaults } from './surrogate-setup.js';
 import { cutWindows } from '../surrogate/windows.js';
 
 export interface InsilicoSettings {

@@ -29,7 +29,7 @@ import {
 import { type FidelityRecord, type SpotOptions, episodeFidelity, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
-import { SurrogateTrack, surrogateDefaults } from './surrogate-track.js';
+import { surrogateDefaults, surrogateRefitter } from './surrogate-setup.js';
 import { TwinGradient, type TwinSource, twinMismatch, twinModelFor } from './twin-grad.js';
 
 /** Fidelity monitoring options of `oracle`. */
@@ -71,7 +71,8 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const spotCost = (fid?.spot ? 2 * (fid.spot.directions ?? 1) : 0);
   const L = r.washout + r.steps;
   const layer = inputLayer(r, ci);
-  const track = fid ? new SurrogateTrack(surrogateDefaults(o.surrogate), ci, co, r.rng) : undefined;
+  // The same surrogate and refit scheduler as pat's, fitted along the oracle's trajectory, for its fidelity.
+  const track = fid ? surrogateRefitter(o, r, surrogateDefaults(o.surrogate), ci, co, L) : undefined;
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
   const windows = r.rng.fork('episodes'), spotRng = r.rng.fork('fidelity-spot');
@@ -96,8 +97,11 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
           const tol = o.twinCheck ?? 0.1;
           if (!(rec.twinNmse <= tol)) throw new Error(`the twin does not match the device (NMSE ${rec.twinNmse.toFixed(3)} > ${tol}): wrong profile, seed or overrides?`);
         }
-        const surrogateNmse = track?.observe(m.drives, m.responses, m.epoch);
-        if (surrogateNmse !== undefined) rec.surrogateNmse = surrogateNmse;
+        if (track) {
+          const seen = await track.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
+          await track.settle();
+          if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
+        }
         const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, start + r.washout, r.steps);
         const readoutNmse = episodeReadout(r, readout, ring, X, Y);
         if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
@@ -136,6 +140,6 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   } finally {
     optimizer.dispose();
     layer.dispose();
-    track?.dispose();
+    await track?.close();
   }
 }

@@ -54,19 +54,23 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Device } from '../device/client.js';
-import { NarxSurrogate } from '../surrogate/narx.js';
-import { physicalLayer } from '../surrogate/physical-layer.js';
-import { ReplayBuffer } from '../surrogate/replay.js';
-import { LaggedRefitter } from '../surrogate/lagged-refit.js';
-import { warmup } from '../surrogate/windows.js';
+import {
+  BehaviorSubject, type Observable, asyncScheduler, combineLatest, concatMap, defer, finalize, first, firstValueFrom, from, lastValueFrom, map, observeOn,
+  of, range, takeWhile, tap,
+} from 'rxjs';
+import { variance } from '../core/metrics.js';
+import { checkInt } from '../core/validate.js';
+import type { NarxSurrogate } from '../surrogate/narx.js';
+import type { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
   targetRows, finishOnDevice, inputLayer, type Resolved,
 } from './common.js';
 import { episodeFidelity, readoutUpstream } from './fidelity.js';
 import { type Measurement, RidgeReadout, TappedDense, measure, tapFeatures } from './hybrid.js';
+import { type StepEpisode, patGradients } from './pat-step.js';
 import type { RidgeAccumulator } from './ridge.js';
+import { surrogateDefaults, surrogateRefitter } from './surrogate-setup.js';
 import { TwinGradient, twinModelFor } from './twin-grad.js';
 
 export async function trainPat(o: TrainOptions): Promise<TrainResult> {
@@ -77,42 +81,17 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const info = device.info;
   if (info.inChannels < 1 || info.outChannels < 1) throw new RangeError('device has no channels');
   const ci = info.inChannels, co = info.outChannels;
-  const s = o.surrogate ?? {};
-  const so = {
-    window: s.window ?? 4, responseLags: s.responseLags ?? 1, hidden: s.hidden ?? [64],
-    firstEpochs: s.firstEpochs ?? 40, refitEpochs: s.refitEpochs ?? 4, refitEvery: s.refitEvery ?? 1,
-    fitExamples: s.fitExamples ?? 2048, learningRate: s.learningRate ?? 3e-3, recent: s.recent ?? 4096, reservoir: s.reservoir ?? 4096,
-  };
-  const lag = s.lag ?? 0;
-  if (lag !== 0 && lag !== 1) throw new RangeError(`surrogate.lag must be 0 or 1, got ${String(s.lag)}`);
+  const so = surrogateDefaults(o.surrogate);
+  const lag = o.surrogate?.lag ?? 0;
+  if (lag !== 0 && lag !== 1) throw new RangeError(`surrogate.lag must be 0 or 1, got ${String(lag)}`);
   const L = r.washout + r.steps;
   const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
   const layer = resume ? resumedLayer(resume, r, ci) : inputLayer(r, ci);
   let refitter: LaggedRefitter | undefined;
   let optimizer: tf.Optimizer | undefined;
-  let next: Launch | undefined;
+  let inFlight: Promise<unknown> = Promise.resolve();
   try {
-    const surrogate = resume?.surrogate ? NarxSurrogate.fromJSON(resume.surrogate) : new NarxSurrogate({
-      inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed: r.rng.fork('surrogate').nextU32(),
-    });
-    const sh = surrogate.shape;
-    if (sh.inChannels !== ci || sh.outChannels !== co || sh.window !== so.window || sh.responseLags !== so.responseLags) {
-      surrogate.dispose();
-      throw new RangeError(`resume: the checkpoint's surrogate (${sh.inChannels} in, ${sh.outChannels} out, window ${sh.window}, lags ${sh.responseLags}) does not fit this run (${ci}, ${co}, ${so.window}, ${so.responseLags})`);
-    }
-    const buffer = new ReplayBuffer({
-      inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, recent: so.recent, reservoir: so.reservoir,
-      seed: r.rng.fork('replay').nextU32(),
-    });
-    // Pairs an episode adds to the buffer: its steps less the held-out tail, less the window warm-up.
-    const holdOut = o.refit?.holdOut ?? 0.1;
-    const buffered = Math.max(1, L - Math.floor(L * holdOut) - warmup(buffer.shape));
-    // Made before the first episode: a worker (refitWorker) loads tfjs while the device measures it.
-    refitter = new LaggedRefitter(surrogate, buffer, {
-      ...o.refit, holdOut, every: so.refitEvery * buffered, firstEpochs: so.firstEpochs, epochs: so.refitEpochs,
-      examples: so.fitExamples, learningRate: so.learningRate, seed: r.rng.fork('replay-sample').nextU32(), freeze: r.freezeSurrogate,
-      worker: o.refitWorker ?? false,
-    });
+    refitter = surrogateRefitter(o, r, so, ci, co, L, resume?.surrogate);
     const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
     const penalty = r.drivePenalty * variance(r.train.targets);
     const adam: tf.Optimizer = optimizer = tf.train.adam(r.learningRate);
@@ -120,103 +99,78 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const windows = r.rng.fork(resume ? `episodes-after-${resume.episode}` : 'episodes');
     const ring: RidgeAccumulator[] = [];
     const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
-    const first = episodes.length;
+    const firstEpisode = episodes.length;
     let samples = resume?.deviceSamples ?? 0, busy = 0, tStart = NaN, tEnd = NaN;
-    const fidelityEvery = o.fidelityEvery ?? 10;
-    if (!(Number.isInteger(fidelityEvery) && fidelityEvery >= 0)) throw new RangeError(`fidelityEvery must be an integer >= 0, got ${String(o.fidelityEvery)}`);
-    const checkpointEvery = o.checkpointEvery ?? 1;
-    if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) throw new RangeError(`checkpointEvery must be an integer >= 1, got ${String(o.checkpointEvery)}`);
+    const fidelityEvery = checkInt(o.fidelityEvery ?? 10, 'fidelityEvery', 0);
+    const checkpointEvery = checkInt(o.checkpointEvery ?? 1, 'checkpointEvery', 1);
     const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
     const spotRng = r.rng.fork(resume ? `fidelity-after-${resume.episode}` : 'fidelity');
-    /** Draws episode e's window, computes its drives with the current weights and starts measuring them. */
-    const launch = (): Launch => {
-      const start = windows.int(r.trainSteps - L + 1);
-      const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
-      const aT = tf.tidy(() => layer.apply(tf.tensor2d(x, [L, layer.features])));
-      const a = aT.dataSync() as Float32Array;
-      aT.dispose();
-      const t = performance.now();
-      if (Number.isNaN(tStart)) tStart = t;
-      let sending!: () => void;
-      const sent = new Promise<void>((resolve) => { sending = resolve; });
-      const m = measure(onSend(device, sending), a, r.measure).finally(() => { busy += performance.now() - t; });
-      m.catch(() => undefined);   // awaited later; never an unhandled rejection meanwhile
-      return { start, x, a, m, sent: Promise.race([sent, m.then(() => undefined, () => undefined)]) };
-    };
-    /** Loss and the physics-aware gradient at the drives sent, one Adam step with `surrogate`'s VJP; returns the loss. */
-    const step = (p: Pending, surrogate: NarxSurrogate | undefined): number => {
-      const loss = tf.tidy(() => {
-        const W = tf.tensor2d(p.W, [co, r.train.outChannels]), b = tf.tensor1d(p.b);
-        const measured = tf.tensor2d(p.responses, [L, co]);
-        const target = tf.tensor2d(p.Y, [r.steps, r.train.outChannels]);
-        const x = tf.tensor2d(p.x, [L, layer.features]), sent = tf.tensor2d(p.a, [L, ci]), now = layer.apply(x);
-        const objective = (): tf.Scalar => {
-          const a = tf.add(tf.sub(layer.apply(x), now), sent) as tf.Tensor2D;   // value a_sent, Jacobian of a(θ)
-          const y = (surrogate ? physicalLayer(surrogate, measured)(a) : measured).slice([r.washout, 0], [r.steps, co]);
-          const mse = tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
-          if (!(penalty > 0)) return mse;
-          const z = tf.add(tf.matMul(x, layer.W), layer.b);
-          return tf.add(mse, tf.mul(penalty, tf.mean(tf.square(z)))) as tf.Scalar;
-        };
-        if (!surrogate) return objective();
-        const { value, grads } = tf.variableGrads(objective, layer.variables);
-        adam.applyGradients(grads);
-        return value;
-      });
-      const v = loss.dataSync()[0];
-      loss.dispose();
-      return v;
-    };
     const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget && !r.signal?.aborted;
     const interrupted = () => new TrainingInterrupted(episodes, samples);
+
+    // Progress marks the stages publish (the last episode stepped, sent, measured) and the end of launches.
+    const stepped = new BehaviorSubject(firstEpisode - 1), sent = new BehaviorSubject(firstEpisode - 1), measured = new BehaviorSubject(firstEpisode - 1);
+    const launchesEnded = new BehaviorSubject(false);
+    const reached = (mark: BehaviorSubject<number>, e: number) => combineLatest([mark, launchesEnded]).pipe(first(([m, end]) => m >= e || end));
+    // With the pipeline on, episode e+1 is launched once e is measured and e-1 stepped: its drives
+    // are exactly one step stale, whatever the timing. Off: once e is stepped.
+    const lead = r.pipeline ? 1 : 0;
+    const gate = (e: number) => combineLatest([stepped, measured]).pipe(first(([s, m]) => s >= e - 1 - lead && m >= e - 1), map(() => e));
+
+    /** Episode e: its window (drawn in episode order), its drives with the weights as they are now, measured on the device. */
+    const measure$ = (e: number): Observable<Episode> => defer(() => {
+      const start = windows.int(r.trainSteps - L + 1);
+      const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
+      const a = layer.runFeatures(x);
+      const t = performance.now();
+      if (Number.isNaN(tStart)) tStart = t;
+      const m = measure(device, a, { ...r.measure, onSent: () => sent.next(e) }).finally(() => { busy += performance.now() - t; });
+      inFlight = m.catch(() => undefined);
+      return from(m).pipe(map((mm): Episode => { samples += mm.samples; measured.next(e); return { e, start, x, a, m: mm }; }));
+    });
+
     // Episode 0's step needs the first fit, which needs episode 0's pairs: it waits for episode 1.
-    let deferred: Pending | undefined;
-    next = more(first) ? launch() : undefined;
-    for (let e = first; next; e++) {
-      const cur = next;
-      next = undefined;
-      const m = await cur.m.catch((err: unknown) => { throw r.signal?.aborted ? interrupted() : err; });
-      samples += m.samples;
-      if (r.pipeline && more(e + 1)) {
-        next = launch();
-        // Host work below is synchronous: the reset's answer and the send would queue behind it.
-        await next.sent;
-        await turns(2);
-      }
+    let deferred: StepEpisode | undefined;
+    /** Host work on one measured episode: observe the pairs (replay, refit, drift alarm), readout, step, fidelity, checkpoint. */
+    const learn = async ({ e, start, a, x, m }: Episode): Promise<EpisodeRecord> => {
       // Publishes the refit episode e-1 started (waiting for it if need be), then starts one on pairs up to e.
-      const seen = await refitter.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
+      const seen = await refitter!.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
       // Lag 0: the step waits for the refit on this episode's own pairs.
-      if (lag === 0) await refitter.settle();
-      const surrogate = refitter.surrogate;
-      // Readout (constant in the gradient step).
-      const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, cur.start + r.washout, r.steps);
+      if (lag === 0) await refitter!.settle();
+      const surrogate = refitter!.surrogate;
+      const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, start + r.washout, r.steps);
       const readoutNmse = episodeReadout(r, readout, ring, X, Y);
       const { W, b } = readout.current;
-      const pending: Pending = { x: cur.x, a: cur.a, responses: m.responses, Y: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b) };
+      const ep: StepEpisode = { x, sent: a, measured: m.responses, target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout, penalty };
+      const step = (p: StepEpisode, s?: NarxSurrogate): number => {
+        const { loss, grads } = patGradients(layer, p, s);
+        if (grads) {
+          adam.applyGradients(grads);
+          tf.dispose(grads);
+        }
+        return loss;
+      };
       let loss: number;
-      if (refitter.fitted) {
+      if (refitter!.fitted) {
         if (deferred) step(deferred, surrogate);
         deferred = undefined;
-        loss = step(pending, surrogate);
+        loss = step(ep, surrogate);
       } else {
-        loss = step(pending, undefined);
-        deferred = pending;
+        loss = step(ep);
+        deferred = ep;
       }
-      const st = refitter.stats;
-      const rec: EpisodeRecord = {
-        loss, deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(cur.a),
-      };
+      const st = refitter!.stats;
+      const rec: EpisodeRecord = { loss, deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(a) };
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
       if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
       if (st.heldOutNmse !== undefined) rec.surrogateHeldOutNmse = st.heldOutNmse;
-      if (fidelityEvery > 0 && (e + 1) % fidelityEvery === 0 && refitter.fitted && !r.signal?.aborted) {
+      if (fidelityEvery > 0 && (e + 1) % fidelityEvery === 0 && refitter!.fitted && !r.signal?.aborted) {
         const dy = readoutUpstream(readout.current, m.responses, r.washout, Y, co, r.train.outChannels);
         // The twin's exact VJP is host work (about as long as a refit): done while the device still measures the next episode.
         const exact = twin?.vjp(m.drives, dy);
         const oracle = twin && exact && { vjpSeq: twin.vjpSeq.bind(twin), vjp: () => exact };
-        // The spot check measures on the device: the pipelined next episode must be in first, so
-        // the device sees whole segments in a fixed order.
-        if (next) await next.m.catch(() => undefined);
+        // The spot check measures on the device: a pipelined next episode must be in first, so the device sees whole segments in a fixed order.
+        if (lead) await firstValueFrom(reached(measured, e + 1));
         const f = await episodeFidelity({
           surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
           spot: { ...r.measure, directions: 1 },
@@ -236,9 +190,25 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         });
       }
       if (r.signal?.aborted) throw interrupted();
-      if (!r.pipeline && more(e + 1)) next = launch();
       tEnd = performance.now();
-    }
+      return rec;
+    };
+
+    // The training loop: episodes → measure on the device → observe, refit, step. Pipelining is the
+    // overlap of measure$ for e+1 with learn for e; host work on e starts once e+1's batches are out
+    // (on a later macrotask, after the link's I/O), so the device is not left waiting behind it.
+    const training$ = range(firstEpisode, Math.max(0, r.episodes - firstEpisode)).pipe(
+      concatMap((e) => gate(e)),
+      takeWhile((e) => more(e)),
+      concatMap((e) => measure$(e)),
+      finalize(() => launchesEnded.next(true)),
+      concatMap((ep: Episode) => (lead ? reached(sent, ep.e + 1).pipe(map(() => ep)) : of(ep))),
+      observeOn(asyncScheduler),
+      concatMap((ep: Episode) => from(learn(ep)).pipe(tap(() => stepped.next(ep.e)))),
+    );
+    await lastValueFrom(training$, { defaultValue: undefined }).catch((err: unknown) => {
+      throw r.signal?.aborted && !(err instanceof TrainingInterrupted) ? interrupted() : err;
+    });
     if (r.signal?.aborted) throw interrupted();
     // The final measurements and the last refit (on every episode's pairs) run side by side.
     const last = refitter.settle();
@@ -250,27 +220,11 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     return result;
   } finally {
     const closing = refitter?.close();
-    if (next) await next.m.catch(() => undefined);
+    await inFlight;
     optimizer?.dispose();
     layer.dispose();
     await closing;
   }
-}
-
-/** `device`, with `sending` called when a batch goes out (measure sends them all right after the reset). */
-function onSend(device: Device, sending: () => void): Device {
-  return new Proxy(device, {
-    get(target, key) {
-      const v = Reflect.get(target, key, target) as unknown;
-      if (key === 'process') return (...args: Parameters<Device['process']>) => { sending(); return target.process(...args); };
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
-/** Resolves after `n` turns of the event loop: what an in-process link takes to hand a frame to the device. */
-async function turns(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** The checkpoint, checked against this run: same trainer, task, seed, device shape and layer shape. */
@@ -312,16 +266,6 @@ function simulatorTwin(device: TrainOptions['device']): TwinGradient | undefined
   }
 }
 
-/** Population variance of all values. */
-function variance(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) m += v[i];
-  m /= v.length || 1;
-  let q = 0;
-  for (let i = 0; i < v.length; i++) q += (v[i] - m) ** 2;
-  return v.length ? q / v.length : 0;
-}
-
 /** Share of drives with |a| > 0.95. */
 export function saturation(a: ArrayLike<number>): number {
   let n = 0;
@@ -329,27 +273,14 @@ export function saturation(a: ArrayLike<number>): number {
   return a.length ? n / a.length : 0;
 }
 
-/** One episode whose measurement is under way. */
-interface Launch {
-  /** Resolves once its batches are on their way to the device (or its measurement has settled). */
-  sent: Promise<void>;
+/** One episode, measured. */
+interface Episode {
+  e: number;
   /** First row of the episode's window in the training sequence. */
   start: number;
   /** Its tapped features [L, taps * inChannels], row-major. */
   x: Float32Array;
-  /** The drives sent, [L * inChannels]. */
+  /** The drives computed for it, [L * inChannels] (the measurement holds them as the device took them). */
   a: Float32Array;
-  m: Promise<Measurement>;
-}
-
-/** What one episode's gradient step needs, fixed when the episode is measured. */
-interface Pending {
-  x: Float32Array;
-  a: Float32Array;
-  responses: Float32Array;
-  /** Targets [steps, outputs]. */
-  Y: Float32Array;
-  /** The training readout of the episode, [co, outputs] and [outputs]. */
-  W: Float32Array;
-  b: Float32Array;
+  m: Measurement;
 }
