@@ -15,6 +15,7 @@
  * {@link store} or {@link toJSON}: between steps it holds no tensor.
  */
 import * as tf from '@tensorflow/tfjs';
+import { Rng, checkSeed } from '../core/rng.js';
 import type { NarxJSON, NarxSurrogate } from './narx.js';
 import { rowLengths, type Examples, type WindowShape } from './windows.js';
 
@@ -118,4 +119,26 @@ function adam(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array
     v[k] = vk;
     w[k] -= (lr * (mk / c1)) / (Math.sqrt(vk / c2) + eps);
   }
+}
+
+/**
+ * `epochs` shuffled passes of Adam steps over the examples (batches of `batchSize`): the one fit
+ * loop, run straight through by NarxSurrogate.fit and in slices by refit.ts. It yields after
+ * every step so a caller can pause there; its return value is the last epoch's mean loss.
+ */
+export function* adamEpochs(adam: NarxAdam, n: number, epochs: number, batchSize: number, seed: number): Generator<void, number> {
+  const rng = new Rng(checkSeed(seed)).fork('shuffle');
+  const order = new Int32Array(n).map((_, i) => i);
+  let last = NaN;
+  for (let e = 0; e < epochs; e++) {
+    for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); const x = order[i]; order[i] = order[j]; order[j] = x; }
+    let sum = 0;
+    for (let s = 0; s < n; s += batchSize) {
+      const batch = order.subarray(s, Math.min(n, s + batchSize));
+      sum += adam.step(batch) * batch.length;
+      yield;
+    }
+    last = sum / n;
+  }
+  return last;
 }

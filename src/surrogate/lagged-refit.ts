@@ -1,5 +1,5 @@
 /**
- * Lagged refitting, for training with the device in the loop: the surrogate in use is always the
+ * The one refit scheduler, for training with the device in the loop (lag 0 or 1): the surrogate in use is always the
  * result of a refit that the previous segment started, so a refit can run while the device
  * measures the next segment and the host steps on the current one, yet which surrogate is in use
  * never depends on how long a refit took.
@@ -7,7 +7,7 @@
  * Per segment, {@link LaggedRefitter.observe}:
  * 1. waits for the refit the previous observe started (if any) and puts its surrogate in use
  *    ("publishes" it): held-out NMSE, baseline, `refits` count and 'refit' event happen here;
- * 2. takes the segment like {@link ContinuousRefitter.observe} (refit.ts, steps 1-3): newest-pairs
+ * 2. takes the segment (refit.ts RefitCore, steps 1-3): newest-pairs
  *    NMSE with the surrogate now in use, held-out tail, drift alarm;
  * 3. starts the refit the segment calls for (the first fit, every `every` buffered pairs, a drift
  *    alarm), from the weights now in use, on a replay sample drawn now.

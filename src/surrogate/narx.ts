@@ -32,6 +32,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, checkSeed } from '../core/rng.js';
 import { channelErrors } from '../core/metrics.js';
 import { checkWindowShape, rowLengths, type Examples, type WindowShape } from './windows.js';
+import { NarxAdam, adamEpochs } from './adam-step.js';
 
 /** Options of {@link NarxSurrogate}. */
 export interface NarxOptions {
@@ -193,8 +194,9 @@ export class NarxSurrogate implements DeviceSurrogate {
   }
 
   /**
-   * Adam on the MSE in normalised output space over `examples` (tf.variableGrads per batch).
-   * The first fit (or `renormalize`) sets the normalisation first; see the module comment.
+   * Adam on the MSE in normalised output space over `examples`, through NarxAdam (adam-step.ts:
+   * the backward pass written out, tested against tf.variableGrads). The first fit (or
+   * `renormalize`) sets the normalisation first; see the module comment.
    * @returns the mean training loss (normalised MSE) of the last epoch; NaN if epochs = 0
    */
   fit(examples: Examples, opts: FitOptions = {}): number {
@@ -206,36 +208,13 @@ export class NarxSurrogate implements DeviceSurrogate {
     const n = this.checkExamples(examples);
     if (n === 0) throw new RangeError('fit needs at least one example');
     if (!this.normalized || opts.renormalize) this.setNormalization(examples);
-    const rng = new Rng(checkSeed(opts.seed ?? 0)).fork('shuffle');
-    const [xn, yn] = tf.tidy(() => [this.norm(this.exampleFeatures(examples)), this.targetsNorm(examples)]);
-    const optimizer: tf.Optimizer = tf.train.adam(lr);
-    const vars = this.variables;
-    const order = new Int32Array(n).map((_, i) => i);
-    let last = NaN;
-    try {
-      for (let e = 0; e < epochs; e++) {
-        shuffle(order, rng);
-        let sum = 0;
-        for (let s = 0; s < n; s += batchSize) {
-          const idx = order.subarray(s, Math.min(n, s + batchSize));
-          const loss = tf.tidy(() => {
-            const ib = tf.tensor1d(idx, 'int32');
-            const xb = tf.gather(xn, ib) as tf.Tensor2D, yb = tf.gather(yn, ib);
-            const { value, grads } = tf.variableGrads(() => tf.mean(tf.squaredDifference(this.mlp(xb).out, yb)) as tf.Scalar, vars);
-            optimizer.applyGradients(grads);
-            return value;
-          });
-          sum += loss.dataSync()[0] * idx.length;
-          loss.dispose();
-        }
-        last = sum / n;
-      }
-    } finally {
-      optimizer.dispose();
-      xn.dispose();
-      yn.dispose();
-    }
-    return last;
+    if (epochs === 0) return NaN;
+    const adam = new NarxAdam(this, examples, lr);
+    const steps = adamEpochs(adam, n, epochs, batchSize, checkSeed(opts.seed ?? 0));
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    adam.store(this);
+    return r.value;
   }
 
   /** Predictions [count, outChannels] for examples in the windows.ts layout. The caller disposes it. */
@@ -437,9 +416,3 @@ function expectShape<T extends tf.Tensor>(x: T, shape: number[], name: string): 
   return x;
 }
 
-function shuffle(a: Int32Array, rng: Rng): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = a[i]; a[i] = a[j]; a[j] = t;
-  }
-}

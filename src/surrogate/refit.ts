@@ -1,6 +1,5 @@
 /**
- * Continuous refitting of a surrogate on the device's observed segments, with a drift alarm.
- *
+ * The bookkeeping of continuous refitting, used by the one refit scheduler (lagged-refit.ts).
  * Per observed segment (one contiguous measurement, one state epoch):
  * 1. newest-pairs NMSE: the surrogate's error on every example of the segment, measured BEFORE
  *    any refit has seen them (undefined until the first fit has finished);
@@ -8,30 +7,18 @@
  *    examples go to a held-out ring (the newest `heldOutSize`), the rest to the buffer;
  * 3. drift alarm: newest NMSE > `driftFactor` x baseline, the baseline being an exponential moving
  *    average (weight `baselineAlpha`) of the held-out NMSE measured right after every refit;
- * 4. a refit starts after the first segment (`firstEpochs`), every `every` new buffered pairs
- *    (`epochs`), and at once on a drift alarm. A trigger while a refit runs leaves one pending
- *    refit (triggers coalesce); a refit takes its sample from the buffer when it starts.
+ * 4. a refit is called for after the first segment (`firstEpochs`), every `every` new buffered
+ *    pairs (`epochs`), and at once on a drift alarm; it takes its sample from the buffer when it starts.
  *
- * Refits never block the caller: {@link fitInSlices} runs Adam for about `sliceMs` at a time and
- * yields to the event loop (setImmediate) in between, so device I/O keeps flowing. The math does
- * not depend on where it yields (one Adam state across slices), so the fitted weights are the
- * same for the same data and seeds whatever the timing. `cancel()` drops the pending refit, stops
- * the running one at its next slice and clears its immediate.
- *
- * Steps 1-4 are {@link RefitCore}'s, shared with LaggedRefitter (lagged-refit.ts), which fits
- * copies and puts each in use at the next segment instead of refitting in place.
- *
- * ```ts
- * segments$.pipe(continuousRefit(surrogate, buffer, { every: 1024 })).subscribe((ev) => {
- *   if (ev.kind === 'drift') console.warn(`drift: ${ev.reason}`);
- *   else console.log(`refit ${ev.refits}: held-out NMSE ${ev.heldOutNmse}`);
- * });
- * ```
+ * Steps 1-4 are {@link RefitCore}'s. The fit itself is {@link fitJSONInSlices}: Adam for about
+ * `sliceMs` at a time, yielding to the event loop in between so device I/O keeps flowing. The math
+ * does not depend on where it yields (one Adam state across slices), so the fitted weights are the
+ * same for the same data and seeds whatever the timing.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Rng, checkSeed } from '../core/rng.js';
-import { NarxAdam } from './adam-step.js';
+import { NarxAdam, adamEpochs } from './adam-step.js';
 import { NarxSurrogate, type NarxJSON } from './narx.js';
 import type { ReplayBuffer } from './replay.js';
 import { cutWindows, rowLengths, segmentLength, warmup, type Examples, type WindowShape } from './windows.js';
@@ -143,25 +130,9 @@ export interface SliceFitOptions {
 }
 
 /**
- * Adam on the surrogate's normalised-output MSE (the loss of NarxSurrogate.fit), in slices of
- * about `sliceMs` between which it writes the weights into the surrogate and yields to the event
- * loop. The first fit of a surrogate sets its normalisation from `examples` first
- * (NarxSurrogate.fit with 0 epochs). The steps are {@link NarxAdam}'s (adam-step.ts): the same
- * loss and optimiser as tf.variableGrads with tf.train.adam, at about a third of the cost.
- * @returns the mean loss of the last epoch; NaN when cancelled or epochs = 0
- */
-export async function fitInSlices(surrogate: NarxSurrogate, examples: Examples, opts: SliceFitOptions, cancel = new SliceCancel()): Promise<number> {
-  if (examples.count < 1) throw new RangeError('fitInSlices needs at least one example');
-  surrogate.fit(examples, { epochs: 0 });   // sets the normalisation on the first fit only; checks the shapes
-  const adam = new NarxAdam(surrogate, examples, opts.learningRate);
-  const loss = await adamEpochs(adam, examples.count, opts, cancel, () => adam.store(surrogate));
-  if (!cancel.cancelled) adam.store(surrogate);
-  return loss;
-}
-
-/**
- * {@link fitInSlices} on a surrogate's JSON, giving the same weights: the fitted JSON, or
- * undefined when cancelled. It holds no tensor between slices.
+ * NarxSurrogate.fit on a surrogate's JSON, in slices of about `sliceMs` between which it yields to
+ * the event loop, giving the same weights as fit: the fitted JSON, or undefined when cancelled.
+ * It holds no tensor between slices.
  */
 export async function fitJSONInSlices(start: NarxJSON, examples: Examples, opts: SliceFitOptions, cancel = new SliceCancel()): Promise<NarxJSON | undefined> {
   if (examples.count < 1) throw new RangeError('fitJSONInSlices needs at least one example');
@@ -176,31 +147,22 @@ export async function fitJSONInSlices(start: NarxJSON, examples: Examples, opts:
     }
   }
   const adam = new NarxAdam(from, examples, opts.learningRate);
-  await adamEpochs(adam, examples.count, opts, cancel, () => undefined);
+  await slicedEpochs(adam, examples.count, opts, cancel);
   return cancel.cancelled ? undefined : adam.toJSON(from);
 }
 
-/** Shuffled epochs of batches; `pause` runs before every yield. Returns the last epoch's mean loss (NaN when cancelled). */
-async function adamEpochs(adam: NarxAdam, n: number, opts: SliceFitOptions, cancel: SliceCancel, pause: () => void): Promise<number> {
-  const rng = new Rng(checkSeed(opts.seed)).fork('shuffle');
-  const order = new Int32Array(n).map((_, i) => i);
-  let last = NaN, t = performance.now();
-  for (let e = 0; e < opts.epochs; e++) {
-    for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); const x = order[i]; order[i] = order[j]; order[j] = x; }
-    let sum = 0;
-    for (let s = 0; s < n; s += opts.batchSize) {
-      if (performance.now() - t > opts.sliceMs) {
-        pause();
-        await cancel.yield();
-        t = performance.now();
-      }
-      if (cancel.cancelled) return NaN;
-      const batch = order.subarray(s, Math.min(n, s + opts.batchSize));
-      sum += adam.step(batch) * batch.length;
+/** The fit loop (adam-step.ts adamEpochs) yielding to the event loop every `sliceMs`; NaN when cancelled. */
+async function slicedEpochs(adam: NarxAdam, n: number, opts: SliceFitOptions, cancel: SliceCancel): Promise<number> {
+  const steps = adamEpochs(adam, n, opts.epochs, opts.batchSize, opts.seed);
+  let t = performance.now();
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    if (performance.now() - t > opts.sliceMs) {
+      await cancel.yield();
+      t = performance.now();
     }
-    last = sum / n;
+    if (cancel.cancelled) return NaN;
   }
-  return last;
 }
 
 /** {@link RefitOptions} with every default filled in and checked. */
@@ -347,90 +309,6 @@ export class RefitCore {
   }
 }
 
-/**
- * The state machine behind {@link continuousRefit}: see the module comment. `observe` is
- * synchronous and cheap (one prediction over the segment); refits run in the background, in
- * place on `surrogate`.
- */
-export class ContinuousRefitter {
-  private readonly core: RefitCore;
-  private running: SliceCancel | undefined;
-  private pending: string | undefined;
-  private failure: unknown;
-  private waiters: { resolve(): void; reject(e: unknown): void }[] = [];
-  private stopped = false;
-
-  constructor(readonly surrogate: NarxSurrogate, readonly buffer: ReplayBuffer, opts: RefitOptions = {}) {
-    this.core = new RefitCore(resolveRefitOptions(opts), surrogate, buffer);
-  }
-
-  /** Refits finished, drift alarms raised, pairs seen, and the last post-fit held-out NMSE. */
-  get stats(): { refits: number; driftAlarms: number; pairsSeen: number; heldOutNmse: number | undefined; baseline: number | undefined; fitted: boolean } {
-    return this.core.stats;
-  }
-
-  /** Whether a refit is running now. */
-  get refitting(): boolean {
-    return this.running !== undefined;
-  }
-
-  /** Takes one segment: measures the newest-pairs NMSE, buffers it, checks for drift, maybe starts a refit. */
-  observe(seg: ObservedSegment): SegmentReport {
-    if (this.stopped) throw new Error('ContinuousRefitter is cancelled');
-    if (this.failure !== undefined) throw this.failure;
-    const { trigger, ...report } = this.core.take(seg, this.surrogate);
-    if (trigger) this.trigger(trigger);
-    return report;
-  }
-
-  /** Resolves when no refit is running or pending; rejects with a refit's error. */
-  idle(): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.running === undefined || this.stopped) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  /** Drops the pending refit, stops the running one, and resolves idle(); observe() throws afterwards. */
-  cancel(): void {
-    this.stopped = true;
-    this.pending = undefined;
-    this.running?.cancel();
-    this.running = undefined;
-    this.settle();
-  }
-
-  private trigger(reason: string): void {
-    if (this.running) this.pending = this.pending === 'drift' ? 'drift' : reason;
-    else this.start(reason);
-  }
-
-  private start(reason: string): void {
-    const cancel = new SliceCancel();
-    this.running = cancel;
-    const job = this.core.job(reason);
-    fitInSlices(this.surrogate, job.examples, job, cancel).then(() => {
-      if (cancel.cancelled) return;
-      this.running = undefined;
-      this.core.finished(this.surrogate, reason);
-      const next = this.pending;
-      this.pending = undefined;
-      if (next !== undefined && !this.stopped && !this.core.o.freeze) this.start(next);
-      else this.settle();
-    }).catch((e: unknown) => {
-      this.running = undefined;
-      this.failure = e;
-      this.core.o.onError?.(e);
-      this.settle();
-    });
-  }
-
-  private settle(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const x of w) this.failure !== undefined ? x.reject(this.failure) : x.resolve();
-  }
-}
-
 /** The newest `size` held-out examples, kept as the segments' tails they came in. */
 class HeldOutRing {
   private parts: Examples[] = [];
@@ -451,29 +329,6 @@ class HeldOutRing {
   }
 }
 
-/**
- * Observes measured segments, refits the surrogate in the background every `every` new pairs or
- * on a drift alarm, and emits refit and drift events (see the module comment). Completes when
- * the source has completed and the last refit has finished; unsubscribing cancels the refit.
- *
- * @example
- * from(segments).pipe(continuousRefit(surrogate, buffer, { every: 512, driftFactor: 2 })).subscribe((ev) => log(ev));
- *
- * @param surrogate the surrogate refitted in place
- * @param buffer the replay buffer the segments are added to (same window shape)
- * @param opts see {@link RefitOptions}; `onEvent` and `onError` are the subscriber's
- */
-export function continuousRefit(surrogate: NarxSurrogate, buffer: ReplayBuffer, opts: Omit<RefitOptions, 'onEvent' | 'onError'> = {}): OperatorFunction<ObservedSegment, RefitEvent> {
-  return (source) => new Observable<RefitEvent>((subscriber) => {
-    const refitter = new ContinuousRefitter(surrogate, buffer, { ...opts, onEvent: (e) => subscriber.next(e), onError: (e) => subscriber.error(e) });
-    const sub = source.subscribe({
-      next: (seg) => { try { refitter.observe(seg); } catch (e) { subscriber.error(e); } },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => { refitter.idle().then(() => subscriber.complete(), (e: unknown) => subscriber.error(e)); },
-    });
-    return () => { sub.unsubscribe(); refitter.cancel(); };
-  });
-}
 
 // ---- helpers ----------------------------------------------------------------------------------
 

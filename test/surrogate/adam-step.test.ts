@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/core/rng.js';
 import { NarxAdam } from '../../src/surrogate/adam-step.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
-import { fitInSlices, fitJSONInSlices } from '../../src/surrogate/refit.js';
+import { fitJSONInSlices } from '../../src/surrogate/refit.js';
 import type { Examples } from '../../src/surrogate/windows.js';
 import { randomExamples } from './helpers.js';
 
@@ -73,15 +73,15 @@ test('store() writes the weights into the surrogate; steps alone do not', () => 
   s.dispose();
 });
 
-test('fitJSONInSlices gives the weights fitInSlices gives in place, first fit (normalisation) and refit, sliced or not', async () => {
+test('fitJSONInSlices, sliced or not, gives the weights NarxSurrogate.fit gives in place (one fit path), first fit (normalisation) and refit', async () => {
   const rng = new Rng(9);
   const ex = randomExamples(SHAPE, 300, rng), more = randomExamples(SHAPE, 300, rng);
   const opts = { epochs: 3, batchSize: 32, learningRate: 0.01, seed: 4 };
   const inPlace = new NarxSurrogate({ ...SHAPE, hidden: [16], seed: 5 });
   const start = inPlace.toJSON();
-  await fitInSlices(inPlace, ex, { ...opts, sliceMs: 0 });
-  await fitInSlices(inPlace, more, { ...opts, seed: 6, sliceMs: 0 });
-  const first = await fitJSONInSlices(start, ex, { ...opts, sliceMs: Infinity });
+  inPlace.fit(ex, opts);
+  inPlace.fit(more, { ...opts, seed: 6 });
+  const first = await fitJSONInSlices(start, ex, { ...opts, sliceMs: 0 });
   const second = await fitJSONInSlices(first!, more, { ...opts, seed: 6, sliceMs: Infinity });
   assert.ok(first!.normalized && first!.xMean.some((m) => m !== 0), 'the first fit set the normalisation');
   assert.equal(second, inPlace.toJSON());

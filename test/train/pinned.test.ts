@@ -9,7 +9,8 @@ import { train } from '../../src/train/train.js';
  * Regression pin: the same seed on the same simulator gives the same test NMSE, trainer by
  * trainer. The figures were measured before the training loop became one RxJS pipeline
  * (commit 0c1fabc); a refactor that changes them changed behaviour. insilico's changed on purpose
- * when it took pat's refitter (held-out tail, slice-fitted Adam): its figure is the one after.
+ * (0.18959 before) when NarxSurrogate.fit became the one fit path (NarxAdam's written-out backward
+ * pass instead of tfjs autodiff: the same loss and optimiser, float32 rounding differs).
  */
 const SMALL: Omit<TrainOptions, 'trainer' | 'seed'> = {
   task: 'narma10', episodes: 6, steps: 150, washout: 30, trainSteps: 1200, fitSteps: 600, testSteps: 300,
@@ -18,7 +19,7 @@ const SMALL: Omit<TrainOptions, 'trainer' | 'seed'> = {
 
 const PINNED: Record<TrainerName, number> = {
   pat: 0.203268559357088, oracle: 0.18923726134795307, digital: 0.19191524989332737, classic: 0.22032548842816022,
-  insilico: 0.18959358174409294, spsa: 0.37102568163375305,
+  insilico: 0.18934128924453764, spsa: 0.37102568163375305,
 };
 
 test.before(async () => {
