@@ -44,11 +44,10 @@ const rows: Row[] = [];
 async function run(label: string, seed: number, opts: Partial<AnyTrainOptions> & { trainer: AnyTrainOptions['trainer'] }, ov = overrides): Promise<TrainResult> {
   const needsDevice = opts.trainer !== 'digital';
   const sim = needsDevice ? openSimLink(profile, { seed, overrides: ov }) : undefined;
-  const device = sim ? await DeviceClient.connect(sim.link) : undefined;
+  const device = sim ? await DeviceClient.connect(sim.link, { twin: sim.model }) : undefined;
   try {
     const res = await train({
       task, seed, episodes, ...opts, device,
-      ...(opts.trainer === 'oracle' ? { sim: { profile, seed, overrides: ov } } : {}),
     } as AnyTrainOptions);
     const row = { label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric };
     rows.push(row);

@@ -3,3 +3,4 @@ export * from './rng.js';
 export * from './metrics.js';
 export * from './validate.js';
 export * from './backend.js';
+export type * from './reservoir.js';

@@ -12,6 +12,7 @@ import {
 } from '../protocol/index.js';
 import type { Link } from '../transport/link.js';
 import type { Device } from './device.js';
+import type { ReservoirModel } from '../core/reservoir.js';
 import {
   type BreakReason, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError,
   ProtocolViolationError, StateBreakError,
@@ -38,6 +39,8 @@ export interface ConnectOptions {
   helloAttempts?: number;
   /** Checked against INFO; a mismatch fails connect with IncompatibleDeviceError. Defaults to no requirement. */
   requires?: DeviceRequirements;
+  /** The exact model behind the device when it is a simulator (see Device.twin). Defaults to none. */
+  twin?: ReservoirModel;
 }
 
 export type DeviceEvent =
@@ -92,6 +95,7 @@ export class DeviceClient implements Device {
   info!: Info;
   /** Largest batch that fits both PROCESS and RESULT into the device's maxFrame. */
   maxBatch = 0;
+  readonly twin?: ReservoirModel;
   /** Decoder rejection counts on this link (bytes from the device). */
   get rejects(): Readonly<Record<string, number>> { return this.decoder.counts; }
   /** Device events: boots, breaks, rejections, discarded replies, close. Completes on close. */
@@ -122,6 +126,7 @@ export class DeviceClient implements Device {
   private constructor(private readonly link: Link, opts: ConnectOptions) {
     this.timeoutMs = checkOption('timeoutMs', opts.timeoutMs, 1000, 1);
     this.processTimeoutMs = checkOption('processTimeoutMs', opts.processTimeoutMs, 1000, 1);
+    this.twin = opts.twin;
     this.events$ = this.events.asObservable();
     this.results$ = this.results.asObservable();
     link.setHandlers({

@@ -4,6 +4,7 @@
  * keeps one alive across an unplug. Segments are measured through it by segment.ts only.
  */
 import type { Observable } from 'rxjs';
+import type { ReservoirModel } from '../core/reservoir.js';
 import type { ConfigParam, Info, Samples, Status } from '../protocol/index.js';
 import type { BatchResult, DeviceEvent } from './client.js';
 
@@ -12,6 +13,11 @@ export interface Device {
   readonly info: Info;
   /** Largest batch that fits both PROCESS and RESULT into the device's maxFrame. */
   readonly maxBatch: number;
+  /**
+   * The exact model behind a simulated device, handed over by whoever opened the simulator
+   * (openDevice for `sim:<profile>`); undefined on a real board, which has no twin.
+   */
+  readonly twin?: ReservoirModel;
   /** Decoder rejection counts on the link (bytes from the device). */
   readonly rejects: Readonly<Record<string, number>>;
   /** Boots, breaks, rejections, discarded replies, resets, reconnects, close. Completes on close. */

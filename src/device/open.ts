@@ -22,19 +22,24 @@ export interface OpenDeviceOptions extends ConnectOptions {
 
 /** Opens the byte link for `spec` (no handshake). */
 export async function openDeviceLink(spec: string, opts: OpenDeviceOptions = {}): Promise<Link> {
-  if (spec.startsWith('sim:')) {
-    const profile = spec.slice(4);
-    if (!(profile in profiles)) {
-      throw new RangeError(`unknown simulator profile '${profile}' in device '${spec}'; profiles: ${Object.keys(profiles).join(', ')}`);
-    }
-    return openSimLink(profile, { seed: opts.seed ?? 1 }).link;
-  }
-  return openLink(spec);
+  return spec.startsWith('sim:') ? openSim(spec, opts).link : openLink(spec);
 }
 
-/** Opens and handshakes the device named by `spec` (default: the analog simulator). */
+function openSim(spec: string, opts: OpenDeviceOptions): ReturnType<typeof openSimLink> {
+  const profile = spec.slice(4);
+  if (!(profile in profiles)) {
+    throw new RangeError(`unknown simulator profile '${profile}' in device '${spec}'; profiles: ${Object.keys(profiles).join(', ')}`);
+  }
+  return openSimLink(profile, { seed: opts.seed ?? 1 });
+}
+
+/** Opens and handshakes the device named by `spec` (default: the analog simulator); a simulator comes with its model as `twin`. */
 export async function openDevice(spec: string = DEFAULT_DEVICE, opts: OpenDeviceOptions = {}): Promise<DeviceClient> {
-  return DeviceClient.connect(await openDeviceLink(spec, opts), opts);
+  if (spec.startsWith('sim:')) {
+    const sim = openSim(spec, opts);
+    return DeviceClient.connect(sim.link, { ...opts, twin: sim.model });
+  }
+  return DeviceClient.connect(await openLink(spec), opts);
 }
 
 export interface OpenReconnectingOptions extends OpenDeviceOptions {

@@ -142,6 +142,11 @@ export class ReconnectingDevice implements Device {
     return new ReconnectingDevice(connect, await connect(), o);
   }
 
+  /** The simulated device's model (the same across sessions of the same board). */
+  get twin(): DeviceClient['twin'] {
+    return this.client.twin;
+  }
+
   /** Decoder rejections by reason over every session. */
   get rejects(): Readonly<Record<string, number>> {
     const sum: Record<string, number> = { ...this.pastRejects };

@@ -8,52 +8,7 @@ export const STATUS_INPUT_CLIPPED = 1;
 /** Status bit: at least one output hit a rail of `outRange` (or the fpga tanh table's end). */
 export const STATUS_OUTPUT_SATURATED = 2;
 
-/** The result of one twin step: the next state and the output for this step. */
-export interface TwinStep {
-  state: Float64Array;
-  output: Float64Array;
-}
-
-/**
- * The same dynamics as a model in plain float64, without quantization, noise, drift or latency:
- * a pure function of explicit state. Inputs and outputs are in the model's device units (not
- * rounded; inputs are clipped to `inRange` and outputs to `outRange` as the device would).
- * Output k of the twin corresponds to model output k + latencySamples. Issue 4 wraps this in tfjs
- * to get the surrogate's oracle gradients; no Jacobian is offered here.
- */
-export interface ReservoirTwin {
-  readonly stateSize: number;
-  readonly inChannels: number;
-  readonly outChannels: number;
-  /** The rest state (what `reset()` returns the model to). */
-  init(): Float64Array;
-  /** One step; does not modify `state` or `input`. */
-  step(state: Float64Array, input: ArrayLike<number>): TwinStep;
-}
-
-/** A simulated physical reservoir, stepped one input vector at a time. */
-export interface ReservoirModel {
-  readonly name: 'analog' | 'optical' | 'fpga';
-  readonly inChannels: number;
-  readonly outChannels: number;
-  /** Drive value range in device units (inclusive). */
-  readonly inRange: readonly [number, number];
-  /** Response value range in device units (inclusive). */
-  readonly outRange: readonly [number, number];
-  /** Device time per step, in ns. */
-  readonly samplePeriodNs: number;
-  /** Returns the dynamical state (and latency line) to rest. Each model documents what happens to its noise stream and drift clock. */
-  reset(): void;
-  /**
-   * One input vector (length inChannels) to one output vector (length outChannels, written into
-   * `output`). Returns status bits: STATUS_INPUT_CLIPPED | STATUS_OUTPUT_SATURATED.
-   */
-  step(input: ArrayLike<number>, output: Float32Array): number;
-  /** Advances the drift clock by `ns` of idle device time (models with drift only). */
-  advanceTime?(ns: number): void;
-  /** The float64 twin of the same dynamics (same weights/masks), see ReservoirTwin. */
-  twin(): ReservoirTwin;
-}
+export type { ReservoirModel, ReservoirTwin, TwinStep } from '../core/reservoir.js';
 
 // ---- option validation ----------------------------------------------------------------------
 

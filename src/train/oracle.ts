@@ -4,8 +4,8 @@
  * response; only the backward pass differs: dL/d(drives) is the exact VJP of the simulated
  * device's float64 twin at the drives sent (twin-grad.ts) instead of the surrogate's VJP.
  *
- * Benchmarks only: it needs a simulator whose model is known (`model`, or `sim: { profile, seed }`,
- * or inferred from a built-in simulator's INFO, see twinModelFor). After the first episode the
+ * Benchmarks only: it needs a simulator whose model is known (`model`, or the device's own twin,
+ * which openDevice('sim:<profile>') hands over, see twinModelFor). After the first episode the
  * twin's response is compared with the measured one (`twinCheck`, NMSE) and a mismatch is an Error.
  * It is the upper bound of what a better surrogate could give `pat`.
  *
@@ -18,7 +18,7 @@
  *
  * ```ts
  * const device = await openDevice('sim:analog', { seed: 1 });
- * const res = await train({ task: 'narma10', device, trainer: 'oracle', seed: 1, sim: { profile: 'analog', seed: 1 } });
+ * const res = await train({ task: 'narma10', device, trainer: 'oracle', seed: 1 });   // device = await openDevice('sim:analog')
  * ```
  */
 import * as tf from '@tensorflow/tfjs';

@@ -33,11 +33,9 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Device } from '../device/client.js';
+import type { Device } from '../device/device.js';
 import type { Info } from '../protocol/messages.js';
-import { SIM_FIRMWARE } from '../sim/device.js';
-import type { ReservoirModel, ReservoirTwin } from '../sim/model.js';
-import { type ModelOptions, type ProfileName, createModel, profiles } from '../sim/profiles.js';
+import type { ReservoirModel, ReservoirTwin } from '../core/reservoir.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import { channelErrors } from '../core/metrics.js';
 
@@ -227,43 +225,20 @@ export function bruteForceTwinVjp(oracle: TwinGradient, drives: ArrayLike<number
   return g;
 }
 
-/** Where the twin of a simulated device comes from. */
+/** Where the oracle's model comes from when it is not the device's own twin. */
 export interface TwinSource {
-  /** The model itself (wins over everything else). */
+  /** The model itself (wins over the device's twin). */
   model?: ReservoirModel;
-  /** A built-in profile with its seed (the seed of openDevice('sim:<profile>', { seed })), and any model overrides. */
-  sim?: { profile: string; seed?: number; overrides?: Partial<ModelOptions[keyof ModelOptions]> };
 }
 
 /**
- * The model behind a simulated device: `src.model`, else createModel(src.sim.profile, overrides,
- * seed ?? 1), else inferred from the INFO of the built-in simulator (firmware SIM_FIRMWARE, model
- * `sim-<kind>`, serial `SIM-<seed hex>`; the profile of that kind whose channel counts and ranges
- * match INFO; profile options only, no overrides). Throws a TypeError when there is none: the
- * oracle needs a simulator. Callers should check the twin against a measured episode
- * ({@link twinMismatch}) since inference cannot see model overrides.
+ * The model behind a simulated device: `src.model`, else the twin whoever opened the simulator
+ * handed over with it (Device.twin). A real device has none: TypeError.
  */
-export function twinModelFor(device: Device | undefined, src: TwinSource): ReservoirModel {
-  if (src.model) return src.model;
-  if (src.sim) {
-    if (!Object.prototype.hasOwnProperty.call(profiles, src.sim.profile)) throw new RangeError(`unknown simulator profile '${src.sim.profile}'`);
-    return createModel(src.sim.profile as ProfileName, (src.sim.overrides ?? {}) as never, src.sim.seed ?? 1) as ReservoirModel;
-  }
-  const info = device?.info;
-  const m = info && /^SIM-([0-9a-f]{8})$/.exec(info.serial);
-  if (!info || info.firmware !== SIM_FIRMWARE || !m || !info.model.startsWith('sim-')) {
-    throw new TypeError('the oracle needs a simulated device: pass `model` or `sim: { profile, seed }` (a real device has no twin)');
-  }
-  const seed = parseInt(m[1], 16), kind = info.model.slice(4);
-  for (const name of Object.keys(profiles) as ProfileName[]) {
-    if (profiles[name].kind !== kind) continue;
-    const model = createModel(name, {} as never, seed) as ReservoirModel;
-    if (model.inChannels === info.inChannels && model.outChannels === info.outChannels &&
-        model.inRange[0] === info.inMin && model.inRange[1] === info.inMax && model.outRange[0] === info.outMin && model.outRange[1] === info.outMax) {
-      return model;
-    }
-  }
-  throw new TypeError(`no built-in profile matches the simulated device ${info.model} (${info.inChannels} in, ${info.outChannels} out): pass \`model\``);
+export function twinModelFor(device: Pick<Device, 'twin'> | undefined, src: TwinSource = {}): ReservoirModel {
+  const model = src.model ?? device?.twin;
+  if (!model) throw new TypeError('the oracle needs a simulated device (sim:<profile>) or `model`: a real device has no twin');
+  return model;
 }
 
 /** NMSE of the twin's responses against measured ones (mean over channels of MSE / variance); the twin-matches-device check. */

@@ -39,7 +39,7 @@ test('twin VJP (adjoint over FD step Jacobians) equals the brute-force VJP of th
   }
 });
 
-test('the twin matches the device (analog: noise and quantization only) and twinModelFor infers the simulator from INFO', async () => {
+test('the twin matches the device (analog: noise and quantization only) and openDevice hands the simulator\'s model over as its twin (a real device has none)', async () => {
   const dev = await openDevice('sim:analog', { seed: 7 });
   try {
     const model = twinModelFor(dev, {});
@@ -55,6 +55,7 @@ test('the twin matches the device (analog: noise and quantization only) and twin
     await dev.close();
   }
   assert.throws(() => twinModelFor(undefined, {}), /simulated device/);
+  assert.throws(() => twinModelFor({ twin: undefined }), /real device has no twin/);
 });
 
 test('a well-fitted surrogate VJP points the same way as the twin VJP (cosine near 1)', () => {
