@@ -1,5 +1,5 @@
 /**
- * Soak: streams many samples through the pty-served simulator with DeviceClient + throughDevice
+ * Soak: streams many samples through the pty-served simulator with DeviceClient + measureSegment
  * and checks that memory stays flat and that nothing (handle, timer, child, listener) is left
  * behind after close. Exits 1 on FAIL.
  *
@@ -13,13 +13,12 @@
  * closed (otherwise it leaked a handle or timer). --inproc serves the simulator in this process
  * instead, so one process's figures cover both sides.
  *
- * The source feeds throughDevice with backpressure (a new batch for each result, 2 x credits
- * queued), as a recording loop would, so memory reflects steady state, not a queue of every input.
+ * The samples go out as one continued segment, 16 batches per measureSegment call, as `rhil run`
+ * streams a long input, so memory reflects steady state, not a queue of every input.
  * Call with `node --expose-gc` to collect garbage before each memory reading (fewer false alarms).
  */
 import { performance } from 'node:perf_hooks';
-import { Subject } from 'rxjs';
-import { DeviceClient, throughDevice } from '../../src/device/index.js';
+import { DeviceClient, measureSegment } from '../../src/device/index.js';
 import { type Samples, createSamples } from '../../src/protocol/index.js';
 import { Rng, createModel, serveSim, wireFormatFor } from '../../src/sim/index.js';
 import { type Link, createPty, openSerial } from '../../src/transport/index.js';
@@ -70,7 +69,7 @@ function listeners(link: Link): Record<string, number> | null {
 }
 
 const t0 = performance.now();
-console.log(`soak: ${fmt(SAMPLES)} samples of '${PROFILE}' in batches of ${BATCH} through throughDevice, simulator ${INPROC ? 'in this process' : 'in a child process'} on a socat pty, host openSerial + DeviceClient; gc ${gc ? 'exposed (collected before each reading)' : 'not exposed'}`);
+console.log(`soak: ${fmt(SAMPLES)} samples of '${PROFILE}' in batches of ${BATCH} through measureSegment (one continued segment), simulator ${INPROC ? 'in this process' : 'in a child process'} on a socat pty, host openSerial + DeviceClient; gc ${gc ? 'exposed (collected before each reading)' : 'not exposed'}`);
 // Baseline after the first write: process.stdout is created lazily (a PipeWrap when piped).
 void process.stderr;
 const resBefore = resources();
@@ -104,19 +103,12 @@ const drives: Samples[] = Array.from({ length: 16 }, () => {
 const totalBatches = Math.ceil(SAMPLES / batch);
 const warmAt = Math.max(1, Math.ceil(totalBatches / 10));
 
-let sentBatches = 0;
+// One continued segment, measured a chunk of 16 batches at a time (the client keeps within credits).
+const CHUNK = 16;
 let doneBatches = 0;
 let doneSamples = 0;
 let checksum = 0;
-const expected: Samples[] = [];
-const source = new Subject<Samples>();
-const feed = () => {
-  if (sentBatches >= totalBatches) return source.complete();
-  const s = sentBatches === totalBatches - 1 && SAMPLES % batch ? drives[sentBatches % 16].subarray(0, (SAMPLES % batch) * inCh) : drives[sentBatches % 16];
-  sentBatches++;
-  expected.push(s);
-  source.next(s);
-};
+let epoch: number | undefined;
 
 let mWarm = m0;
 let childWarm: number | undefined;
@@ -125,35 +117,35 @@ let lastPrint = performance.now();
 let lastSamples = 0;
 const streamStart = performance.now();
 const failures: string[] = [];
+const chunk = new Float64Array(CHUNK * batch * inCh);
 
-await new Promise<void>((resolve) => {
-  source.pipe(throughDevice(client)).subscribe({
-    next: (r) => {
-      const want = expected.shift();
-      if (r.input !== want) failures.push(`result ${doneBatches} answers the wrong input`);
-      if (r.output.length !== r.count * client.info.outChannels) failures.push(`result ${doneBatches} has ${r.output.length} outputs`);
-      checksum = (checksum + r.output[r.output.length - 1]) % 1e9;
-      doneBatches++;
-      doneSamples += r.count;
-      if (doneBatches === warmAt) {
-        mWarm = mem();
-        lWarm = listeners(link);
-        void child?.stats().then((s) => { childWarm = s.rss; });
-      }
-      const now = performance.now();
-      if (now - lastPrint >= 1000) {
-        const rate = (doneSamples - lastSamples) / ((now - lastPrint) / 1000);
-        console.log(`  ${fmt(doneSamples).padStart(11)} samples  ${((doneSamples / SAMPLES) * 100).toFixed(0).padStart(3)}%  ${fmt(rate).padStart(9)} samples/s  rss ${MB(process.memoryUsage().rss)} MB, heap ${MB(process.memoryUsage().heapUsed)} MB, array buffers ${MB(process.memoryUsage().arrayBuffers)} MB`);
-        lastPrint = now;
-        lastSamples = doneSamples;
-      }
-      feed();
-    },
-    error: (e: unknown) => { failures.push(`stream failed: ${(e as Error).message}`); resolve(); },
-    complete: () => resolve(),
-  });
-  for (let i = 0; i < 2 * client.info.credits; i++) feed();
-});
+try {
+  while (doneSamples < SAMPLES) {
+    const rows = Math.min(CHUNK * batch, SAMPLES - doneSamples);
+    for (let k = 0; k * batch < rows; k++) chunk.set(drives[(doneBatches + k) % 16].subarray(0, Math.min(batch, rows - k * batch) * inCh), k * batch * inCh);
+    const seg = await measureSegment(client, chunk.subarray(0, rows * inCh), { epoch, maxRetries: 0 });
+    epoch = seg.epoch;
+    if (seg.raw.length !== rows * client.info.outChannels) failures.push(`chunk at ${doneSamples} has ${seg.raw.length} outputs`);
+    checksum = (checksum + seg.raw[seg.raw.length - 1]) % 1e9;
+    const before = doneBatches;
+    doneBatches += Math.ceil(rows / batch);
+    doneSamples += rows;
+    if (before < warmAt && doneBatches >= warmAt) {
+      mWarm = mem();
+      lWarm = listeners(link);
+      void child?.stats().then((st) => { childWarm = st.rss; });
+    }
+    const now = performance.now();
+    if (now - lastPrint >= 1000) {
+      const rate = (doneSamples - lastSamples) / ((now - lastPrint) / 1000);
+      console.log(`  ${fmt(doneSamples).padStart(11)} samples  ${((doneSamples / SAMPLES) * 100).toFixed(0).padStart(3)}%  ${fmt(rate).padStart(9)} samples/s  rss ${MB(process.memoryUsage().rss)} MB, heap ${MB(process.memoryUsage().heapUsed)} MB, array buffers ${MB(process.memoryUsage().arrayBuffers)} MB`);
+      lastPrint = now;
+      lastSamples = doneSamples;
+    }
+  }
+} catch (e) {
+  failures.push(`stream failed: ${(e as Error).message}`);
+}
 const streamSecs = (performance.now() - streamStart) / 1000;
 const mEnd = mem();
 const lEnd = listeners(link);

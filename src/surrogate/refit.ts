@@ -15,8 +15,6 @@
  * does not depend on where it yields (one Adam state across slices), so the fitted weights are the
  * same for the same data and seeds whatever the timing.
  */
-import * as tf from '@tensorflow/tfjs';
-import { Observable, type OperatorFunction } from 'rxjs';
 import { Rng, checkSeed } from '../core/rng.js';
 import { NarxAdam, adamEpochs } from './adam-step.js';
 import { NarxSurrogate, type NarxJSON } from './narx.js';

@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { firstValueFrom, from, toArray } from 'rxjs';
 import {
-  DeviceClient, DeviceRequestError, throughDevice, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError, StateBreakError,
+  DeviceClient, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError, StateBreakError,
   type DeviceEvent,
 } from '../../src/device/index.js';
 import { ERROR_CODE, MESSAGE_TYPE, cobsEncode, crc32c as crc } from '../../src/protocol/index.js';
@@ -279,43 +278,5 @@ test('closing rejects pending requests with LinkClosedError; a peer close does t
   assert.instance(e, LinkClosedError);
   assert.not.ok(c.isOpen);
 });
-
-test('throughDevice streams in order and closes the link it opened on unsubscribe', async () => {
-  const dev = ScriptedDevice.pair({ credits: 4 });
-  const out = await firstValueFrom(
-    from(Array.from({ length: 50 }, (_, i) => [i])).pipe(throughDeviceOf(dev), toArray()),
-  );
-  assert.equal(out.map((r) => r.input[0]), Array.from({ length: 50 }, (_, i) => i));
-  assert.ok(dev.inFlightMax <= 4);
-  assert.not.ok(dev.host.isOpen, 'link closed after completion');
-
-  const dev2 = ScriptedDevice.pair();
-  dev2.holdProcess = true;
-  const sub = from([[1], [2]]).pipe(throughDeviceOf(dev2)).subscribe();
-  while (dev2.heldCount < 1) await new Promise((r) => setTimeout(r, 1));
-  assert.ok(dev2.host.isOpen);
-  sub.unsubscribe();
-  assert.not.ok(dev2.host.isOpen, 'link closed on unsubscribe');
-});
-
-test('throughDevice errors the stream on a break, after the results before it', async () => {
-  let n = 0;
-  const dev = ScriptedDevice.pair({}, (f, d) => {
-    const m = d.reply(f);
-    if (m?.kind === 'result' && ++n === 3) m.epoch = 99;
-    return m ? [m] : [];
-  });
-  const seen: number[] = [];
-  const e = await new Promise<Error>((resolve) => {
-    from([[1], [2], [3], [4]]).pipe(throughDeviceOf(dev)).subscribe({ next: (r) => seen.push(r.input[0]), error: resolve, complete: () => resolve(new Error('completed')) });
-  });
-  assert.instance(e, StateBreakError);
-  assert.equal(seen, [1, 2]);
-  assert.not.ok(dev.host.isOpen);
-});
-
-function throughDeviceOf(dev: ScriptedDevice) {
-  return throughDevice(() => DeviceClient.connect(dev.host, fast));
-}
 
 test.run();
