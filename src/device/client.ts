@@ -11,7 +11,7 @@ import {
   createSamples, formatOfSamples,
 } from '../protocol/index.js';
 import type { Link } from '../transport/link.js';
-import type { Device } from './device.js';
+import type { BatchResult, Device, DeviceEvent } from './device.js';
 import type { ReservoirModel } from '../core/reservoir.js';
 import {
   type BreakReason, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError,
@@ -43,27 +43,7 @@ export interface ConnectOptions {
   twin?: ReservoirModel;
 }
 
-export type DeviceEvent =
-  | { type: 'boot'; bootCount: number; epoch: number; reason: number }
-  | { type: 'break'; reason: BreakReason; message: string }
-  | { type: 'reject'; reason: RejectReason }
-  | { type: 'deviceError'; code: number; text: string }
-  | { type: 'discarded'; seq: number; kind: MessageKind; why: string }
-  | { type: 'reset'; epoch: number }
-  /** A reconnect attempt (ReconnectingDevice): `ok` once the same device answers again. */
-  | { type: 'reconnect'; attempt: number; ok: boolean; message: string }
-  | { type: 'closed'; error?: Error };
-
-/** One processed batch: the drive that was sent and the response the device measured for it. */
-export interface BatchResult {
-  batchId: number;
-  epoch: number;
-  timestampUs: number;
-  status: number;
-  count: number;
-  input: Samples;
-  output: Samples;
-}
+export type { BatchResult, DeviceEvent } from './device.js';
 
 interface Pending {
   seq: number;

@@ -5,8 +5,30 @@
  */
 import type { Observable } from 'rxjs';
 import type { ReservoirModel } from '../core/reservoir.js';
-import type { ConfigParam, Info, Samples, Status } from '../protocol/index.js';
-import type { BatchResult, DeviceEvent } from './client.js';
+import type { ConfigParam, Info, MessageKind, RejectReason, Samples, Status } from '../protocol/index.js';
+import type { BreakReason } from './errors.js';
+
+export type DeviceEvent =
+  | { type: 'boot'; bootCount: number; epoch: number; reason: number }
+  | { type: 'break'; reason: BreakReason; message: string }
+  | { type: 'reject'; reason: RejectReason }
+  | { type: 'deviceError'; code: number; text: string }
+  | { type: 'discarded'; seq: number; kind: MessageKind; why: string }
+  | { type: 'reset'; epoch: number }
+  /** A reconnect attempt (ReconnectingDevice): `ok` once the same device answers again. */
+  | { type: 'reconnect'; attempt: number; ok: boolean; message: string }
+  | { type: 'closed'; error?: Error };
+
+/** One processed batch: the drive that was sent and the response the device measured for it. */
+export interface BatchResult {
+  batchId: number;
+  epoch: number;
+  timestampUs: number;
+  status: number;
+  count: number;
+  input: Samples;
+  output: Samples;
+}
 
 export interface Device {
   /** The device's INFO from the handshake. */

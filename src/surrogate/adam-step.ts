@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, checkSeed } from '../core/rng.js';
-import type { NarxJSON, NarxSurrogate } from './narx.js';
+import type { NarxJSON } from './narx-json.js';
 import { rowLengths, type Examples, type WindowShape } from './windows.js';
 
 const BETA1 = 0.9, BETA2 = 0.999;
@@ -32,7 +32,7 @@ export class NarxAdam {
   private t = 0;
 
   /** Takes the normalisation (set it first) and weights of a surrogate or of its JSON. */
-  constructor(from: NarxSurrogate | NarxJSON, examples: Examples, private readonly learningRate: number) {
+  constructor(from: { toJSON(): NarxJSON } | NarxJSON, examples: Examples, private readonly learningRate: number) {
     const j = 'format' in from ? from : from.toJSON();
     const shape: WindowShape = j, len = rowLengths(shape), f = len.drives + len.history, co = j.outChannels, n = examples.count;
     this.sizes = [f, ...j.hidden, co];
@@ -98,7 +98,7 @@ export class NarxAdam {
   }
 
   /** Writes the weights into `surrogate` (the one they came from, or one of the same architecture). */
-  store(surrogate: NarxSurrogate): void {
+  store(surrogate: { readonly variables: tf.Variable[] }): void {
     const vars = surrogate.variables;
     tf.tidy(() => this.params.forEach((p, i) => {
       vars[2 * i].assign(tf.tensor2d(p.w, [this.sizes[i], this.sizes[i + 1]]));

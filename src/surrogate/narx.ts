@@ -33,6 +33,7 @@ import { Rng, checkSeed } from '../core/rng.js';
 import { channelErrors } from '../core/metrics.js';
 import { checkWindowShape, rowLengths, type Examples, type WindowShape } from './windows.js';
 import { NarxAdam, adamEpochs } from './adam-step.js';
+import type { NarxJSON } from './narx-json.js';
 
 /** Options of {@link NarxSurrogate}. */
 export interface NarxOptions {
@@ -85,22 +86,7 @@ export interface DeviceSurrogate {
   vjpSeq(drives: tf.Tensor2D, dy: tf.Tensor2D, ctx?: SeqContext): tf.Tensor2D;
 }
 
-/** The serialised form of a {@link NarxSurrogate} (plain JSON). */
-export interface NarxJSON {
-  format: 'narx-surrogate/1';
-  inChannels: number;
-  outChannels: number;
-  window: number;
-  responseLags: number;
-  hidden: number[];
-  normalized: boolean;
-  xMean: number[];
-  xStd: number[];
-  yMean: number[];
-  yStd: number[];
-  /** Per layer (hidden layers then output): weights [fanIn * fanOut] row-major, biases [fanOut]. */
-  layers: { w: number[]; b: number[] }[];
-}
+export type { NarxJSON } from './narx-json.js';
 
 const FORMAT = 'narx-surrogate/1';
 const MIN_STD = 1e-6;
