@@ -1,6 +1,6 @@
 /**
  * Surrogate cost per tfjs backend (`node dist/scripts/bench/surrogate.js [--runs N]`): pat's
- * default NARX surrogate (surrogate-track.ts / pat.ts defaults: window 1, responseLags 1,
+ * default NARX surrogate (train/surrogate-setup.ts defaults: window 1, responseLags 1,
  * hidden [64]) on sim:analog's shape (1 drive channel, 50 response channels), so
  * F = W*in + R*out = 1 + 50 = 51 features, H = 64, O = 50.
  *
@@ -14,10 +14,9 @@
  *   - one Adam step at batch 256: NarxSurrogate.fit on 256 examples with batchSize 256 and
  *     STEP_EPOCHS epochs (one step per epoch), time / STEP_EPOCHS (includes 1/STEP_EPOCHS of fit's
  *     setup: feature tensors, optimiser creation);
- *   - a refit of 2,048 replay examples x 4 epochs at batch 64 (the refitter's default batch) two
- *     ways: through NarxSurrogate.fit (tfjs autodiff and optimiser), and as pat runs it (NarxAdam,
- *     surrogate/adam-step.ts: the backward pass written out, Adam on plain arrays); samples/s =
- *     examples x epochs / time;
+ *   - a refit of 2,048 replay examples x 4 epochs at batch 64 (the refitter's default batch),
+ *     through NarxSurrogate.fit, the one fit path (NarxAdam, surrogate/adam-step.ts: the backward
+ *     pass written out, Adam on plain arrays); samples/s = examples x epochs / time;
  *   - one vjpSeq over an episode of 400 steps (ctx.measured given, as physicalLayer does), result
  *     read back with dataSync; samples/s = 400 / time;
  *   - baseline, same backend, same run: tf.matMul [256 x 128] x [128 x 128] (8.4 MFLOP, about the
@@ -28,7 +27,6 @@
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
-import { NarxAdam } from '../../src/surrogate/adam-step.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import type { Examples } from '../../src/surrogate/windows.js';
 import { Rng } from '../../src/core/rng.js';
@@ -88,14 +86,6 @@ for (const choice of ['cpu', 'wasm', 'tensorflow'] as BackendChoice[]) {
   add(`Adam step, batch ${B} (fit/${STEP_EPOCHS})`, [sm / STEP_EPOCHS, sb / STEP_EPOCHS], 3 * FWD * B, B);
   add(`refit ${REFIT_EXAMPLES} ex x ${REFIT_EPOCHS} ep, batch ${REFIT_BATCH}`, time(() => {
     sink += s.fit(refit, { epochs: REFIT_EPOCHS, batchSize: REFIT_BATCH, learningRate: 1e-4 });
-  }, choice === 'cpu' ? 3 : runsFor), 3 * FWD * REFIT_EXAMPLES * REFIT_EPOCHS, REFIT_EXAMPLES * REFIT_EPOCHS);
-  const start = s.toJSON();
-  const order = new Int32Array(REFIT_EXAMPLES).map((_, i) => i);
-  add(`refit as pat runs it (NarxAdam), same sizes`, time(() => {
-    const adam = new NarxAdam(start, refit, 1e-4);
-    for (let e = 0; e < REFIT_EPOCHS; e++) {
-      for (let i = 0; i < REFIT_EXAMPLES; i += REFIT_BATCH) sink += adam.step(order.subarray(i, Math.min(REFIT_EXAMPLES, i + REFIT_BATCH)));
-    }
   }, choice === 'cpu' ? 3 : runsFor), 3 * FWD * REFIT_EXAMPLES * REFIT_EPOCHS, REFIT_EXAMPLES * REFIT_EPOCHS);
   add(`vjpSeq, ${T} steps`, time(() => {
     const g = s.vjpSeq(drives, dy, { measured });
