@@ -1,6 +1,7 @@
 /**
  * Device utilisation during `pat` training (`node dist/scripts/bench/utilisation.js [--episodes N]
- * [--steps N] [--backend auto|wasm|cpu] [--seeds 1,2] [--rate samples/s]`): the in-process analog
+ * [--steps N] [--backend auto|wasm|cpu] [--seeds 1,2] [--rate samples/s] [--refit-every N]
+ * [--variants 'on/off/...']`): the in-process analog
  * simulator paced like a real board at 2,000 samples/s by default (50 virtual nodes x
  * nodeSeparationNs 10,000 ns = samplePeriodNs 500,000; pacing.samplePeriod true: each RESULT is
  * held until count x 0.5 ms of wall time has passed since its batch started), NARMA10, pat
@@ -55,14 +56,21 @@ function busyIn(batches: Batch[], a: number, b: number): number {
 }
 
 interface Variant { name: string; pipeline: boolean; extra: Pick<TrainOptions, 'freezeSurrogate' | 'refitWorker' | 'surrogate'> }
-const VARIANTS: Variant[] = [
+const REFIT_EVERY = Number(opt('--refit-every', '3'));
+const ALL_VARIANTS: Variant[] = [
   { name: 'on', pipeline: true, extra: {} },
+  // For a fast board: the refit schedule counted in device samples (every REFIT_EVERY episodes' worth of pairs).
+  { name: `on, refit every ${REFIT_EVERY}`, pipeline: true, extra: { surrogate: { refitEvery: REFIT_EVERY } } },
   { name: 'on, surrogate lag 1', pipeline: true, extra: { surrogate: { lag: 1 } } },
   { name: 'off', pipeline: false, extra: {} },
   // Diagnostics (not the target's configuration): the refits in a worker thread, and none after the first fit.
   { name: 'on, refit worker', pipeline: true, extra: { refitWorker: true } },
   { name: 'on, frozen surrogate', pipeline: true, extra: { freezeSurrogate: true } },
 ];
+// --variants 'on/off/...': a subset by exact name, '/' between names (default: all).
+const picked = opt('--variants', '').split('/').filter(Boolean);
+const VARIANTS = picked.length ? ALL_VARIANTS.filter((v) => picked.includes(v.name)) : ALL_VARIANTS;
+if (VARIANTS.length === 0) throw new Error(`--variants names none of: ${ALL_VARIANTS.map((v) => v.name).join(' / ')}`);
 
 interface Out { worker: boolean; gap: { delivery: number; host: number; reset: number; idle: number }; seed: number; variant: string; pipeline: boolean; host: number; sim: number; steady: number; wall: number; perEpisodeHost: number; samples: number; nmse: number }
 const out: Out[] = [];
