@@ -62,3 +62,11 @@ export function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>, aNam
   if (a.length === 0) throw new RangeError(`${bName} must not be empty`);
   return a.length;
 }
+
+/** `v` as exactly `n` finite numbers, or a RangeError naming `name`. */
+export function checkFiniteVector(v: unknown, n: number, name: string): number[] {
+  if (!Array.isArray(v) || v.length !== n) throw new RangeError(`${name} must hold ${n} numbers, got ${Array.isArray(v) ? v.length : typeof v}`);
+  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+  if (bad >= 0) throw new RangeError(`${name}[${bad}] must be a finite number, got ${JSON.stringify(v[bad])}`);
+  return v as number[];
+}
