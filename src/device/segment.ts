@@ -47,6 +47,8 @@ export interface Segment {
   sent: Float64Array;
   /** Device time at the middle of each sample, µs, [steps]. */
   timeUs: Float64Array;
+  /** The RESULT status bits of the segment's batches, OR-ed (input clipped, output saturated). */
+  status: number;
   /** The state epoch every batch of the segment carried. */
   epoch: number;
   /** Vectors sent: the segment, its wash-in and every re-measurement. */
@@ -126,7 +128,7 @@ async function pass(device: SegmentDevice, units: Float64Array, epoch: number, s
   const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failed) throw failed.reason;
   const raw = new Float64Array(steps * co), drives = new Float64Array(steps * ci), timeUs = new Float64Array(steps);
-  let row = 0;
+  let row = 0, status = 0;
   for (const r of settled as PromiseFulfilledResult<BatchResult>[]) {
     const b = r.value;
     // The client checked shapes against its own request; a device is untrusted, so bound them again before copying.
@@ -136,8 +138,9 @@ async function pass(device: SegmentDevice, units: Float64Array, epoch: number, s
     raw.set(b.output, row * co);
     drives.set(b.input, row * ci);
     for (let i = 0; i < b.count; i++) timeUs[row + i] = b.timestampUs + ((i + 0.5) * samplePeriodNs) / 1000;
+    status |= b.status;
     row += b.count;
   }
   if (row !== steps) throw new RangeError(`device answered ${row} of the segment's ${steps} rows`);
-  return { raw, sent: drives, timeUs };
+  return { raw, sent: drives, timeUs, status };
 }
