@@ -21,7 +21,9 @@ import type { Measurer } from './spot-check.js';
 
 /** Options of {@link deviceMemory}. */
 export interface DeviceMemoryOptions {
+  /** Drive channels of the device. */
   inChannels: number;
+  /** Response channels of the device. */
   outChannels: number;
   /** Seed of the probe input and mask. */
   seed: number;
@@ -43,6 +45,7 @@ export interface DeviceMemory {
   reach: number;
   /** Device samples spent. */
   samples: number;
+  /** State breaks recovered from. */
   breaks: number;
 }
 

@@ -29,7 +29,9 @@ import { type Measured, type Measurer, gradientFidelity, predictAlong, slopeStat
 
 /** Options of {@link exploreDevice}. */
 export interface ExploreOptions {
+  /** Drive channels of the device. */
   inChannels: number;
+  /** Response channels of the device. */
   outChannels: number;
   /** Seed of drives, splits, directions and fits. */
   seed: number;
@@ -71,6 +73,7 @@ export interface Exploration {
   fidelity: { h: number; noise: number; directions: number };
   /** Device samples spent in total (what the budget counts). */
   samples: number;
+  /** State breaks recovered from. */
   breaks: number;
   /** The random segments as measured (drives as sent), for the run record. */
   segments: { drives: Float32Array; responses: Float32Array }[];
