@@ -15,7 +15,11 @@
  *
  * W is sparse (each entry nonzero with probability `density`, uniform in [-1, 1]) scaled to
  * `spectralRadius`, estimated in float by power iteration, then quantized to Q1.15 (rounded,
- * saturating at +-32767). Win is dense, uniform in [-inputScaling, inputScaling], quantized alike.
+ * saturating at +-32767). Win is uniform in [-inputScaling, inputScaling], quantized alike; with
+ * `inputWiring` 'dense' every unit sums every input channel, with 'grouped' the units are split into
+ * `inChannels` contiguous groups (unit i belongs to group floor(i inChannels / units)) and each
+ * unit sees only its group's channel, as on a board whose input stage is a multi-channel stream
+ * (one AWG/ADC channel per group of units) rather than one broadcast input.
  */
 import { Rng, checkSeed } from '../core/rng.js';
 import {
@@ -43,6 +47,8 @@ export interface FpgaOptions {
   sampleRateHz: number;
   /** Pipeline latency in steps: the output is the state of `latencySamples` steps earlier, in [0, 1024]. Defaults to 0. */
   latencySamples: number;
+  /** 'dense': every unit sums every input channel; 'grouped': one channel per group of units (inChannels <= units). Defaults to 'dense'. */
+  inputWiring: 'dense' | 'grouped';
 }
 
 export const fpgaDefaults: Readonly<FpgaOptions> = Object.freeze({
@@ -55,6 +61,7 @@ export const fpgaDefaults: Readonly<FpgaOptions> = Object.freeze({
   lutRange: 4,
   sampleRateHz: 1e6,
   latencySamples: 0,
+  inputWiring: 'dense',
 });
 
 /** Validates `overrides` over the defaults; RangeError naming the first bad option. */
@@ -72,6 +79,8 @@ export function resolveFpgaOptions(overrides: Partial<FpgaOptions> = {}): FpgaOp
   if (![1, 2, 4, 8].includes(o.lutRange)) throw new RangeError(`fpga: option 'lutRange' must be one of 1, 2, 4, 8, got ${String(o.lutRange)}`);
   numOption(m, 'sampleRateHz', o.sampleRateHz, 0, 1e10, 'lo');
   intOption(m, 'latencySamples', o.latencySamples, 0, 1024);
+  if (o.inputWiring !== 'dense' && o.inputWiring !== 'grouped') throw new RangeError(`fpga: option 'inputWiring' must be 'dense' or 'grouped', got ${String(o.inputWiring)}`);
+  if (o.inputWiring === 'grouped' && o.inChannels > o.units) throw new RangeError(`fpga: option 'inChannels' (${o.inChannels}) must not exceed 'units' (${o.units}) with grouped input wiring`);
   return o;
 }
 
@@ -179,8 +188,15 @@ export class FpgaReservoir implements ReservoirModel {
     this.col = col;
     this.w = Int32Array.from(fv, (v) => q15(v * scale));
 
+    // Grouped wiring draws the same per-unit weights as dense and zeroes the other groups' columns,
+    // so a unit's input gain has the same distribution under both wirings.
     const ir = rng.fork('Win');
-    this.win = Int32Array.from({ length: n * o.inChannels }, () => q15(ir.range(-o.inputScaling, o.inputScaling)));
+    const inCh = o.inChannels;
+    this.win = Int32Array.from({ length: n * inCh }, (_, k) => {
+      const w = q15(ir.range(-o.inputScaling, o.inputScaling));
+      const unit = Math.floor(k / inCh), c = k % inCh;
+      return o.inputWiring === 'grouped' && c !== Math.floor((unit * inCh) / n) ? 0 : w;
+    });
 
     // tanh table over [-R, R): bin width 2R / lutSize, index = (a + R 2^15) >> shift.
     const R = o.lutRange;

@@ -50,6 +50,16 @@ export const profiles = Object.freeze({
   fpga: profile('fpga', 'FPGA fixed-point ESN: 100 units Q1.15, density 0.1, spectral radius 0.9, 1024-entry tanh LUT, 1 MS/s'),
   /** As 'fpga' with 400 units and a 4096-entry table. */
   'fpga-large': profile('fpga', 'FPGA fixed-point ESN: 400 units Q1.15, 4096-entry tanh LUT', { units: 400, lutSize: 4096 }),
+  /**
+   * As 'fpga' with a 50-channel input stream, one channel per group of two units (the host's
+   * input layer then plays the input mask, as on 'analog-awg'). Everything else is 'fpga''s: the
+   * same W, tanh table and per-unit input-gain distribution (uniform in +-0.5), so a unit is driven
+   * no harder than on 'fpga'; only the drive signal differs between groups. 50 x 16 bit at 1 MS/s
+   * is 0.8 Gbit/s, within a PCIe or 10 GbE host link (a UART could not carry it). Sources: ESN
+   * settings (spectral radius 0.9, sparse W, input scaling 0.5) after Lukosevicius, "A practical
+   * guide to applying echo state networks" (2012); 50 channels as the 'analog-awg' AWG.
+   */
+  'fpga-awg': profile('fpga', 'FPGA fixed-point ESN driven by a 50-channel input stream, one channel per group of 2 units: 100 units Q1.15, 1024-entry tanh LUT, 1 MS/s', { inChannels: 50, inputWiring: 'grouped' }),
 });
 
 export type ProfileName = keyof typeof profiles;

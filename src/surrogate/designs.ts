@@ -1,0 +1,96 @@
+/**
+ * The family of surrogate designs a device can be given, and the width rules that size them from
+ * the channel counts (one surrogate size for every device fits none of them: issue 11 measured the
+ * 64-unit NARX's held-out error at 0.011, 0.061 and 0.18 for 50, 100 and 200 response channels).
+ *
+ * - `narx`: drive window W and R measured-response lags (defaults 4 and 1, the trainers' current
+ *   shape), one tanh layer of {@link narxWidth} units: for a device with memory.
+ * - `memoryless`: window 1, no lags, one layer of {@link memorylessWidth} units: for a device whose
+ *   response depends on the current drive only, where every unit goes to the static map.
+ * - `transmission`: a fitted complex transmission matrix with intensity readout
+ *   (transmission.ts): for a scattering medium read by a camera.
+ *
+ * ```ts
+ * for (const d of surrogateDesigns(64, 128)) { const s = d.build(1); s.fit(cutWindows(s.shape, drives, responses)); … }
+ * ```
+ */
+import { type DeviceSurrogate, type FitOptions, NarxSurrogate } from './narx.js';
+import { TransmissionSurrogate } from './transmission.js';
+import type { Examples, WindowShape } from './windows.js';
+
+/** What exploration needs of a surrogate: fit, held-out error, VJP. NarxSurrogate is one. */
+export interface FittableSurrogate extends DeviceSurrogate {
+  readonly shape: WindowShape;
+  fit(examples: Examples, opts?: FitOptions): number;
+  /** Mean over channels of MSE / Var(target) on `examples`. */
+  evaluate(examples: Examples): number;
+  dispose(): void;
+}
+
+export type DesignName = 'narx' | 'memoryless' | 'transmission';
+
+/** One candidate design, built fresh per seed. */
+export interface SurrogateDesign {
+  readonly name: DesignName;
+  readonly window: number;
+  readonly responseLags: number;
+  /** Hidden layer sizes of MLP designs (absent for a structured model). */
+  readonly hidden?: readonly number[];
+  /** Fit options that suit this design (epochs, learning rate). */
+  readonly fit: FitOptions;
+  build(seed: number): FittableSurrogate;
+}
+
+const roundUp16 = (x: number): number => 16 * Math.ceil(x / 16);
+const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+
+/**
+ * Hidden width of a NARX surrogate: at least the response channel count (the hidden layer is the
+ * bottleneck every output is read from) and at least the geometric mean of its F = W·in + R·out
+ * inputs and its outputs; rounded up to 16, in [32, 1024]. Gives 64 for sim:analog (1 in, 50 out,
+ * W 4, R 1: the trainers' current 64), 112 for analog-awg and fpga, 416 for fpga-large.
+ */
+export function narxWidth(inChannels: number, outChannels: number, window: number, responseLags: number): number {
+  const f = window * inChannels + responseLags * outChannels;
+  return clamp(roundUp16(Math.max(outChannels, Math.sqrt(f * outChannels))), 32, 1024);
+}
+
+/**
+ * Hidden width of a memoryless MLP: twice the NARX rule on its inputs (window 1, no lags), as the
+ * static map of a device without memory takes all the capacity; in [64, 1024]. Gives 256 for
+ * optical (64 in, 128 out), the width issue 11 measured to take optical from 0.239 to 0.128.
+ */
+export function memorylessWidth(inChannels: number, outChannels: number): number {
+  return clamp(roundUp16(2 * Math.max(outChannels, Math.sqrt(inChannels * outChannels))), 64, 1024);
+}
+
+/** Options of {@link surrogateDesigns}. */
+export interface DesignOptions {
+  /** Drive window of the NARX design. Defaults to 4. */
+  window?: number;
+  /** Response lags of the NARX design. Defaults to 1. */
+  responseLags?: number;
+  /** Designs to offer. Defaults to all three. */
+  names?: readonly DesignName[];
+}
+
+/** The candidate designs for a device with these channel counts. */
+export function surrogateDesigns(inChannels: number, outChannels: number, opts: DesignOptions = {}): SurrogateDesign[] {
+  const w = opts.window ?? 4, r = opts.responseLags ?? 1;
+  const names = opts.names ?? ['narx', 'memoryless', 'transmission'];
+  const mlp = (name: DesignName, window: number, responseLags: number, width: number): SurrogateDesign => ({
+    name, window, responseLags, hidden: [width], fit: { epochs: 30, learningRate: 3e-3 },
+    build: (seed) => new NarxSurrogate({ inChannels, outChannels, window, responseLags, hidden: [width], seed }),
+  });
+  return names.map((n): SurrogateDesign => {
+    switch (n) {
+      case 'narx': return mlp('narx', w, r, narxWidth(inChannels, outChannels, w, r));
+      case 'memoryless': return mlp('memoryless', 1, 0, memorylessWidth(inChannels, outChannels));
+      case 'transmission': return {
+        name: 'transmission', window: 1, responseLags: 0, fit: { epochs: 20 },
+        build: (seed) => new TransmissionSurrogate({ inChannels, outChannels, seed }),
+      };
+      default: throw new RangeError(`unknown surrogate design '${String(n)}'`);
+    }
+  });
+}
