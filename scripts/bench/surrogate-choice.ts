@@ -10,7 +10,7 @@
  */
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import type { SurrogateTrainOptions } from '../../src/train/common.js';
 import { exploreDevice, exploreRecord } from '../../src/train/explore.js';
 import { deviceMeasurer } from '../../src/train/spot-check.js';

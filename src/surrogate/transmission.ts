@@ -29,8 +29,8 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, checkSeed } from '../sim/rng.js';
-import { channelErrors } from '../tasks/metrics.js';
+import { Rng, checkSeed } from '../core/rng.js';
+import { channelErrors } from '../core/metrics.js';
 import type { DeviceSurrogate, FitOptions } from './narx.js';
 import { checkWindowShape, type Examples, type WindowShape } from './windows.js';
 

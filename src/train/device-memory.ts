@@ -13,9 +13,9 @@
  * const taps = suggestTaps(mem.reach, 20);
  * ```
  */
-import { Rng, checkSeed } from '../sim/rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import { memoryTask } from '../tasks/memory-capacity.js';
-import { squaredCorrelation } from '../tasks/metrics.js';
+import { squaredCorrelation } from '../core/metrics.js';
 import { RidgeAccumulator } from './ridge.js';
 import type { Measurer } from './spot-check.js';
 

@@ -21,7 +21,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, checkSeed } from '../sim/rng.js';
+import { Rng, checkSeed } from '../core/rng.js';
 import { type SurrogateDesign, surrogateDesigns } from '../surrogate/designs.js';
 import { cutWindows, type Examples } from '../surrogate/windows.js';
 import { type DeviceMemory, deviceMemory, suggestTaps } from './device-memory.js';

@@ -32,7 +32,7 @@
  * ```
  */
 import type { Device } from '../device/client.js';
-import type { Rng } from '../sim/rng.js';
+import type { Rng } from '../core/rng.js';
 import { type MeasureOptions, measure } from './hybrid.js';
 import { cosineSimilarity } from './vjp-check.js';
 

@@ -2,10 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { openDevice } from '../../src/device/index.js';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { TransmissionSurrogate } from '../../src/surrogate/transmission.js';
 import { cutWindows } from '../../src/surrogate/windows.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import { measure } from '../../src/train/hybrid.js';
 
 test.before(async () => {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
 import { surrogateDesigns } from '../../src/surrogate/designs.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { selectBackend } from '../../src/core/backend.js';
 import { type Exploration, exploreDevice, exploreRecord } from '../../src/train/explore.js';
 import { type Measurer, deviceMeasurer } from '../../src/train/spot-check.js';
 

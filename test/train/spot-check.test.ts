@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDevice } from '../../src/device/index.js';
-import { Rng } from '../../src/sim/rng.js';
-import { selectBackend } from '../../src/train/backend.js';
+import { Rng } from '../../src/core/rng.js';
+import { selectBackend } from '../../src/core/backend.js';
 import { type Measurer, deviceMeasurer, gradientFidelity, predictAlong, repeatNoise, slopeStats, stepFromNoise } from '../../src/train/spot-check.js';
 import { TwinGradient, twinModelFor } from '../../src/train/twin-grad.js';
 

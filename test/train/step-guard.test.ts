@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng } from '../../src/sim/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { fidelityTrust, guardStep, initGuard } from '../../src/train/step-guard.js';
 
 // L(w) = ½ Σ λ_i (w_i - c_i)², λ_i in [1, 10]: gradient descent is stable for lr < 2/10, best near 0.1.
