@@ -16,6 +16,7 @@
  * same for the same data and seeds whatever the timing.
  */
 import { Rng, checkSeed } from '../core/rng.js';
+import { checkInt, checkNumber } from '../core/validate.js';
 import { NarxAdam, adamEpochs } from './adam-step.js';
 import { NarxSurrogate, type NarxJSON } from './narx.js';
 import type { ReplayBuffer } from './replay.js';
@@ -168,22 +169,19 @@ export type ResolvedRefitOptions = Required<Omit<RefitOptions, 'onEvent' | 'onEr
 
 /** Checks `opts` and fills in the defaults; throws RangeError naming the first bad option. */
 export function resolveRefitOptions(opts: RefitOptions): ResolvedRefitOptions {
-  const num = (v: number | undefined, d: number, name: string, lo: number, hi: number, integer = false): number => {
-    const x = v ?? d;
-    if (!(x >= lo && x <= hi) || (integer && !Number.isInteger(x))) throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${String(v)}`);
-    return x;
-  };
+  const num = (v: number | undefined, d: number, name: string, lo: number, hi: number): number => checkNumber(v ?? d, name, { min: lo, max: hi });
+  const int = (v: number | undefined, d: number, name: string, lo: number, hi: number): number => checkInt(v ?? d, name, lo, hi);
   return {
-    every: num(opts.every, 1024, 'every', 1, 2 ** 30, true),
+    every: int(opts.every, 1024, 'every', 1, 2 ** 30),
     driftFactor: num(opts.driftFactor, 2, 'driftFactor', 1, 1e9),
     baselineAlpha: num(opts.baselineAlpha, 0.3, 'baselineAlpha', 1e-6, 1),
     holdOut: num(opts.holdOut, 0.1, 'holdOut', 0, 0.5),
-    heldOutSize: num(opts.heldOutSize, 256, 'heldOutSize', 0, 2 ** 24, true),
-    minPairs: num(opts.minPairs, 16, 'minPairs', 2, 2 ** 30, true),
-    firstEpochs: num(opts.firstEpochs, 40, 'firstEpochs', 1, 1e6, true),
-    epochs: num(opts.epochs, 4, 'epochs', 1, 1e6, true),
-    examples: num(opts.examples, 2048, 'examples', 1, 2 ** 24, true),
-    batchSize: num(opts.batchSize, 64, 'batchSize', 1, 2 ** 20, true),
+    heldOutSize: int(opts.heldOutSize, 256, 'heldOutSize', 0, 2 ** 24),
+    minPairs: int(opts.minPairs, 16, 'minPairs', 2, 2 ** 30),
+    firstEpochs: int(opts.firstEpochs, 40, 'firstEpochs', 1, 1e6),
+    epochs: int(opts.epochs, 4, 'epochs', 1, 1e6),
+    examples: int(opts.examples, 2048, 'examples', 1, 2 ** 24),
+    batchSize: int(opts.batchSize, 64, 'batchSize', 1, 2 ** 20),
     learningRate: num(opts.learningRate, 3e-3, 'learningRate', 1e-12, 10),
     seed: checkSeed(opts.seed ?? 0),
     freeze: opts.freeze ?? false,
