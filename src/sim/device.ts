@@ -99,6 +99,7 @@ const TEXT: Record<number, string> = {
   [ERROR_CODE.TOO_LARGE]: 'batch larger than maxBatch',
   [ERROR_CODE.BAD_SHAPE]: 'channels or format differ from INFO',
   [ERROR_CODE.NO_CREDIT]: 'no credit: too many PROCESS in flight',
+  [ERROR_CODE.NOT_SUPPORTED]: 'CONFIGURE is not supported: this device has no CONFIGURE capability',
 };
 /** `deviceMin | deviceMax << 8` for UNSUPPORTED_VERSION. */
 const DEVICE_VERSIONS = PROTOCOL_VERSION | (PROTOCOL_VERSION << 8);
@@ -412,12 +413,9 @@ export class SimDevice {
         if (m.minVersion <= PROTOCOL_VERSION && PROTOCOL_VERSION <= m.maxVersion) this.reply(seq, this.info);
         else this.sendError(seq, MESSAGE_TYPE.hello, ERROR_CODE.UNSUPPORTED_VERSION, DEVICE_VERSIONS, TEXT[ERROR_CODE.UNSUPPORTED_VERSION]);
         return;
-      case 'configure': {
-        // This board documents no parameters: an empty CONFIGURE applies nothing and succeeds.
-        if (m.params.length === 0) return this.reply(seq, { kind: 'ack', ackedType: MESSAGE_TYPE.configure, epoch: this.epochValue });
-        const name = m.params[0].name;
-        return this.sendError(seq, MESSAGE_TYPE.configure, ERROR_CODE.BAD_PARAM, 0, `unknown parameter '${name}' (this device has none)`);
-      }
+      case 'configure':
+        // No CONFIGURE capability in INFO: NOT_SUPPORTED for any CONFIGURE, empty or not (SPEC 3), as the C firmware does.
+        return this.sendError(seq, MESSAGE_TYPE.configure, ERROR_CODE.NOT_SUPPORTED, 0, TEXT[ERROR_CODE.NOT_SUPPORTED]);
       case 'process':
         return this.process(seq, m);
       case 'resetState':
