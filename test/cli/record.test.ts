@@ -67,7 +67,7 @@ test('calibrate records its run and calibration; train applies the newest one, r
       assert.equal(runs.map((r) => [r.kind, r.status]), [['train', 'completed'], ['train', 'completed'], ['calibrate', 'completed']]);
       const calRun = getRun(db, runs[2].id)!;
       assert.ok(calRun.batches > 100, `calibrate recorded ${calRun.batches} batches`);
-      assert.is(calRun.device!.model, 'sim-analog');
+      assert.is(calRun.device!.model, 'sim-analog-awg');
       assert.is((readArtifact(db, calRun.id, 'calibration')!.json as { format: string }).format, 'rhil-calibration');
       const trained = getRun(db, runs[1].id)!;
       assert.is(trained.calibrationId, calId);
