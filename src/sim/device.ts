@@ -9,7 +9,8 @@
  * else as f32. A wire sample is fed to the model as is (device units, the model clips to its
  * inRange and flags INPUT_CLIPPED); a model output y becomes round(y) clipped to
  * [max(outMin, formatMin), min(outMax, formatMax)] (NaN gives outMin), flagged OUTPUT_SATURATED
- * when clipped here or when the model says so.
+ * when clipped here or when the model says so. Requests pass through the queue (queue.ts), the
+ * dispatcher (dispatch.ts) and the transmit line (line.ts); this file is the board around them.
  *
  * ```ts
  * const [host, board] = createMemoryPair();
