@@ -46,7 +46,7 @@ export type DeviceEvent =
   | { type: 'deviceError'; code: number; text: string }
   /**
    * A reply that answers nothing outstanding. `cause`: 'abandoned' (a batch given up after a
-   * break, expected), 'duplicate' (its request was answered already), 'unmatched' (no such
+   * break, expected), 'duplicate' (its request was answered or given up), 'unmatched' (no such
    * request was sent), 'unsolicited' (RESPONSE flag clear on a reply type); `count` is how many
    * of that cause this session has seen.
    */
@@ -372,7 +372,7 @@ export class DeviceClient {
     const p = this.pending.get(frame.seq);
     if (!p) {
       const cause = this.answered.has(frame.seq) ? 'duplicate' : 'unmatched';
-      this.discard(frame, cause, cause === 'duplicate' ? 'its request was answered already' : 'no request with this seq is outstanding');
+      this.discard(frame, cause, cause === 'duplicate' ? 'its request was answered or given up already' : 'no request with this seq is outstanding');
       // A RESULT nobody asked for, or a second one for a batch, may mean the device ran a batch
       // the host does not know of: the reservoir's state no longer matches the host's record (SPEC 6, rule 5).
       if (m.kind === 'result' && this.info && !this.broken) this.breakState('order', `${cause} RESULT (seq ${frame.seq}, batch ${m.batchId}): the device's replies no longer match the host's requests`);

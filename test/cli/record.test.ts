@@ -91,7 +91,7 @@ test('calibrate records its run and calibration; train applies the newest one, r
     // An explicit calibration of another device is refused, listing what differs.
     const other = await run(t.dir, ['train', '--episodes', '2', '--device', 'sim:fpga', '--calibration', String(calId)]);
     assert.is(other.code, 2, other.stderr);
-    assert.match(other.stderr, new RegExp(`--calibration ${calId}: calibration ${calId} was made on another device \\(.*model: record "sim-analog", device "sim-fpga"`));
+    assert.match(other.stderr, new RegExp(`--calibration ${calId}: calibration ${calId} was made on another device \\(.*model: record "sim-analog-awg", device "sim-fpga"`));
     // Auto on a device without a calibration trains uncalibrated and says so.
     const fpga = await run(t.dir, ['train', '--episodes', '2', '--device', 'sim:fpga']);
     assert.is(fpga.code, 0, fpga.stderr);
