@@ -62,6 +62,11 @@ const valid: [string, Frame][] = [
     maxBatch: 1, maxFrame: 64, samplePeriodNs: 0, capabilities: 0, inMin: -1, inMax: 1, outMin: -32768, outMax: 32767,
     vendor: '', model: '', serial: '', firmware: '',
   } }],
+  ['info whose maxBatch is the largest that fits maxFrame 64 (RESULT 35 + 14 x 2 = 63 bytes)', { seq: 0x0101, flags: FLAG_RESPONSE, message: {
+    kind: 'info', protocolVersion: 1, inFormat: 'u16', outFormat: 'i16', credits: 1, inChannels: 1, outChannels: 1,
+    maxBatch: 14, maxFrame: 64, samplePeriodNs: 0, capabilities: 0, inMin: 0, inMax: 4095, outMin: -32768, outMax: 32767,
+    vendor: '', model: '', serial: '', firmware: '',
+  } }],
   ['configure with every parameter type', { seq: 3, flags: 0, message: { kind: 'configure', params: [
     { name: 'feedback', type: 'bool', value: true },
     { name: 'exposure_us', type: 'i32', value: -1500 },
@@ -88,8 +93,16 @@ const valid: [string, Frame][] = [
   ['pong with data', { seq: 14, flags: FLAG_RESPONSE, message: { kind: 'pong', data: Uint8Array.of(0, 1, 2, 0, 0xff) } }],
   ['boot', { seq: 0, flags: 0, message: { kind: 'boot', bootCount: 5, epoch: 0x50000, reason: 0 } }],
   ['error no credit', { seq: 20, flags: FLAG_RESPONSE, message: { kind: 'error', code: ERROR_CODE.NO_CREDIT, refSeq: 20, refType: MESSAGE_TYPE.process, detail: 4, text: 'no credit: 4 batches in flight' } }],
+  ['error answering a frame of unknown type 0x7f (RESPONSE set, seq and refSeq of that frame)', { seq: 0x31, flags: FLAG_RESPONSE, message: { kind: 'error', code: ERROR_CODE.UNKNOWN_TYPE, refSeq: 0x31, refType: 0x7f, detail: 0x7f, text: 'unknown message type' } }],
   ['error unsolicited, utf-8 text', { seq: 0, flags: 0, message: { kind: 'error', code: ERROR_CODE.DEVICE_FAULT, refSeq: 0, refType: 0, detail: 0xdeadbeef, text: 'laser power low: 3.2 µW' } }],
 ];
+
+/** The message of the valid vector called `name`, so edits below do not depend on list order. */
+function named(name: string): Message {
+  const v = valid.find(([n]) => n === name);
+  if (!v) throw new Error(`no valid vector named ${name}`);
+  return v[1].message;
+}
 
 /** Unstuffed frame bytes, so invalid vectors can be built by editing fields before stuffing. */
 function raw(message: Message, seq = 99): Uint8Array {
@@ -128,7 +141,7 @@ function nextByte(): number {
   rng ^= rng << 13; rng ^= rng >>> 17; rng ^= rng << 5;
   return (rng >>> 0) & 0xff;
 }
-const goodResult = enc.encode({ seq: 1, flags: 1, message: valid[12][1].message });
+const goodResult = enc.encode({ seq: 1, flags: 1, message: named('result u16 2x3 with clipping') });
 
 const invalid: [string, Uint8Array, number?][] = [
   ['empty frame', Uint8Array.of(0)],
@@ -144,16 +157,19 @@ const invalid: [string, Uint8Array, number?][] = [
   ['payload: hello minVersion 0', edited({ kind: 'hello', minVersion: 1, maxVersion: 1 }, (f) => { f[8] = 0; })],
   ['payload: hello maxVersion < minVersion', edited({ kind: 'hello', minVersion: 2, maxVersion: 3 }, (f) => { f[9] = 1; })],
   ['payload: getStatus with a byte', edited({ kind: 'ping', data: Uint8Array.of(1) }, (f) => { f[1] = MESSAGE_TYPE.getStatus; })],
-  ['payload: process count*channels disagrees with length', edited(valid[7][1].message, (_, dv) => dv.setUint16(12, 2, true))],
+  ['payload: process count*channels disagrees with length', edited(named('process u16 3x2'), (_, dv) => dv.setUint16(12, 2, true))],
   ['payload: process count 0', edited({ kind: 'process', batchId: 1, count: 1, channels: 1, format: 'u16', samples: Uint16Array.of(5) }, (_, dv) => { dv.setUint16(12, 0, true); dv.setUint16(14, 2, true); })],
-  ['payload: process format 3', edited(valid[7][1].message, (f) => { f[16] = 3; })],
-  ['payload: process f32 NaN sample', edited(valid[9][1].message, (_, dv) => dv.setFloat32(17, NaN, true))],
-  ['payload: process f32 infinite sample', edited(valid[9][1].message, (_, dv) => dv.setFloat32(21, -Infinity, true))],
-  ['payload: result truncated by one sample byte', edited({ kind: 'ping', data: raw(valid[12][1].message).subarray(8, 8 + 23 + 11) }, (f) => { f[1] = MESSAGE_TYPE.result; })],
-  ['payload: info maxFrame 63', edited(valid[2][1].message, (_, dv) => dv.setUint32(20, 63, true))],
-  ['payload: info credits 0', edited(valid[2][1].message, (f) => { f[11] = 0; })],
-  ['payload: info inMin >= inMax', edited(valid[2][1].message, (_, dv) => dv.setFloat32(32, 5000, true))],
-  ['payload: info vendor string runs past the end', edited(valid[3][1].message, (f) => { f[8 + 40] = 10; })],
+  ['payload: process format 3', edited(named('process u16 3x2'), (f) => { f[16] = 3; })],
+  ['payload: process f32 NaN sample', edited(named('process f32 1x3'), (_, dv) => dv.setFloat32(17, NaN, true))],
+  ['payload: process f32 infinite sample', edited(named('process f32 1x3'), (_, dv) => dv.setFloat32(21, -Infinity, true))],
+  ['payload: result truncated by one sample byte', edited({ kind: 'ping', data: raw(named('result u16 2x3 with clipping')).subarray(8, 8 + 23 + 11) }, (f) => { f[1] = MESSAGE_TYPE.result; })],
+  ['payload: info maxFrame 63', edited(named('info'), (_, dv) => dv.setUint32(20, 63, true))],
+  ['payload: info credits 0', edited(named('info'), (f) => { f[11] = 0; })],
+  ['payload: info inMin >= inMax', edited(named('info'), (_, dv) => dv.setFloat32(32, 5000, true))],
+  ['payload: info vendor string runs past the end', edited(named('info f32 with empty strings'), (f) => { f[8 + 40] = 10; })],
+  ['payload: info maxBatch 600 whose RESULT (35 + 600 x 64 x 2 bytes) does not fit maxFrame 65547', edited(named('info'), (_, dv) => dv.setUint16(16, 600, true))],
+  ['payload: info maxBatch 11 whose PROCESS (21 + 11 x 4 bytes) does not fit maxFrame 64', edited(named('info f32 with empty strings'), (_, dv) => dv.setUint16(16, 11, true))],
+  ['payload: info maxBatch 15, one more than fits maxFrame 64', edited(named('info whose maxBatch is the largest that fits maxFrame 64 (RESULT 35 + 14 x 2 = 63 bytes)'), (_, dv) => dv.setUint16(16, 15, true))],
   ['payload: configure 17 parameters', edited({ kind: 'configure', params: [] }, (f) => { f[8] = 17; })],
   ['payload: configure name with a space', edited({ kind: 'configure', params: [{ name: 'in_gain', type: 'bool', value: true }] }, (f) => { f[8 + 1 + 1 + 2] = 0x20; })],
   ['payload: configure unknown parameter type 5', edited({ kind: 'configure', params: [{ name: 'x', type: 'bool', value: true }] }, (f) => { f[8 + 3] = 5; })],
@@ -209,3 +225,136 @@ writeFileSync(new URL('frames.json', outDir), JSON.stringify({
   invalid: invalidJson,
 }, null, 1) + '\n');
 console.log(`wrote ${crcInputs.length} crc, ${cobsInputs.length} cobs, ${valid.length} valid and ${invalid.length} invalid frame vectors`);
+
+// --- Device behaviour (SPEC 1.4, 2, 3, 5, 6): requests to a freshly booted reference device and
+// the replies it must send. Checked against the simulator (TypeScript) and the C dispatcher.
+const request = (seq: number, message: Message) => enc.encode({ seq, flags: 0, message });
+function editedRequest(seq: number, message: Message, edit: (f: Uint8Array, dv: DataView) => void): Uint8Array {
+  const f = raw(message, seq);
+  edit(f, new DataView(f.buffer));
+  return stuff(withCrc(f));
+}
+const u16Process = (batchId: number, count: number, channels: number): Message =>
+  ({ kind: 'process', batchId, count, channels, format: 'u16', samples: new Uint16Array(count * channels).fill(100) });
+const answer = (seq: number, message: Record<string, unknown>) => ({ seq, flags: FLAG_RESPONSE, message });
+const deviceCases: { name: string; requests: Uint8Array; replies: ReturnType<typeof answer>[] }[] = [
+  {
+    name: 'CONFIGURE without the CONFIGURE capability: NOT_SUPPORTED, with or without parameters, epoch unchanged',
+    requests: cat(request(1, { kind: 'configure', params: [{ name: 'input_gain', type: 'f64', value: 2 }] }), request(2, { kind: 'configure', params: [] }), request(3, { kind: 'getStatus' })),
+    replies: [
+      answer(1, { kind: 'error', code: ERROR_CODE.NOT_SUPPORTED, refSeq: 1, refType: MESSAGE_TYPE.configure, detail: 0 }),
+      answer(2, { kind: 'error', code: ERROR_CODE.NOT_SUPPORTED, refSeq: 2, refType: MESSAGE_TYPE.configure, detail: 0 }),
+      answer(3, { kind: 'status', epochChange: 0, droppedBatches: 0 }),
+    ],
+  },
+  {
+    name: 'PROCESS rejected for its payload: BAD_PAYLOAD with RESPONSE set, and the epoch moves as for any unprocessed PROCESS',
+    requests: cat(editedRequest(4, u16Process(1, 2, 1), (_, dv) => dv.setUint16(12, 3, true)), request(5, { kind: 'getStatus' })),
+    replies: [
+      answer(4, { kind: 'error', code: ERROR_CODE.BAD_PAYLOAD, refSeq: 4, refType: MESSAGE_TYPE.process, detail: 0 }),
+      answer(5, { kind: 'status', epochChange: 1, droppedBatches: 1 }),
+    ],
+  },
+  {
+    name: 'a frame of unknown type is answered ERROR UNKNOWN_TYPE with RESPONSE set and its seq',
+    requests: editedRequest(6, { kind: 'ping', data: Uint8Array.of(1) }, (f) => { f[1] = 0x7f; }),
+    replies: [answer(6, { kind: 'error', code: ERROR_CODE.UNKNOWN_TYPE, refSeq: 6, refType: 0x7f, detail: 0x7f })],
+  },
+  {
+    name: 'a frame of header version 2 is answered ERROR UNSUPPORTED_VERSION with RESPONSE set and its seq',
+    requests: editedRequest(7, { kind: 'ping', data: Uint8Array.of(1) }, (f) => { f[0] = 2; }),
+    replies: [answer(7, { kind: 'error', code: ERROR_CODE.UNSUPPORTED_VERSION, refSeq: 7, refType: MESSAGE_TYPE.ping, detail: 0x0101 })],
+  },
+  {
+    name: 'PROCESS check order: BAD_SHAPE before TOO_LARGE; each unprocessed PROCESS moves the epoch',
+    requests: cat(request(8, u16Process(2, 5, 2)), request(9, u16Process(3, 5, 1)), request(10, { kind: 'getStatus' })),
+    replies: [
+      answer(8, { kind: 'error', code: ERROR_CODE.BAD_SHAPE, refSeq: 8, refType: MESSAGE_TYPE.process, detail: 1 }),
+      answer(9, { kind: 'error', code: ERROR_CODE.TOO_LARGE, refSeq: 9, refType: MESSAGE_TYPE.process, detail: 4 }),
+      answer(10, { kind: 'status', epochChange: 2, droppedBatches: 2 }),
+    ],
+  },
+  {
+    name: 'RESET_STATE moves the epoch by one; a processed batch does not, and its RESULT carries the epoch it ran in',
+    requests: cat(request(11, { kind: 'resetState' }), request(12, u16Process(4, 2, 1))),
+    replies: [
+      answer(11, { kind: 'ack', ackedType: MESSAGE_TYPE.resetState, epochChange: 1 }),
+      answer(12, { kind: 'result', batchId: 4, epochChange: 1, count: 2, channels: 1, format: 'u16' }),
+    ],
+  },
+];
+writeFileSync(new URL('device.json', outDir), JSON.stringify({
+  description: 'Device behaviour. Each case: a freshly booted device described by `device` receives `requests` (wire bytes, hex) and MUST send, after its BOOT, exactly `replies` in order: seq, flags and the fields named in message (others are free; epochChange = epoch - the BOOT epoch). SPEC.md section 10',
+  device: { inFormat: 'u16', outFormat: 'u16', inChannels: 1, outChannels: 1, credits: 2, maxBatch: 4, maxFrame: 256, capabilities: 0 },
+  cases: deviceCases.map((c) => ({ name: c.name, requests: toHex(c.requests), replies: c.replies })),
+}, null, 1) + '\n');
+
+// --- Host behaviour (SPEC 1.4, 6): scripts of host calls, the frames the device answers with,
+// and the verdict the host must reach. Checked against the TypeScript device client.
+type HostFrame = { seq: number | 'request'; flags: number; message: Record<string, unknown> };
+const result = (timestampUs: number, epoch = 10, seq: number | 'request' = 'request', flags = FLAG_RESPONSE, batchId: number | 'request' = 'request'): HostFrame =>
+  ({ seq, flags, message: { kind: 'result', batchId, epoch, timestampUs, status: 0, count: 1, channels: 1, format: 'u16', samples: [7] } });
+const ackReset = (epoch: number): HostFrame => ({ seq: 'request', flags: FLAG_RESPONSE, message: { kind: 'ack', ackedType: MESSAGE_TYPE.resetState, epoch } });
+const hostCases = [
+  {
+    name: 'a device clock that restarts across segments without a BOOT is a break (rule 5)',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [result(5000)], expect: 'ok' },
+      { call: 'resetState', device: [ackReset(11)], expect: 'ok' },
+      { call: 'process', device: [result(40, 11)], expect: { break: 'clock' } },
+    ],
+  },
+  {
+    name: 'after a BOOT the clock may restart: no break beyond the boot itself',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [result(5000), { seq: 0, flags: 0, message: { kind: 'boot', bootCount: 2, epoch: 500, reason: 0 } }], expect: { break: 'boot' } },
+      { call: 'resetState', device: [ackReset(501)], expect: 'ok' },
+      { call: 'process', device: [result(40, 501)], expect: 'ok' },
+    ],
+  },
+  {
+    name: 'a second RESULT for the same batch is a break (rule 6)',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [result(100), result(100)], expect: { break: 'order' } },
+    ],
+  },
+  {
+    name: 'a RESULT whose seq was never sent is a break (rule 6)',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [result(100), result(200, 10, 4242, FLAG_RESPONSE, 77)], expect: { break: 'order' } },
+    ],
+  },
+  {
+    name: 'timestamps that do not follow samplePeriodNs are no break (samplePeriodNs is nominal)',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [result(0)], expect: 'ok' },
+      { call: 'process', device: [result(0)], expect: 'ok' },
+      { call: 'process', device: [result(987654)], expect: 'ok' },
+    ],
+  },
+  {
+    name: 'an ERROR with RESPONSE clear is no answer to the PROCESS in flight',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [{ seq: 0, flags: 0, message: { kind: 'error', code: ERROR_CODE.DEVICE_FAULT, refSeq: 0, refType: 0, detail: 0, text: 'fan slow' } }, result(100)], expect: 'ok' },
+    ],
+  },
+  {
+    name: 'an ERROR with RESPONSE set answering a PROCESS is a break (rule 3)',
+    steps: [
+      { call: 'resetState', device: [ackReset(10)], expect: 'ok' },
+      { call: 'process', device: [{ seq: 'request', flags: FLAG_RESPONSE, message: { kind: 'error', code: ERROR_CODE.BAD_PAYLOAD, refSeq: 'request', refType: MESSAGE_TYPE.process, detail: 0, text: 'bad payload' } }], expect: { break: 'error' } },
+    ],
+  },
+];
+writeFileSync(new URL('host.json', outDir), JSON.stringify({
+  description: 'Host behaviour. A device with the INFO `info` answers each host call (`resetState`, or `process` of one vector) with `device` frames in order (seq/refSeq/batchId "request": those of the request the call sent); after the call the host MUST have concluded `expect`: ok, or the break named. SPEC.md section 10',
+  info: { protocolVersion: 1, inFormat: 'u16', outFormat: 'u16', credits: 1, inChannels: 1, outChannels: 1, maxBatch: 4, maxFrame: 256, samplePeriodNs: 1000, capabilities: 0, inMin: 0, inMax: 4095, outMin: 0, outMax: 4095, vendor: 'vectors', model: 'host', serial: '1', firmware: '1' },
+  cases: hostCases,
+}, null, 1) + '\n');
+console.log(`wrote ${deviceCases.length} device and ${hostCases.length} host behaviour vectors`);

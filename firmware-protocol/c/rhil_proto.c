@@ -438,6 +438,10 @@ long rhil_payload_size(const rhil_msg_t *m)
             return RHIL_E_INVALID;
         if (p->maxFrame < RHIL_MIN_INFO_MAX_FRAME || p->maxFrame > RHIL_MAX_FRAME_LIMIT)
             return RHIL_E_INVALID;
+        /* SPEC 3: a full PROCESS and a full RESULT both fit in maxFrame (64-bit: no overflow) */
+        if (RHIL_FRAME_OVERHEAD + 9u + (uint64_t)p->maxBatch * p->inChannels * rhil_format_size(p->inFormat) > p->maxFrame ||
+            RHIL_FRAME_OVERHEAD + 23u + (uint64_t)p->maxBatch * p->outChannels * rhil_format_size(p->outFormat) > p->maxFrame)
+            return RHIL_E_INVALID;
         if (!rhil_is_finite_f32(p->inMin) || !rhil_is_finite_f32(p->inMax) || !(p->inMin < p->inMax))
             return RHIL_E_INVALID;
         if (!rhil_is_finite_f32(p->outMin) || !rhil_is_finite_f32(p->outMax) ||

@@ -11,8 +11,10 @@
  *   (the client keeps within the device's credits), timed from the first send to the last
  *   result. Samples/s = vectors / s. Bytes/s counts both directions' frames (header, payload and
  *   CRC, before COBS stuffing, which adds at most 1 byte in 254 plus the delimiter).
- *   Utilisation = samples/s over the device's declared rate (1e9 / samplePeriodNs): an
- *   unpaced simulator can exceed 1.
+ *   Utilisation is read on the device's own clock (RESULT timestamps): the share of the device
+ *   time from the first batch's start to the last batch's end during which it was processing
+ *   (see {@link deviceUtilisation}). It lies in [0, 1] by construction; a host rate above the
+ *   declared one (an unpaced simulator) shows in samples/s, not as utilisation above 1.
  * - Drives are a slow ramp across the middle half of the input range, so an analog board is
  *   neither idle nor saturated.
  *
@@ -63,8 +65,8 @@ export interface ThroughputResult {
   samplesPerSecond: number;
   /** Frame bytes per second, host to device plus device to host. */
   bytesPerSecond: number;
-  /** samplesPerSecond / declared sample rate. */
-  utilisation: number;
+  /** Busy share of the device's own time across the run, in [0, 1]; null when the device declares no sample period. */
+  utilisation: number | null;
   /** Batches rejected by a state break (then the device is reset and the run goes on). */
   failedBatches: number;
 }
@@ -211,7 +213,7 @@ export async function benchDevice(device: Device, opts: DeviceBenchOptions = {})
     const samplesPerSecond = samples / seconds;
     throughput.push({
       batch: b, batches: nBatches, samples, seconds, samplesPerSecond, bytesPerSecond: bytes / seconds,
-      utilisation: samplesPerSecond / (1e9 / info.samplePeriodNs), failedBatches: failed.length,
+      utilisation: deviceUtilisation(ok.map((r) => r.value), info.samplePeriodNs), failedBatches: failed.length,
     });
     progress(`throughput ${b}`, 2 + k, 1 + sizes.length);
   }
@@ -238,4 +240,29 @@ export async function benchDevice(device: Device, opts: DeviceBenchOptions = {})
     },
     elapsedMs: performance.now() - t0,
   };
+}
+
+/**
+ * The share of device time spent processing, from RESULTs in device order: each batch is busy
+ * for count x samplePeriodNs, but never past the next batch's start, and the time runs from a
+ * batch's start to the last one's end; a change of epoch or a clock that goes back starts a new
+ * span. Busy time is then a part of the spanned time, so the figure lies in [0, 1] whatever the
+ * device reports. Null without a declared period (samplePeriodNs 0) or without results.
+ */
+export function deviceUtilisation(results: readonly { timestampUs: number; count: number; epoch: number }[], samplePeriodNs: number): number | null {
+  if (!(samplePeriodNs > 0) || results.length === 0) return null;
+  let busy = 0, spanned = 0, spanStart = results[0].timestampUs;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i], next = results[i + 1];
+    const own = (r.count * samplePeriodNs) / 1000;
+    const sameSpan = next !== undefined && next.epoch === r.epoch && next.timestampUs >= r.timestampUs;
+    if (sameSpan) {
+      busy += Math.min(own, next.timestampUs - r.timestampUs);
+    } else {
+      busy += own;
+      spanned += r.timestampUs + own - spanStart;
+      if (next) spanStart = next.timestampUs;
+    }
+  }
+  return spanned > 0 ? busy / spanned : null;
 }

@@ -1,4 +1,4 @@
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /** A mistake in how the command was called (exit code 2), as opposed to a failure doing it (1). */
 export class UsageError extends Error {}
@@ -11,9 +11,20 @@ export function readInput(path: string): Buffer {
   }
 }
 
-export function writeAll(fd: number, data: string | Uint8Array): void {
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+/**
+ * Writes `data` to a stream and resolves once the stream has taken it. Goes through the stream
+ * rather than writeSync on its fd: a pipe someone else made non-blocking answers writeSync with
+ * EAGAIN as soon as the reader falls 64 KiB behind, while the stream waits for it.
+ */
+export function writeAll(data: string | Uint8Array, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    out.once('error', onError);
+    out.write(data, (e) => {
+      out.removeListener('error', onError);
+      if (e) reject(e); else resolve();
+    });
+  });
 }
 
 export function intArg(name: string, v: number | undefined, min: number, max: number): number | undefined {

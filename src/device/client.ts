@@ -6,12 +6,12 @@
  */
 import { Observable, Subject } from 'rxjs';
 import {
-  type Frame, type Info, type Message, type MessageKind, type RejectReason, type SampleFormat, type Samples, type Status,
-  type ConfigParam, FLAG_RESPONSE, FRAME_OVERHEAD, FrameDecoder, FrameEncoder, MESSAGE_TYPE, PROTOCOL_VERSION, SAMPLE_SIZE,
+  type DecodeEvent, type Frame, type Info, type Message, type MessageKind, type RejectReason, type SampleFormat, type Samples, type Status,
+  type ConfigParam, FLAG_RESPONSE, FrameDecoder, FrameEncoder, KIND_OF_TYPE, MESSAGE_TYPE, PROTOCOL_VERSION,
   createSamples, formatOfSamples,
 } from '../protocol/index.js';
 import type { Link } from '../transport/link.js';
-import type { BatchResult, Device, DeviceEvent } from './device.js';
+import type { BatchResult, Device, DeviceEvent, DiscardCause } from './device.js';
 import type { ReservoirModel } from '../core/reservoir.js';
 import {
   type BreakReason, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError,
@@ -43,7 +43,7 @@ export interface ConnectOptions {
   twin?: ReservoirModel;
 }
 
-export type { BatchResult, DeviceEvent } from './device.js';
+export type { BatchResult, DeviceEvent, DiscardCause } from './device.js';
 
 interface Pending {
   seq: number;
@@ -56,6 +56,8 @@ interface Pending {
   input?: Samples;
   /** Rejected already (after a break); still holds a device credit until its reply or a reset ACK. */
   abandoned?: boolean;
+  /** Decoder rejection counts when it was sent, so a timeout can name what was lost since. */
+  rejectsAtSend: Record<string, number>;
 }
 
 const REPLY_KINDS: Partial<Record<MessageKind, MessageKind>> = {
@@ -97,7 +99,11 @@ export class DeviceClient implements Device {
   private seq = 0;
   private nextBatchId = 1;
   private segmentEpoch: number | undefined;
+  /** Device clock of the last accepted RESULT since the last BOOT: RESET_STATE does not restart it (SPEC 6). */
   private lastTimestampUs = -1;
+  /** Recently answered request seqs, to tell a duplicate reply from one for a request never sent. */
+  private readonly answered = new Set<number>();
+  private readonly discards: Record<DiscardCause, number> = { abandoned: 0, duplicate: 0, unmatched: 0, unsolicited: 0 };
   private broken: StateBreakError | null = null;
   private closed: Error | null = null;
   private readonly timeoutMs: number;
@@ -112,7 +118,7 @@ export class DeviceClient implements Device {
     link.setHandlers({
       data: (chunk) => this.decoder.push(chunk, (ev) => {
         if (ev.ok) this.onFrame(ev.frame);
-        else this.events.next({ type: 'reject', reason: ev.reason });
+        else this.onReject(ev);
       }),
       close: (err) => this.shutdown(new LinkClosedError(`${link.name}: link closed${err ? `: ${err.message}` : ''}`), err),
     });
@@ -156,10 +162,8 @@ export class DeviceClient implements Device {
     if (req.capabilities !== undefined && (info.capabilities & req.capabilities) !== req.capabilities) {
       mismatch.push(`capabilities 0x${info.capabilities.toString(16)} (need 0x${req.capabilities.toString(16)})`);
     }
-    // A device must size maxBatch so both frames fit; clamp anyway rather than trust it.
-    const fitIn = Math.floor((info.maxFrame - FRAME_OVERHEAD - 9) / (info.inChannels * SAMPLE_SIZE[info.inFormat]));
-    const fitOut = Math.floor((info.maxFrame - FRAME_OVERHEAD - 23) / (info.outChannels * SAMPLE_SIZE[info.outFormat]));
-    this.maxBatch = Math.min(info.maxBatch, fitIn, fitOut);
+    // The decoder refused an INFO whose maxBatch does not fit its maxFrame (SPEC 3), so it is usable as is.
+    this.maxBatch = info.maxBatch;
     if (this.maxBatch < Math.max(1, req.minBatch ?? 1)) mismatch.push(`usable batch ${this.maxBatch} (need ${Math.max(1, req.minBatch ?? 1)})`);
     if (mismatch.length) throw new IncompatibleDeviceError(`${name}: ${info.vendor} ${info.model} does not fit: ${mismatch.join(', ')}`);
     this.info = info;
@@ -188,7 +192,6 @@ export class DeviceClient implements Device {
     // No PROCESS is sent while a break is unresolved, so every abandoned batch predates the reset.
     this.releaseAbandoned();
     this.segmentEpoch = ack.epoch;
-    this.lastTimestampUs = -1;
     this.broken = null;
     this.events.next({ type: 'reset', epoch: ack.epoch });
     return ack.epoch;
@@ -277,23 +280,41 @@ export class DeviceClient implements Device {
     const bytes = this.encoder.encode({ seq, flags: 0, message });
     return new Promise<Message>((resolve, reject) => {
       const p: Pending = {
-        seq, kind: message.kind, resolve, reject, ...extra,
-        timer: setTimeout(() => this.onTimeout(p), timeoutMs),
+        seq, kind: message.kind, resolve, reject, ...extra, rejectsAtSend: { ...this.decoder.counts },
+        timer: setTimeout(() => this.onTimeout(p, timeoutMs), timeoutMs),
       };
       this.pending.set(seq, p);
+      this.answered.delete(seq);
       if (message.kind === 'process') this.inFlight.push(p);
       this.link.write(bytes).catch((e: Error) => this.fail(p, new LinkClosedError(`${this.link.name}: write failed: ${e.message}`)));
     });
   }
 
-  private onTimeout(p: Pending): void {
+  private onTimeout(p: Pending, timeoutMs: number): void {
+    // Frames lost with a damaged header cannot be attributed; name the ones lost while waiting.
+    const seen = Object.entries(this.decoder.counts)
+      .filter(([k, n]) => k !== 'frames' && n > (p.rejectsAtSend[k] ?? 0)).map(([k, n]) => `${k} ${n - (p.rejectsAtSend[k] ?? 0)}`);
+    const lost = seen.length ? `; meanwhile frames from the device were rejected (${seen.join(', ')})` : '; no frame from the device was rejected meanwhile';
     if (p.kind === 'process') {
       if (p.abandoned) return this.release(p);
-      return this.breakState('timeout', `batch ${p.batchId} got no reply in time`, p.batchId);
+      return this.breakState('timeout', `batch ${p.batchId} got no reply within ${Math.round(timeoutMs)} ms${lost}`, p.batchId);
     }
-    const seen = Object.entries(this.decoder.counts).filter(([k, n]) => k !== 'frames' && n > 0).map(([k, n]) => `${k} ${n}`);
-    this.fail(p, new DeviceTimeoutError(`${this.link.name}: no reply to ${p.kind.toUpperCase()} (seq ${p.seq}) within ${this.timeoutMs} ms` +
-      (seen.length ? `; frames from the device rejected so far: ${seen.join(', ')}` : '')));
+    this.fail(p, new DeviceTimeoutError(`${this.link.name}: no reply to ${p.kind.toUpperCase()} (seq ${p.seq}) within ${this.timeoutMs} ms${lost}`));
+  }
+
+  /**
+   * A frame from the device was rejected. When its CRC held, its header names the request it
+   * answers: that request will get no other reply (one per request, SPEC 1.4), so it fails now
+   * with the reason instead of waiting for its timeout.
+   */
+  private onReject(ev: Extract<DecodeEvent, { ok: false }>): void {
+    this.events.next({ type: 'reject', reason: ev.reason, ...(ev.seq !== undefined ? { seq: ev.seq } : {}), ...(ev.why ? { why: ev.why } : {}) });
+    const p = ev.seq === undefined ? undefined : this.pending.get(ev.seq);
+    if (!p || p.abandoned) return;
+    const kind = KIND_OF_TYPE.get(ev.type ?? -1);
+    const what = `${kind ? kind.toUpperCase() : `a frame of type 0x${(ev.type ?? 0).toString(16)}`} answering ${p.kind.toUpperCase()} (seq ${p.seq}) was rejected: ${ev.reason}${ev.why ? ` (${ev.why})` : ''}`;
+    if (p.kind === 'process') return this.breakState('timeout', `batch ${p.batchId} lost its reply: ${what}`, p.batchId);
+    this.fail(p, new ProtocolViolationError(`${this.link.name}: ${what}`));
   }
 
   private onFrame(frame: Frame): void {
@@ -309,19 +330,29 @@ export class DeviceClient implements Device {
       }
       this.breakState('boot', `device rebooted (boot ${m.bootCount}, reason ${m.reason})`);
       this.releaseAbandoned();
+      // The device clock restarts at boot (SPEC 6): a lower timestamp from now on is expected.
+      this.lastTimestampUs = -1;
       return;
     }
     if (!(frame.flags & FLAG_RESPONSE)) {
       if (m.kind === 'error') this.events.next({ type: 'deviceError', code: m.code, text: m.text });
+      else {
+        this.discard(frame, 'unsolicited', 'a reply type with the RESPONSE flag clear');
+        if (m.kind === 'result' && this.info && !this.broken) this.breakState('order', `RESULT with the RESPONSE flag clear (batch ${m.batchId}): the device's replies no longer match the host's requests`);
+      }
       return;
     }
     const p = this.pending.get(frame.seq);
     if (!p) {
-      this.events.next({ type: 'discarded', seq: frame.seq, kind: m.kind, why: 'no request with this seq is pending' });
+      const cause = this.answered.has(frame.seq) ? 'duplicate' : 'unmatched';
+      this.discard(frame, cause, cause === 'duplicate' ? 'its request was answered or given up already' : 'no request with this seq is outstanding');
+      // A RESULT nobody asked for, or a second one for a batch, may mean the device ran a batch
+      // the host does not know of: the reservoir's state no longer matches the host's record (SPEC 6, rule 5).
+      if (m.kind === 'result' && this.info && !this.broken) this.breakState('order', `${cause} RESULT (seq ${frame.seq}, batch ${m.batchId}): the device's replies no longer match the host's requests`);
       return;
     }
     if (p.abandoned) {
-      this.events.next({ type: 'discarded', seq: frame.seq, kind: m.kind, why: `reply to batch ${p.batchId}, abandoned after a break` });
+      this.discard(frame, 'abandoned', `reply to batch ${p.batchId}, abandoned after a break`);
       return this.release(p);
     }
     if (p.kind === 'process') return this.onProcessReply(p, m);
@@ -355,7 +386,11 @@ export class DeviceClient implements Device {
       return this.breakState('epoch', `epoch changed from ${this.segmentEpoch} to ${m.epoch} at batch ${p.batchId}`, p.batchId);
     }
     if (m.timestampUs < this.lastTimestampUs) {
-      return this.breakState('clock', `device clock went back from ${this.lastTimestampUs} to ${m.timestampUs} us at batch ${p.batchId}`, p.batchId);
+      const last = this.lastTimestampUs;
+      // Follow the device's clock from here, so the reset after this break is not broken again.
+      this.lastTimestampUs = m.timestampUs;
+      return this.breakState('clock', `device clock went back from ${last} to ${m.timestampUs} us at batch ${p.batchId} with no BOOT received` +
+        ' (a reboot whose BOOT was lost, or a device clock that is not monotonic)', p.batchId);
     }
     this.segmentEpoch = m.epoch;
     this.lastTimestampUs = m.timestampUs;
@@ -384,6 +419,14 @@ export class DeviceClient implements Device {
   private settle(p: Pending): void {
     clearTimeout(p.timer);
     this.pending.delete(p.seq);
+    this.answered.add(p.seq);
+    // Bounded memory: only the most recent answers are needed to recognise a duplicate.
+    if (this.answered.size > 1024) this.answered.delete(this.answered.values().next().value as number);
+  }
+
+  private discard(frame: Frame, cause: DiscardCause, why: string): void {
+    const count = ++this.discards[cause];
+    this.events.next({ type: 'discarded', seq: frame.seq, kind: frame.message.kind, why, cause, count });
   }
 
   private release(p: Pending): void {

@@ -11,13 +11,21 @@ import type { BreakReason } from './errors.js';
 export type DeviceEvent =
   | { type: 'boot'; bootCount: number; epoch: number; reason: number }
   | { type: 'break'; reason: BreakReason; message: string }
-  | { type: 'reject'; reason: RejectReason }
+  | { type: 'reject'; reason: RejectReason; seq?: number; why?: string }
   | { type: 'deviceError'; code: number; text: string }
-  | { type: 'discarded'; seq: number; kind: MessageKind; why: string }
+  /**
+   * A reply that answers nothing outstanding. `cause`: 'abandoned' (a batch given up after a
+   * break, expected), 'duplicate' (its request was answered or given up), 'unmatched' (no such
+   * request was sent), 'unsolicited' (RESPONSE flag clear on a reply type); `count` is how many
+   * of that cause this session has seen.
+   */
+  | { type: 'discarded'; seq: number; kind: MessageKind; why: string; cause: DiscardCause; count: number }
   | { type: 'reset'; epoch: number }
   /** A reconnect attempt (ReconnectingDevice): `ok` once the same device answers again. */
   | { type: 'reconnect'; attempt: number; ok: boolean; message: string }
   | { type: 'closed'; error?: Error };
+
+export type DiscardCause = 'abandoned' | 'duplicate' | 'unmatched' | 'unsolicited';
 
 /** One processed batch: the drive that was sent and the response the device measured for it. */
 export interface BatchResult {

@@ -1,5 +1,5 @@
 export * from './errors.js';
-export { DeviceClient, type Device, type BatchResult, type ConnectOptions, type DeviceEvent, type DeviceRequirements } from './client.js';
+export { DeviceClient, type Device, type BatchResult, type ConnectOptions, type DeviceEvent, type DeviceRequirements, type DiscardCause } from './client.js';
 export { measureSegment, segment$, type Segment, type SegmentEvent, type SegmentOptions } from './segment.js';
 export type { SegmentDevice } from './device.js';
 export { DEFAULT_DEVICE, openDevice, openDeviceLink, openReconnectingDevice, type OpenDeviceOptions, type OpenReconnectingOptions } from './open.js';

@@ -1,7 +1,9 @@
 /**
  * Device specs as users type them: `sim:<profile>` for the built-in simulator (in process),
- * `tcp://host:port`, `serial:/dev/ttyACM0?baud=N`, or a bare serial path.
+ * `tcp://host:port`, `serial:/dev/ttyACM0?baud=N`, or a bare serial path: under /dev, COMn, or
+ * any absolute path to a character device (such as the link `rhil sim --pty --link` keeps).
  */
+import { statSync } from 'node:fs';
 import { profiles } from '../sim/profiles.js';
 import { openSimLink } from '../sim/serve.js';
 import { openLink } from '../transport/open.js';
@@ -22,7 +24,24 @@ export interface OpenDeviceOptions extends ConnectOptions {
 
 /** Opens the byte link for `spec` (no handshake). */
 export async function openDeviceLink(spec: string, opts: OpenDeviceOptions = {}): Promise<Link> {
-  return spec.startsWith('sim:') ? openSim(spec, opts).link : openLink(spec);
+  return spec.startsWith('sim:') ? openSim(spec, opts).link : openLink(bareSerialPath(spec) ?? spec);
+}
+
+/**
+ * `serial:<spec>` for an absolute path outside /dev that names a character device (symlinks
+ * followed), so the path `rhil sim --pty --link` prints is accepted as typed; undefined for every
+ * other spec, which the transport parses. A missing path, or one that is no port, is refused by name.
+ */
+function bareSerialPath(spec: string): string | undefined {
+  if (!spec.startsWith('/') || spec.startsWith('/dev/')) return undefined;
+  let isPort: boolean;
+  try {
+    isPort = statSync(spec).isCharacterDevice();
+  } catch (e) {
+    throw new RangeError(`no device at '${spec}' (${(e as NodeJS.ErrnoException).code ?? 'cannot stat'}): is the board plugged in, or the simulator serving that link?`);
+  }
+  if (!isPort) throw new RangeError(`device '${spec}' is a file, not a serial port or pseudo-terminal (a character device)`);
+  return `serial:${spec}`;
 }
 
 function openSim(spec: string, opts: OpenDeviceOptions): ReturnType<typeof openSimLink> {
@@ -39,7 +58,7 @@ export async function openDevice(spec: string = DEFAULT_DEVICE, opts: OpenDevice
     const sim = openSim(spec, opts);
     return DeviceClient.connect(sim.link, { ...opts, twin: sim.model });
   }
-  return DeviceClient.connect(await openLink(spec), opts);
+  return DeviceClient.connect(await openLink(bareSerialPath(spec) ?? spec), opts);
 }
 
 export interface OpenReconnectingOptions extends OpenDeviceOptions {

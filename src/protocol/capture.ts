@@ -7,7 +7,7 @@ import { FrameEncoder } from './encoder.js';
 import { type JsonFrame, frameFromJson, frameToJson } from './json.js';
 import { MAX_FRAME } from './messages.js';
 
-export type CaptureLine = JsonFrame | { reject: string; seq?: number; type?: number };
+export type CaptureLine = JsonFrame | { reject: string; seq?: number; type?: number; why?: string };
 
 /** Decodes a whole capture; rejections appear in place, in stream order. */
 export function decodeCapture(bytes: Uint8Array, maxFrame = MAX_FRAME): { lines: CaptureLine[]; counts: DecoderCounts } {
@@ -15,7 +15,7 @@ export function decodeCapture(bytes: Uint8Array, maxFrame = MAX_FRAME): { lines:
   const lines: CaptureLine[] = [];
   dec.push(bytes, (ev) => {
     if (ev.ok) lines.push(frameToJson(ev.frame));
-    else lines.push(ev.seq === undefined ? { reject: ev.reason } : { reject: ev.reason, seq: ev.seq, type: ev.type });
+    else lines.push(ev.seq === undefined ? { reject: ev.reason } : { reject: ev.reason, seq: ev.seq, type: ev.type, ...(ev.why ? { why: ev.why } : {}) });
   });
   return { lines, counts: dec.counts };
 }

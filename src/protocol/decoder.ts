@@ -12,7 +12,7 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 export type DecodeEvent =
   | { ok: true; frame: Frame }
   /** `seq` and `type` are present once the CRC has passed (version, type, payload), so a device can reply ERROR. */
-  | { ok: false; reason: RejectReason; seq?: number; type?: number };
+  | { ok: false; reason: RejectReason; seq?: number; type?: number; why?: string };
 
 export interface DecoderOptions {
   /** Largest unstuffed frame accepted; also bounds the decoder's memory. Defaults to MAX_FRAME (65547). */
@@ -108,9 +108,9 @@ export class FrameDecoder {
     return out;
   }
 
-  private reject(reason: RejectReason, sink: (ev: DecodeEvent) => void, seq?: number, type?: number): void {
+  private reject(reason: RejectReason, sink: (ev: DecodeEvent) => void, seq?: number, type?: number, why?: string): void {
     this.counts[reason]++;
-    sink(seq === undefined ? { ok: false, reason } : { ok: false, reason, seq, type });
+    sink(seq === undefined ? { ok: false, reason } : why === undefined ? { ok: false, reason, seq, type } : { ok: false, reason, seq, type, why });
   }
 
   /** Checks one complete encoded frame `src[start..end)` in SPEC order. */
@@ -132,8 +132,9 @@ export class FrameDecoder {
     const kind = KIND_OF_TYPE.get(type);
     const wrongWay = this.role === 'host' ? !isDeviceToHost(type) : this.role === 'device' ? isDeviceToHost(type) : false;
     if (kind === undefined || wrongWay) return this.reject('type', sink, seq, type);
-    const message = readPayload(kind, f, v, HEADER_SIZE, len - 4);
-    if (message === null) return this.reject('payload', sink, seq, type);
+    const problem: { why?: string } = {};
+    const message = readPayload(kind, f, v, HEADER_SIZE, len - 4, problem);
+    if (message === null) return this.reject('payload', sink, seq, type, problem.why);
     this.counts.frames++;
     sink({ ok: true, frame: { seq, flags: f[2], message } });
   }

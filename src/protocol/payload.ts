@@ -5,8 +5,8 @@
  * encode is a bug in the caller, not bad input from a device.
  */
 import {
-  type ConfigParam, type Message, type MessageKind, type SampleFormat, type Samples,
-  LIMITS, MAX_FRAME, MIN_MAX_FRAME, SAMPLE_FORMATS, SAMPLE_SIZE, createSamples, formatOfSamples,
+  type ConfigParam, type Info, type Message, type MessageKind, type SampleFormat, type Samples,
+  FRAME_OVERHEAD, LIMITS, MAX_FRAME, MIN_MAX_FRAME, SAMPLE_FORMATS, SAMPLE_SIZE, createSamples, formatOfSamples,
 } from './messages.js';
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -60,6 +60,30 @@ const INT_FIELDS: Partial<Record<MessageKind, [string, number][]>> = {
   error: [['code', 2], ['refSeq', 2], ['refType', 1], ['detail', 4]],
 };
 
+/**
+ * The first limit of SPEC.md section 3 (INFO) that `i` breaks, as "info.<field> ...", or null.
+ * Shared by the reader (a device's INFO) and the writer (a simulator's), so both refuse alike.
+ */
+export function infoProblem(i: Omit<Info, 'kind' | 'inFormat' | 'outFormat'> & { inFormat: SampleFormat | null; outFormat: SampleFormat | null }): string | null {
+  if (i.protocolVersion < 1) return `info.protocolVersion ${i.protocolVersion} is below 1`;
+  if (!i.inFormat || !SAMPLE_FORMATS.includes(i.inFormat)) return `info.inFormat ${String(i.inFormat)} is not one of ${SAMPLE_FORMATS.join(', ')}`;
+  if (!i.outFormat || !SAMPLE_FORMATS.includes(i.outFormat)) return `info.outFormat ${String(i.outFormat)} is not one of ${SAMPLE_FORMATS.join(', ')}`;
+  for (const k of ['credits', 'inChannels', 'outChannels', 'maxBatch'] as const) if (i[k] < 1) return `info.${k} is 0, must be >= 1`;
+  if (i.maxFrame < MIN_MAX_FRAME || i.maxFrame > MAX_FRAME) return `info.maxFrame ${i.maxFrame} is outside ${MIN_MAX_FRAME}..${MAX_FRAME}`;
+  if (!finiteRange(i.inMin, i.inMax)) return `info.inMin/inMax [${i.inMin}, ${i.inMax}] is not a finite range with min < max`;
+  if (!finiteRange(i.outMin, i.outMax)) return `info.outMin/outMax [${i.outMin}, ${i.outMax}] is not a finite range with min < max`;
+  // A device sizes maxBatch so that a full PROCESS and a full RESULT fit its maxFrame (SPEC 3).
+  const process = FRAME_OVERHEAD + PROCESS_FIXED + i.maxBatch * i.inChannels * SAMPLE_SIZE[i.inFormat];
+  const result = FRAME_OVERHEAD + RESULT_FIXED + i.maxBatch * i.outChannels * SAMPLE_SIZE[i.outFormat];
+  if (Math.max(process, result) > i.maxFrame) {
+    const fits = Math.min(
+      Math.floor((i.maxFrame - FRAME_OVERHEAD - PROCESS_FIXED) / (i.inChannels * SAMPLE_SIZE[i.inFormat])),
+      Math.floor((i.maxFrame - FRAME_OVERHEAD - RESULT_FIXED) / (i.outChannels * SAMPLE_SIZE[i.outFormat])));
+    return `info.maxBatch ${i.maxBatch} does not fit info.maxFrame ${i.maxFrame}: a full ${process > result ? `PROCESS is ${process}` : `RESULT is ${result}`} bytes (at most ${Math.max(0, fits)} vectors fit)`;
+  }
+  return null;
+}
+
 /** Payload bytes of `m`; validates it (throws RangeError). */
 export function payloadSize(m: Message): number {
   for (const [field, bytes] of INT_FIELDS[m.kind] ?? []) {
@@ -71,15 +95,12 @@ export function payloadSize(m: Message): number {
       checkInt('hello.maxVersion', m.maxVersion, m.minVersion, 255);
       return 2;
     case 'info':
-      checkInt('info.credits', m.credits, 1, 255);
-      checkInt('info.inChannels', m.inChannels, 1, 0xffff);
-      checkInt('info.outChannels', m.outChannels, 1, 0xffff);
-      checkInt('info.maxBatch', m.maxBatch, 1, 0xffff);
-      checkInt('info.maxFrame', m.maxFrame, MIN_MAX_FRAME, MAX_FRAME);
-      if (!SAMPLE_FORMATS.includes(m.inFormat)) fail('info.inFormat', `${m.inFormat} is not one of ${SAMPLE_FORMATS.join(', ')}`);
-      if (!SAMPLE_FORMATS.includes(m.outFormat)) fail('info.outFormat', `${m.outFormat} is not one of ${SAMPLE_FORMATS.join(', ')}`);
-      if (!finiteRange(m.inMin, m.inMax)) fail('info.inMin/inMax', 'need finite inMin < inMax');
-      if (!finiteRange(m.outMin, m.outMax)) fail('info.outMin/outMax', 'need finite outMin < outMax');
+      checkInt('info.credits', m.credits, 0, 255);
+      checkInt('info.inChannels', m.inChannels, 0, 0xffff);
+      checkInt('info.outChannels', m.outChannels, 0, 0xffff);
+      checkInt('info.maxBatch', m.maxBatch, 0, 0xffff);
+      checkInt('info.maxFrame', m.maxFrame, 0, 0xffffffff);
+      { const why = infoProblem(m); if (why) throw new RangeError(`cannot encode ${why}`); }
       return INFO_FIXED + [m.vendor, m.model, m.serial, m.firmware]
         .reduce((s, v, i) => s + 1 + strBytes(`info.${['vendor', 'model', 'serial', 'firmware'][i]}`, v, LIMITS.infoString).length, 0);
     case 'configure':
@@ -250,8 +271,11 @@ function readParam(r: Reader): ConfigParam | null {
   }
 }
 
-/** Parses the payload at `buf[at..end)` as `kind`; null when it breaks the layout or a limit. */
-export function readPayload(kind: MessageKind, buf: Uint8Array, view: DataView, at: number, end: number): Message | null {
+/**
+ * Parses the payload at `buf[at..end)` as `kind`; null when it breaks the layout or a limit,
+ * and then `problem.why` (when given) names what broke, for messages worth explaining.
+ */
+export function readPayload(kind: MessageKind, buf: Uint8Array, view: DataView, at: number, end: number, problem?: { why?: string }): Message | null {
   const r = new Reader(buf, view, at, end);
   let m: Message | null;
   switch (kind) {
@@ -268,9 +292,12 @@ export function readPayload(kind: MessageKind, buf: Uint8Array, view: DataView, 
       const inMin = r.f32(), inMax = r.f32(), outMin = r.f32(), outMax = r.f32();
       const vendor = r.str(LIMITS.infoString), model = r.str(LIMITS.infoString);
       const serial = r.str(LIMITS.infoString), firmware = r.str(LIMITS.infoString);
-      const valid = inFormat && outFormat && protocolVersion >= 1 && credits >= 1 && inChannels >= 1 && outChannels >= 1 &&
-        maxBatch >= 1 && maxFrame >= MIN_MAX_FRAME && maxFrame <= MAX_FRAME && finiteRange(inMin, inMax) && finiteRange(outMin, outMax);
-      m = valid ? {
+      const why = infoProblem({
+        protocolVersion, inFormat, outFormat, credits, inChannels, outChannels, maxBatch, maxFrame,
+        samplePeriodNs, capabilities, inMin, inMax, outMin, outMax, vendor, model, serial, firmware,
+      });
+      if (problem) problem.why = !r.ok ? `info is not ${INFO_FIXED} bytes plus 4 strings of at most ${LIMITS.infoString} bytes of UTF-8` : why ?? undefined;
+      m = !why && inFormat && outFormat ? {
         kind, protocolVersion, inFormat, outFormat, credits, inChannels, outChannels, maxBatch, maxFrame,
         samplePeriodNs, capabilities, inMin, inMax, outMin, outMax, vendor, model, serial, firmware,
       } : null;
@@ -293,6 +320,7 @@ export function readPayload(kind: MessageKind, buf: Uint8Array, view: DataView, 
       const batchId = r.u32(), count = r.u16(), channels = r.u16(), format = r.format();
       const samples = format && r.samples(format, count, channels);
       m = samples && format ? { kind, batchId, count, channels, format, samples } : null;
+      if (!m && problem) problem.why = samplesProblem('process', PROCESS_FIXED, end - at, count, channels, format);
       break;
     }
     case 'result': {
@@ -300,6 +328,7 @@ export function readPayload(kind: MessageKind, buf: Uint8Array, view: DataView, 
       const count = r.u16(), channels = r.u16(), format = r.format();
       const samples = format && r.samples(format, count, channels);
       m = samples && format ? { kind, batchId, epoch, timestampUs, status, count, channels, format, samples } : null;
+      if (!m && problem) problem.why = samplesProblem('result', RESULT_FIXED, end - at, count, channels, format);
       break;
     }
     case 'resetState': case 'getStatus': m = { kind }; break;
@@ -317,5 +346,16 @@ export function readPayload(kind: MessageKind, buf: Uint8Array, view: DataView, 
       break;
     }
   }
-  return m && r.done ? m : null;
+  if (m && r.done) return m;
+  if (problem && !problem.why) problem.why = `${kind} payload of ${end - at} bytes breaks its layout or limits`;
+  return null;
+}
+
+function samplesProblem(kind: string, fixed: number, length: number, count: number, channels: number, format: SampleFormat | null): string {
+  if (length < fixed) return `${kind} payload of ${length} bytes is shorter than its ${fixed}-byte head`;
+  if (!format) return `${kind}.format is not one of ${SAMPLE_FORMATS.join(', ')}`;
+  if (count < 1 || channels < 1) return `${kind}.count ${count} and .channels ${channels} must both be >= 1`;
+  const want = fixed + count * channels * SAMPLE_SIZE[format];
+  if (length !== want) return `${kind} length ${length} is not ${fixed} + count ${count} x channels ${channels} x ${SAMPLE_SIZE[format]} = ${want}`;
+  return `${kind}.samples carry a NaN or infinite f32`;
 }

@@ -9,7 +9,8 @@
  * else as f32. A wire sample is fed to the model as is (device units, the model clips to its
  * inRange and flags INPUT_CLIPPED); a model output y becomes round(y) clipped to
  * [max(outMin, formatMin), min(outMax, formatMax)] (NaN gives outMin), flagged OUTPUT_SATURATED
- * when clipped here or when the model says so.
+ * when clipped here or when the model says so. Requests pass through the queue (queue.ts), the
+ * dispatcher (dispatch.ts) and the transmit line (line.ts); this file is the board around them.
  *
  * ```ts
  * const [host, board] = createMemoryPair();
@@ -18,13 +19,16 @@
  * ```
  */
 import {
-  BOOT_REASON, CAPABILITY, ERROR_CODE, FLAG_RESPONSE, FRAME_OVERHEAD, FrameDecoder, FrameEncoder, type DecodeEvent,
-  type Frame, type Info, LIMITS, MAX_FRAME, MESSAGE_TYPE, MIN_MAX_FRAME, type Message, PROTOCOL_VERSION, type Process,
-  RESULT_STATUS, type Result, SAMPLE_FORMATS, SAMPLE_SIZE, type SampleFormat, type Samples, createSamples,
+  BOOT_REASON, CAPABILITY, FLAG_RESPONSE, FRAME_OVERHEAD, FrameDecoder, FrameEncoder, type Frame, type Info, LIMITS, MAX_FRAME,
+  MESSAGE_TYPE, MIN_MAX_FRAME, type Message, PROTOCOL_VERSION, type Process, RESULT_STATUS, type Result, SAMPLE_SIZE,
+  type SampleFormat, type Samples, type Status, createSamples,
 } from '../protocol/index.js';
 import type { Link } from '../transport/link.js';
+import { type Board, dispatch } from './dispatch.js';
 import { ByteFaults, type FaultCounts, type FaultOptions, emptyFaultCounts, resolveFaults } from './faults.js';
+import { SimLine } from './line.js';
 import type { ReservoirModel } from './model.js';
+import { RequestQueue } from './queue.js';
 import { Rng, checkSeed } from '../core/rng.js';
 
 /** Firmware string a SimDevice reports by default. */
@@ -87,21 +91,6 @@ export function wireFormatFor(range: readonly [number, number]): SampleFormat {
   return 'f32';
 }
 
-/** A request (or a reply already decided at intake) waiting for its turn. */
-type Entry =
-  | { kind: 'frame'; seq: number; message: Message }
-  | { kind: 'error'; seq: number; type: number; code: number; detail: number; text: string };
-
-const TEXT: Record<number, string> = {
-  [ERROR_CODE.UNSUPPORTED_VERSION]: 'this device speaks protocol version 1 only',
-  [ERROR_CODE.UNKNOWN_TYPE]: 'unknown message type',
-  [ERROR_CODE.BAD_PAYLOAD]: 'bad payload',
-  [ERROR_CODE.TOO_LARGE]: 'batch larger than maxBatch',
-  [ERROR_CODE.BAD_SHAPE]: 'channels or format differ from INFO',
-  [ERROR_CODE.NO_CREDIT]: 'no credit: too many PROCESS in flight',
-};
-/** `deviceMin | deviceMax << 8` for UNSUPPORTED_VERSION. */
-const DEVICE_VERSIONS = PROTOCOL_VERSION | (PROTOCOL_VERSION << 8);
 const PROCESS_TYPE = MESSAGE_TYPE.process;
 const NS_PER_MS = 1e6;
 
@@ -123,7 +112,8 @@ export class SimDevice {
   private readonly faultOpts: Readonly<FaultOptions>;
   private readonly byteFaults: ByteFaults;
   private readonly epochRng: Rng;
-  private readonly jitterRng: Rng;
+  private readonly line: SimLine;
+  private readonly queue: RequestQueue;
   private readonly temperature: { base: number; p1: number; p2: number } | null;
   private readonly encoder: FrameEncoder;
   private readonly outLo: number;
@@ -140,9 +130,6 @@ export class SimDevice {
 
   // ---- per boot ----
   private decoder: FrameDecoder;
-  private queue: Entry[] = [];
-  /** PROCESS frames received and not yet answered (RESULT or ERROR handed to the output). */
-  private inFlight = 0;
   /** A paced RESULT is being held; the queue waits behind it. */
   private busy = false;
   private hung = false;
@@ -154,15 +141,7 @@ export class SimDevice {
   private deviceNs = 0;
   private lastBatchEndWall = 0;
   private batchesSinceBoot = 0;
-  private pumpHandle: NodeJS.Immediate | null = null;
   private paceTimer: NodeJS.Timeout | null = null;
-
-  // ---- output path ----
-  private out: { at: number; bytes: Uint8Array }[] = [];
-  private outTimer: NodeJS.Timeout | null = null;
-  private lineFreeAt = 0;
-  private lastOutAt = 0;
-  private closeWhenFlushed = false;
 
   constructor(readonly model: ReservoirModel, opts: SimDeviceOptions = {}) {
     if (typeof opts !== 'object' || opts === null) throw new RangeError('SimDevice options must be an object');
@@ -218,8 +197,9 @@ export class SimDevice {
 
     const rng = new Rng(seed);
     this.epochRng = opts.epochSeed === undefined ? rng.fork('epoch') : new Rng(opts.epochSeed).fork('epoch');
-    this.jitterRng = rng.fork('jitter');
+    const jitterRng = rng.fork('jitter');
     this.byteFaults = new ByteFaults(this.faultOpts, rng, this.faults);
+    this.line = new SimLine(this.faultOpts, this.byteFaults, jitterRng, this.faults, this.pacing.baudRate);
     const tr = rng.fork('temperature');
     this.temperature = temp === null ? null : { base: temp, p1: tr.range(0, 2 * Math.PI), p2: tr.range(0, 2 * Math.PI) };
 
@@ -256,6 +236,18 @@ export class SimDevice {
       throw new RangeError(`SimDevice: option 'maxFrame' ${this.maxFrame} is too small for the INFO frame`);
     }
     this.decoder = new FrameDecoder({ role: 'device', maxFrame: this.maxFrame });
+    const board: Board = {
+      info: this.info,
+      reply: (seq, m) => this.reply(seq, m),
+      sendError: (seq, type, code, detail, text) => this.sendError(seq, type, code, detail, text),
+      resetState: () => {
+        this.model.reset();
+        return (this.epochValue = (this.epochValue + 1) >>> 0);
+      },
+      status: () => this.status(),
+      process: (seq, p) => this.process(seq, p),
+    };
+    this.queue = new RequestQueue(this.info, (e) => dispatch(board, e), () => !this.busy && !this.hung && this.link !== null);
   }
 
   /** True while serving a link. */
@@ -288,10 +280,7 @@ export class SimDevice {
     if (this.link) throw new Error(`SimDevice: already attached to ${this.link.name}; detach first`);
     if (!link.isOpen) throw new Error(`SimDevice: cannot attach to closed link ${link.name}`);
     this.link = link;
-    this.closeWhenFlushed = false;
-    this.out = [];
-    this.lineFreeAt = 0;
-    this.lastOutAt = 0;
+    this.line.attach(link);
     const lg = ++this.linkGen;
     this.boot(BOOT_REASON.POWER_ON);
     link.setHandlers({
@@ -333,10 +322,8 @@ export class SimDevice {
 
   /** Drops queued requests and the paced batch, and their timers. */
   private clearWork(): void {
-    this.queue = [];
-    this.inFlight = 0;
+    this.queue.clear();
     this.busy = false;
-    if (this.pumpHandle) { clearImmediate(this.pumpHandle); this.pumpHandle = null; }
     if (this.paceTimer) { clearTimeout(this.paceTimer); this.paceTimer = null; }
   }
 
@@ -345,95 +332,18 @@ export class SimDevice {
     this.linkGen++;
     this.link = null;
     this.clearWork();
-    this.out = [];
-    if (this.outTimer) { clearTimeout(this.outTimer); this.outTimer = null; }
-    this.closeWhenFlushed = false;
+    this.line.clear();
   }
 
-  // ---- intake -----------------------------------------------------------------------------
+  // ---- intake ---------------------------------------------------------------------------
 
   private onData(chunk: Uint8Array): void {
-    if (this.hung || this.closeWhenFlushed) return; // wedged, or being unplugged
-    this.decoder.push(this.byteFaults.incoming(chunk), (ev) => this.intake(ev));
-    this.schedulePump();
+    if (this.hung || this.line.closing) return; // wedged, or being unplugged
+    this.decoder.push(this.byteFaults.incoming(chunk), (ev) => this.queue.admit(ev));
+    this.queue.schedule();
   }
 
-  /** Turns a decoder event into a queue entry, checking a PROCESS in SPEC section 5 order. */
-  private intake(ev: DecodeEvent): void {
-    if (!ev.ok) {
-      if (ev.seq === undefined || ev.type === undefined) return; // header not trusted: no reply
-      const code = ev.reason === 'version' ? ERROR_CODE.UNSUPPORTED_VERSION : ev.reason === 'type' ? ERROR_CODE.UNKNOWN_TYPE : ERROR_CODE.BAD_PAYLOAD;
-      const detail = code === ERROR_CODE.UNSUPPORTED_VERSION ? DEVICE_VERSIONS : code === ERROR_CODE.UNKNOWN_TYPE ? ev.type : 0;
-      this.enqueueError(ev.seq, ev.type, code, detail);
-      return;
-    }
-    const { seq, message } = ev.frame;
-    if (message.kind !== 'process') {
-      this.queue.push({ kind: 'frame', seq, message });
-      return;
-    }
-    const i = this.info;
-    if (this.inFlight >= this.credits) this.enqueueError(seq, PROCESS_TYPE, ERROR_CODE.NO_CREDIT, this.credits);
-    else if (message.channels !== i.inChannels || message.format !== i.inFormat) {
-      this.enqueueError(seq, PROCESS_TYPE, ERROR_CODE.BAD_SHAPE, (i.inChannels | (SAMPLE_FORMATS.indexOf(i.inFormat) << 16)) >>> 0);
-    } else if (message.count > i.maxBatch) this.enqueueError(seq, PROCESS_TYPE, ERROR_CODE.TOO_LARGE, i.maxBatch);
-    else {
-      this.inFlight++;
-      this.queue.push({ kind: 'frame', seq, message });
-    }
-  }
-
-  private enqueueError(seq: number, type: number, code: number, detail: number): void {
-    if (type === PROCESS_TYPE) this.inFlight++;
-    this.queue.push({ kind: 'error', seq, type, code, detail, text: TEXT[code] ?? 'error' });
-  }
-
-  // ---- execution, strictly in arrival order -----------------------------------------------
-
-  /** The board's main loop runs on a later turn, so requests that arrive together are all taken in first (as the C firmware's poll does). */
-  private schedulePump(): void {
-    if (this.pumpHandle || this.busy || this.hung || !this.link || this.queue.length === 0) return;
-    this.pumpHandle = setImmediate(() => {
-      this.pumpHandle = null;
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.queue.length > 0 && !this.busy && !this.hung && this.link) this.execute(this.queue.shift()!);
-  }
-
-  private execute(e: Entry): void {
-    if (e.kind === 'error') return this.sendError(e.seq, e.type, e.code, e.detail, e.text);
-    const m = e.message;
-    const seq = e.seq;
-    switch (m.kind) {
-      case 'hello':
-        if (m.minVersion <= PROTOCOL_VERSION && PROTOCOL_VERSION <= m.maxVersion) this.reply(seq, this.info);
-        else this.sendError(seq, MESSAGE_TYPE.hello, ERROR_CODE.UNSUPPORTED_VERSION, DEVICE_VERSIONS, TEXT[ERROR_CODE.UNSUPPORTED_VERSION]);
-        return;
-      case 'configure': {
-        // This board documents no parameters: an empty CONFIGURE applies nothing and succeeds.
-        if (m.params.length === 0) return this.reply(seq, { kind: 'ack', ackedType: MESSAGE_TYPE.configure, epoch: this.epochValue });
-        const name = m.params[0].name;
-        return this.sendError(seq, MESSAGE_TYPE.configure, ERROR_CODE.BAD_PARAM, 0, `unknown parameter '${name}' (this device has none)`);
-      }
-      case 'process':
-        return this.process(seq, m);
-      case 'resetState':
-        this.model.reset();
-        this.epochValue = (this.epochValue + 1) >>> 0;
-        return this.reply(seq, { kind: 'ack', ackedType: MESSAGE_TYPE.resetState, epoch: this.epochValue });
-      case 'getStatus':
-        return this.reply(seq, this.status());
-      case 'ping':
-        return this.reply(seq, { kind: 'pong', data: m.data });
-      default: // device-to-host kinds never pass a 'device' decoder; kept for completeness
-        return this.sendError(seq, MESSAGE_TYPE[m.kind], ERROR_CODE.UNKNOWN_TYPE, MESSAGE_TYPE[m.kind], TEXT[ERROR_CODE.UNKNOWN_TYPE]);
-    }
-  }
-
-  private status(): Message {
+  private status(): Status {
     const c = this.decoder.counts;
     const wallNs = (performance.now() - this.bootWall) * NS_PER_MS;
     // Uptime is wall time since boot, but never behind the device clock that stamps RESULTs
@@ -495,20 +405,12 @@ export class SimDevice {
       this.paceTimer = null;
       if (gen !== this.gen) return;
       const left = end - performance.now();
-      if (left > 0) {
-        this.paceTimer = setTimeout(wait, Math.ceil(left));
-        return;
-      }
+      if (left > 0) return void (this.paceTimer = setTimeout(wait, Math.ceil(left)));
       this.busy = false;
       this.finishBatch(seq, result);
-      this.pump();
+      this.queue.drain();
     };
-    const left = end - performance.now();
-    if (left > 0) this.paceTimer = setTimeout(wait, Math.ceil(left));
-    else {
-      this.busy = false;
-      this.finishBatch(seq, result);
-    }
+    wait();
   }
 
   /** Writes outputs `y` as wire samples at `at`; returns OUTPUT_SATURATED if any was clipped here. */
@@ -531,7 +433,7 @@ export class SimDevice {
   /** Sends a RESULT and applies the batch-count faults. */
   private finishBatch(seq: number, result: Result): void {
     this.reply(seq, result);
-    this.inFlight--;
+    this.queue.inFlight--;
     this.batchesSinceBoot++;
     this.batchesTotal++;
     const f = this.faultOpts;
@@ -542,8 +444,11 @@ export class SimDevice {
     } else if (f.disconnectAfterBatches !== undefined && n >= f.disconnectAfterBatches) {
       this.faults.disconnects++;
       this.clearWork();
-      this.closeWhenFlushed = true;
-      this.flushOut();
+      this.line.closeAfterFlush(() => {
+        const link = this.link;
+        this.teardown();
+        void link?.close();
+      });
     } else if (f.hangAfterBatches !== undefined && n >= f.hangAfterBatches) {
       this.faults.hangs++;
       this.clearWork();
@@ -567,57 +472,11 @@ export class SimDevice {
       // SPEC section 6: every PROCESS not processed breaks continuity.
       this.epochValue = (this.epochValue + 1) >>> 0;
       this.droppedBatches++;
-      this.inFlight--;
+      this.queue.inFlight--;
     }
   }
 
-  /** Encodes, applies byte faults, then hands the frame to the wire now or at its due time (delay, jitter, baud), in order. */
   private send(frame: Frame): void {
-    if (!this.link) return;
-    const bytes = this.byteFaults.outgoing(this.encoder.encode(frame));
-    const now = performance.now();
-    let at = now;
-    const f = this.faultOpts;
-    const delay = (f.delayMs ?? 0) + (f.jitterMs ? this.jitterRng.uniform() * f.jitterMs : 0);
-    if (delay > 0) {
-      at += delay;
-      this.faults.delayedFrames++;
-    }
-    if (this.pacing.baudRate) {
-      at = Math.max(at, this.lineFreeAt) + (bytes.length * 10 * 1000) / this.pacing.baudRate;
-      this.lineFreeAt = at;
-    }
-    at = Math.max(at, this.lastOutAt);
-    this.lastOutAt = at;
-    if (at <= now && this.out.length === 0) {
-      this.write(bytes);
-      return;
-    }
-    this.out.push({ at, bytes });
-    this.armOut();
-  }
-
-  private write(bytes: Uint8Array): void {
-    this.link?.write(bytes).catch(() => { /* the link closed under us: the close handler tears down */ });
-  }
-
-  private armOut(): void {
-    if (this.outTimer || this.out.length === 0) return;
-    const wait = Math.max(0, Math.ceil(this.out[0].at - performance.now()));
-    this.outTimer = setTimeout(() => {
-      this.outTimer = null;
-      this.flushOut();
-    }, wait);
-  }
-
-  private flushOut(): void {
-    const now = performance.now();
-    while (this.out.length > 0 && this.out[0].at <= now) this.write(this.out.shift()!.bytes);
-    if (this.out.length > 0) return this.armOut();
-    if (this.closeWhenFlushed) {
-      const link = this.link;
-      this.teardown();
-      void link?.close();
-    }
+    if (this.link) this.line.send(this.encoder.encode(frame));
   }
 }

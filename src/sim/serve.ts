@@ -35,7 +35,9 @@ export interface SimServed {
 export function createSim(profile: string, opts: SimLinkOptions = {}): SimServed {
   const seed = opts.seed ?? 1;
   const model = createModel(profile as ProfileName, (opts.overrides ?? {}) as never, seed) as ReservoirModel;
-  const device = new SimDevice(model, { seed, ...opts.device });
+  // Each profile is its own board: 'analog' and 'analog-awg' share a model kind but not an
+  // identity, so a calibration or a trained model is matched to the profile that made it.
+  const device = new SimDevice(model, { seed, model: `sim-${profile}`, ...opts.device });
   return { device, model };
 }
 

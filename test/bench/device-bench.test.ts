@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { benchDevice, defaultBatchSizes, latencyStats } from '../../src/bench/index.js';
+import { benchDevice, defaultBatchSizes, deviceUtilisation, latencyStats } from '../../src/bench/index.js';
 import { DeviceClient } from '../../src/device/client.js';
 import { openDevice } from '../../src/device/index.js';
 import { getRun, openRecordDb, readArtifact, readMetrics } from '../../src/record/index.js';
@@ -37,7 +37,9 @@ test('benchDevice on the analog simulator: latency, throughput per batch size, b
     assert.is(t.samples, 12 * t.batch);
     assert.is(t.failedBatches, 0);
     assert.ok(Math.abs(t.samplesPerSecond - t.samples / t.seconds) < 1e-6 * t.samplesPerSecond);
-    assert.ok(Math.abs(t.utilisation - t.samplesPerSecond / 100_000) < 1e-12);
+    // Unpaced, the simulator runs faster than its declared 100 kS/s (the old figure then read
+    // 1.55); on its own clock it is busy all the time, and utilisation never exceeds 1.
+    assert.is(t.utilisation, 1, `batch ${t.batch}`);
     // Per vector: 2 bytes of drive and 50 x 2 bytes of response, plus each pair of frames' fixed part.
     const perSample = t.bytesPerSecond / t.samplesPerSecond;
     assert.ok(perSample > 102 && perSample < 102 + 80 / t.batch, `batch ${t.batch}: ${perSample} bytes per sample`);
@@ -47,6 +49,21 @@ test('benchDevice on the analog simulator: latency, throughput per batch size, b
   assert.equal(r.rejects, {});
   assert.is(r.breaks, 0);
   assert.equal([r.deviceErrors.crcErrors, r.deviceErrors.framingErrors, r.deviceErrors.rejected, r.deviceErrors.droppedBatches], [0, 0, 0, 0]);
+});
+
+test('deviceUtilisation: busy share of the device clock, in [0, 1] by construction', () => {
+  const r = (timestampUs: number, count = 10, epoch = 1) => ({ timestampUs, count, epoch });
+  // 10 vectors of 1 us each, back to back: always busy.
+  assert.is(deviceUtilisation([r(0), r(10), r(20)], 1000), 1);
+  // A 10 us gap before the last batch: 30 us busy in 40 us.
+  assert.is(deviceUtilisation([r(0), r(10), r(30)], 1000), 30 / 40);
+  // A device faster than its declared period (timestamps 5 us apart for 10 us of nominal work): capped by the next start, not above 1.
+  assert.is(deviceUtilisation([r(0), r(5), r(10)], 1000), 1);
+  // A new epoch or a clock that goes back starts a new span; the gap between spans is not counted.
+  assert.is(deviceUtilisation([r(0), r(10), r(500, 10, 2), r(520, 10, 2)], 1000), 40 / 50);
+  assert.is(deviceUtilisation([r(100), r(0)], 1000), 1);
+  assert.is(deviceUtilisation([r(0)], 0), null, 'no declared period');
+  assert.is(deviceUtilisation([], 1000), null);
 });
 
 test('on a noisy link the benchmark counts decoder rejects and state breaks and still reports', async () => {

@@ -85,6 +85,27 @@ test('rhil sim --pty serves a device that info opens as a serial port, twice', a
   assert.match(await sim.stop(), /device served 32 batches/);
 });
 
+test('the fixed link path rhil sim --pty --link prints is a --device as typed; a file or a missing path is refused by name', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-link-'));
+  const link = join(dir, 'board');
+  const sim = await serving(['--profile', 'fpga', '--pty', '--link', link]);
+  try {
+    assert.is(sim.address, link);
+    const r = await run(['info', '--device', link, '--no-probe']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sim-fpga/);
+    const file = await run(['info', '--device', main]);
+    assert.is(file.code, 2);
+    assert.match(file.stderr, /is a file, not a serial port/);
+    const missing = await run(['info', '--device', join(dir, 'nothing')]);
+    assert.is(missing.code, 2);
+    assert.match(missing.stderr, /no device at '.*nothing' \(ENOENT\)/);
+  } finally {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('rhil sim --listen serves over TCP', async () => {
   const sim = await serving(['--profile', 'optical', '--listen', '127.0.0.1:0']);
   assert.match(sim.address, /^tcp:\/\/127\.0\.0\.1:\d+$/);

@@ -67,7 +67,7 @@ test('calibrate records its run and calibration; train applies the newest one, r
       assert.equal(runs.map((r) => [r.kind, r.status]), [['train', 'completed'], ['train', 'completed'], ['calibrate', 'completed']]);
       const calRun = getRun(db, runs[2].id)!;
       assert.ok(calRun.batches > 100, `calibrate recorded ${calRun.batches} batches`);
-      assert.is(calRun.device!.model, 'sim-analog');
+      assert.is(calRun.device!.model, 'sim-analog-awg');
       assert.is((readArtifact(db, calRun.id, 'calibration')!.json as { format: string }).format, 'rhil-calibration');
       const trained = getRun(db, runs[1].id)!;
       assert.is(trained.calibrationId, calId);
@@ -91,7 +91,7 @@ test('calibrate records its run and calibration; train applies the newest one, r
     // An explicit calibration of another device is refused, listing what differs.
     const other = await run(t.dir, ['train', '--episodes', '2', '--device', 'sim:fpga', '--calibration', String(calId)]);
     assert.is(other.code, 2, other.stderr);
-    assert.match(other.stderr, new RegExp(`--calibration ${calId}: calibration ${calId} was made on another device \\(.*model: record "sim-analog", device "sim-fpga"`));
+    assert.match(other.stderr, new RegExp(`--calibration ${calId}: calibration ${calId} was made on another device \\(.*model: record "sim-analog-awg", device "sim-fpga"`));
     // Auto on a device without a calibration trains uncalibrated and says so.
     const fpga = await run(t.dir, ['train', '--episodes', '2', '--device', 'sim:fpga']);
     assert.is(fpga.code, 0, fpga.stderr);

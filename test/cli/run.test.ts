@@ -100,6 +100,18 @@ test('run --model-run takes the model artifact of a recorded train run', async (
   assert.match(missing.stderr, /^rhil: --model-run: no run 999 in .*runs\.db\n$/);
 });
 
+test('a csv header on line 1 is accepted; a header of the wrong width and blank lines between steps are not; trailing blank lines are', async () => {
+  const withHeader = await rhil(['run', '--model', modelFile, '--no-record'], `u\n${csv}\n\n`);
+  assert.is(withHeader.code, 0, withHeader.stderr);
+  assert.equal([...parseCsv(withHeader.stdout).values()], Array.from(expected));
+  const wide = await rhil(['run', '--model', modelFile, '--no-record'], `u,v\n${csv}`);
+  assert.is(wide.code, 2);
+  assert.match(wide.stderr, /^rhil: input line 1: header has 2 columns, but the model takes 1 value per step/);
+  const blank = await rhil(['run', '--model', modelFile, '--no-record'], `\n${csv}`);
+  assert.is(blank.code, 2);
+  assert.match(blank.stderr, /^rhil: input line 1: blank line between steps/);
+});
+
 test('a bad input line stops the run: the line is named, the steps before it are written, the run is marked failed', async () => {
   const lines = csv.trim().split('\n');
   const cases: [string, RegExp][] = [
@@ -108,6 +120,9 @@ test('a bad input line stops the run: the line is named, the steps before it are
     ['NaN', /input line 101: field 1 "NaN" is not a finite number/],
     ['1e999', /input line 101: field 1 "1e999" is not a finite number/],
     ['0.1,', /input line 101: field 2 is empty/],
+    // A skipped blank line would shift every later step by one: it is an error, not ignored.
+    ['', /input line 101: blank line between steps/],
+    ['u', /input line 101: field 1 "u" is not a finite number/],
   ];
   for (const [bad, re] of cases) {
     const input = [...lines.slice(0, 100), bad, ...lines.slice(100)].join('\n');

@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { filter, firstValueFrom } from 'rxjs';
 import {
-  DeviceClient, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError, StateBreakError,
-  type DeviceEvent,
+  DeviceClient, DeviceRequestError, DeviceTimeoutError, IncompatibleDeviceError, LinkClosedError, ProtocolViolationError,
+  StateBreakError, type DeviceEvent,
 } from '../../src/device/index.js';
 import { ERROR_CODE, MESSAGE_TYPE, cobsEncode, crc32c as crc } from '../../src/protocol/index.js';
 import { ScriptedDevice } from './scripted-device.js';
@@ -41,12 +42,18 @@ test('requirements that INFO does not meet fail connect with every mismatch name
   assert.not.ok(dev.host.isOpen);
 });
 
-test('an INFO whose maxBatch would overflow maxFrame is clamped to what fits', async () => {
-  const dev = ScriptedDevice.pair({ maxBatch: 60000, maxFrame: 1000, outChannels: 16 });
-  const c = await connected(dev);
-  assert.is(c.maxBatch, Math.floor((1000 - 12 - 23) / 32));
-  assert.match((await rejection(c.process(new Uint16Array(c.maxBatch + 1)))).message, /exceeds/);
-  await c.close();
+test('an INFO whose maxBatch does not fit its maxFrame is refused at once, naming both fields', async () => {
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    if (f.message.kind !== 'hello') return null;
+    d.sendRaw(rawInfo(f.seq, (v) => { v.setUint16(8, 60000, true); v.setUint32(12, 1000, true); v.setUint16(6, 16, true); }));
+    return [];
+  });
+  const e = await rejection(DeviceClient.connect(dev.host, { timeoutMs: 5000, helloAttempts: 3 }));
+  assert.instance(e, ProtocolViolationError);
+  assert.match(e.message, /INFO answering HELLO \(seq 1\) was rejected: payload \(info\.maxBatch 60000 does not fit info\.maxFrame 1000/);
+  // Refused on the rejected reply: no second HELLO, as after a timeout.
+  assert.is(dev.received.filter((f) => f.message.kind === 'hello').length, 1);
+  assert.not.ok(dev.host.isOpen);
 });
 
 test('a device that never answers HELLO gives a timeout error after the retries', async () => {
@@ -57,24 +64,35 @@ test('a device that never answers HELLO gives a timeout error after the retries'
   assert.is(dev.received.filter((f) => f.message.kind === 'hello').length, 2);
 });
 
-test('an absurd INFO (maxFrame beyond the protocol) is a counted rejection and a clear timeout', async () => {
+/**
+ * A frame with a correct CRC around an INFO (valid: 1 u16 in, 1 u16 out, maxBatch 1, maxFrame
+ * 4096, ranges [0, 1]) that `edit` may break; the client's own encoder would refuse to send it.
+ */
+function rawInfo(seq: number, edit: (payload: DataView) => void): Uint8Array {
+  const payload = new Uint8Array(44);
+  const v = new DataView(payload.buffer);
+  v.setUint8(0, 1); v.setUint8(3, 1); v.setUint16(4, 1, true); v.setUint16(6, 1, true); v.setUint16(8, 1, true);
+  v.setUint32(12, 4096, true); v.setFloat32(24, 0, true); v.setFloat32(28, 1, true); v.setFloat32(32, 0, true); v.setFloat32(36, 1, true);
+  edit(v);
+  const frame = new Uint8Array(8 + payload.length + 4);
+  frame.set([1, 0x81, 1, 0, seq & 0xff, seq >> 8]);
+  new DataView(frame.buffer).setUint16(6, payload.length, true);
+  frame.set(payload, 8);
+  new DataView(frame.buffer).setUint32(8 + payload.length, crc(frame.subarray(0, 8 + payload.length)), true);
+  return Uint8Array.from([...cobsEncode(frame), 0]);
+}
+
+test('an absurd INFO (maxFrame beyond the protocol) is a counted rejection that fails HELLO at once with the field named', async () => {
   const dev = ScriptedDevice.pair({}, (f, d) => {
     if (f.message.kind !== 'hello') return null;
-    // A frame with a correct CRC around an INFO whose maxFrame says 4 GB: the decoder must refuse it.
-    const raw = [1, 0x81, 1, 0, f.seq & 0xff, f.seq >> 8];
-    const payload = new Uint8Array(44);
-    const v = new DataView(payload.buffer);
-    v.setUint8(0, 1); v.setUint8(3, 1); v.setUint16(4, 1, true); v.setUint16(6, 1, true); v.setUint16(8, 1, true);
-    v.setUint32(12, 0xffffffff, true); v.setFloat32(24, 0, true); v.setFloat32(28, 1, true); v.setFloat32(32, 0, true); v.setFloat32(36, 1, true);
-    const frame = new Uint8Array(8 + payload.length + 4);
-    frame.set(raw); new DataView(frame.buffer).setUint16(6, payload.length, true); frame.set(payload, 8);
-    new DataView(frame.buffer).setUint32(8 + payload.length, crc(frame.subarray(0, 8 + payload.length)), true);
-    d.sendRaw(Uint8Array.from([...cobsEncode(frame), 0]));
+    d.sendRaw(rawInfo(f.seq, (v) => v.setUint32(12, 0xffffffff, true)));
     return [];
   });
-  const e = await rejection(DeviceClient.connect(dev.host, { timeoutMs: 40, helloAttempts: 1 }));
-  assert.instance(e, DeviceTimeoutError);
-  assert.match(e.message, /payload 1/);
+  const c = DeviceClient.connect(dev.host, { timeoutMs: 5000, helloAttempts: 3 });
+  const e = await rejection(c);
+  assert.instance(e, ProtocolViolationError);
+  assert.match(e.message, /info\.maxFrame 4294967295 is outside 64\.\.65547/);
+  assert.not.match(e.message, /no reply/);
 });
 
 test('a device speaking another version is reported as incompatible', async () => {
@@ -181,6 +199,114 @@ test('a device clock that goes backwards is a break', async () => {
   dev.clockUs = 0;
   const e = await rejection(c.process([2]));
   assert.is((e as StateBreakError).reason, 'clock');
+  await c.close();
+});
+
+test('a device clock that restarts after an acknowledged RESET_STATE, with no BOOT, is a break (a reboot whose BOOT was lost)', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  const events: DeviceEvent[] = [];
+  c.events$.subscribe((e) => events.push(e));
+  await c.resetState();
+  const kept = await c.process([1, 2, 3]);
+  await c.resetState();
+  dev.clockUs = 0; // the board rebooted between segments and its BOOT frame was lost
+  const e = await rejection(c.process([4]));
+  assert.instance(e, StateBreakError);
+  assert.is((e as StateBreakError).reason, 'clock');
+  assert.match(e.message, /device clock went back from 1000 to 0 us .*no BOOT received/);
+  assert.equal(Array.from(kept.output), [1, 2, 2, 3, 3, 4], 'the results acquired before the break stay as they were');
+  // After the next reset the host follows the restarted clock: no endless breaks.
+  await c.resetState();
+  assert.ok((await c.process([5])).timestampUs >= 1);
+  assert.is(events.filter((ev) => ev.type === 'break').length, 1);
+  await c.close();
+});
+
+test('a BOOT restarts the expected clock: a lower timestamp after it is no second break', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  await c.process([1]);
+  dev.clockUs = 0;
+  const booted = firstValueFrom(c.events$.pipe(filter((ev) => ev.type === 'break')));
+  dev.send({ kind: 'boot', bootCount: 2, epoch: 77, reason: 0 }, 0, 0);
+  await booted;
+  assert.is(c.pendingBreak?.reason, 'boot');
+  await c.resetState();
+  assert.is((await c.process([2])).timestampUs, 0);
+  await c.close();
+});
+
+test('a duplicate RESULT is counted, recorded as an event and breaks the segment', async () => {
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    if (f.message.kind !== 'process') return null;
+    const r = d.reply(f)!;
+    return [r, r];
+  });
+  const c = await connected(dev);
+  const events: DeviceEvent[] = [];
+  c.events$.subscribe((e) => events.push(e));
+  const broke = firstValueFrom(c.events$.pipe(filter((ev) => ev.type === 'break')));
+  const first = await c.process([7]);
+  assert.equal(Array.from(first.output), [7, 8], 'the first reply is the batch\'s result');
+  await broke;
+  const d = events.find((ev) => ev.type === 'discarded');
+  assert.ok(d && d.type === 'discarded' && d.cause === 'duplicate' && d.count === 1 && d.kind === 'result', JSON.stringify(events));
+  const b = events.find((ev) => ev.type === 'break');
+  assert.ok(b && b.type === 'break' && b.reason === 'order' && /duplicate RESULT/.test(b.message));
+  assert.is((await rejection(c.process([8]))).constructor, StateBreakError);
+  await c.close();
+});
+
+test('a RESULT for no outstanding request is counted as unmatched and breaks the segment', async () => {
+  const dev = ScriptedDevice.pair();
+  const c = await connected(dev);
+  const events: DeviceEvent[] = [];
+  c.events$.subscribe((e) => events.push(e));
+  await c.process([1]);
+  const broke = firstValueFrom(c.events$.pipe(filter((ev) => ev.type === 'break')));
+  dev.send({ kind: 'result', batchId: 99, epoch: 5, timestampUs: 5000, status: 0, count: 1, channels: 2, format: 'u16', samples: new Uint16Array(2) }, 4321);
+  await broke;
+  const d = events.find((ev) => ev.type === 'discarded');
+  assert.ok(d && d.type === 'discarded' && d.cause === 'unmatched' && d.seq === 4321);
+  assert.is(c.pendingBreak?.reason, 'order');
+  await c.resetState();
+  assert.is((await c.process([2])).output.length, 2, 'a reset opens a clean segment');
+  await c.close();
+});
+
+test('a RESULT rejected for its payload fails its batch at once, naming the rejection, not a timeout', async () => {
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    if (f.message.kind !== 'process') return null;
+    // RESULT header claims 1 vector x 2 channels but carries 3 samples: CRC valid, payload wrong.
+    const payload = new Uint8Array(23 + 6);
+    const v = new DataView(payload.buffer);
+    v.setUint32(0, f.message.batchId, true); v.setUint32(4, 5, true); v.setUint16(18, 1, true); v.setUint16(20, 2, true);
+    const frame = new Uint8Array(8 + payload.length + 4);
+    frame.set([1, 0x83, 1, 0, f.seq & 0xff, f.seq >> 8]);
+    new DataView(frame.buffer).setUint16(6, payload.length, true);
+    frame.set(payload, 8);
+    new DataView(frame.buffer).setUint32(8 + payload.length, crc(frame.subarray(0, 8 + payload.length)), true);
+    d.sendRaw(Uint8Array.from([...cobsEncode(frame), 0]));
+    return [];
+  });
+  const c = await connected(dev, { timeoutMs: 100, processTimeoutMs: 5000 });
+  const e = await rejection(c.process([1]));
+  assert.instance(e, StateBreakError);
+  assert.match(e.message, /batch 1 lost its reply: RESULT answering PROCESS \(seq 2\) was rejected: payload \(result length 29 is not 23 \+ count 1 x channels 2 x 2 = 27\)/);
+  await c.close();
+});
+
+test('a PROCESS timeout names the frames rejected while it waited', async () => {
+  const dev = ScriptedDevice.pair({}, (f, d) => {
+    if (f.message.kind !== 'process') return null;
+    d.sendRaw(Uint8Array.of(5, 1, 2, 3, 4, 0)); // a frame too short to be anything
+    return [];
+  });
+  const c = await connected(dev, { timeoutMs: 100, processTimeoutMs: 40 });
+  const e = await rejection(c.process([1]));
+  assert.is((e as StateBreakError).reason, 'timeout');
+  assert.match(e.message, /batch 1 got no reply within \d+ ms; meanwhile frames from the device were rejected \(short 1\)/);
   await c.close();
 });
 

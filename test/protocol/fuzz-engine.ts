@@ -318,10 +318,15 @@ export function randomFrame(rng: Rng, kind: MessageKind = rng.pick(KINDS)): Fram
     case 'info': {
       const [inMin, inMax] = randomF32Range(rng);
       const [outMin, outMax] = randomF32Range(rng);
+      const inFormat = rng.pick(FORMATS), outFormat = rng.pick(FORMATS);
+      const maxFrame = rng.chance(0.2) ? rng.pick([MIN_MAX_FRAME, MAX_FRAME]) : rng.range(MIN_MAX_FRAME, MAX_FRAME);
+      // A valid INFO's maxBatch fits a full PROCESS and RESULT into its maxFrame (SPEC 3).
+      const inChannels = rng.range(1, Math.floor((maxFrame - 21) / SAMPLE_SIZE[inFormat]));
+      const outChannels = rng.range(1, Math.floor((maxFrame - 35) / SAMPLE_SIZE[outFormat]));
+      const fits = Math.min(0xffff, Math.floor((maxFrame - 21) / (inChannels * SAMPLE_SIZE[inFormat])), Math.floor((maxFrame - 35) / (outChannels * SAMPLE_SIZE[outFormat])));
       message = {
-        kind, protocolVersion: rng.chance(0.7) ? 1 : rng.range(1, 255), inFormat: rng.pick(FORMATS), outFormat: rng.pick(FORMATS),
-        credits: rng.range(1, 255), inChannels: rng.range(1, 0xffff), outChannels: rng.range(1, 0xffff), maxBatch: rng.range(1, 0xffff),
-        maxFrame: rng.chance(0.2) ? rng.pick([MIN_MAX_FRAME, MAX_FRAME]) : rng.range(MIN_MAX_FRAME, MAX_FRAME),
+        kind, protocolVersion: rng.chance(0.7) ? 1 : rng.range(1, 255), inFormat, outFormat,
+        credits: rng.range(1, 255), inChannels, outChannels, maxBatch: rng.chance(0.2) ? fits : rng.range(1, fits), maxFrame,
         samplePeriodNs: randomU32(rng), capabilities: rng.int(16), inMin, inMax, outMin, outMax,
         vendor: str(LIMITS.infoString), model: str(LIMITS.infoString), serial: str(LIMITS.infoString), firmware: str(LIMITS.infoString),
       };

@@ -10,3 +10,16 @@ export const cobsVectors: { name: string; data: string; encoded: string }[] = lo
 const frames = load('frames.json');
 export const validFrames: ({ name: string; frame: string } & JsonFrame)[] = frames.valid;
 export const invalidFrames: { name: string; maxFrame: number; bytes: string; rejects: string[]; validAfter: number }[] = frames.invalid;
+
+export interface DeviceVectors {
+  device: { inFormat: string; outFormat: string; inChannels: number; outChannels: number; credits: number; maxBatch: number; maxFrame: number; capabilities: number };
+  cases: { name: string; requests: string; replies: { seq: number; flags: number; message: Record<string, unknown> & { kind: string } }[] }[];
+}
+export const deviceVectors: DeviceVectors = load('device.json');
+
+export type HostVectorFrame = { seq: number | 'request'; flags: number; message: Record<string, unknown> & { kind: string } };
+export interface HostVectors {
+  info: Record<string, unknown>;
+  cases: { name: string; steps: { call: 'resetState' | 'process'; device: HostVectorFrame[]; expect: 'ok' | { break: string } }[] }[];
+}
+export const hostVectors: HostVectors = load('host.json');

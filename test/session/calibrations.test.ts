@@ -39,6 +39,29 @@ async function calibrateRecorded(path: string, device: DeviceClient): Promise<{ 
   });
 }
 
+test('sim:analog and sim:analog-awg are two boards: each profile finds its own calibration, never the other\'s', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'rhil.db');
+    const analog = await withDevice('sim:analog', async (d) => ({ info: d.info, ...await calibrateRecorded(path, d) }));
+    const awg = await withDevice('sim:analog-awg', async (d) => ({ info: d.info, ...await calibrateRecorded(path, d) }));
+    assert.is.not(analog.info.model, awg.info.model, 'the profiles report different identities');
+    const db = openRecordDb(path);
+    try {
+      const idAnalog = saveCalibration(db, analog.record, { runId: analog.runId, now: 1000 });
+      assert.is(findNewestCalibration(db, awg.info), null, 'the analog calibration is not the awg board\'s');
+      const idAwg = saveCalibration(db, awg.record, { runId: awg.runId, now: 2000 });
+      assert.is(findNewestCalibration(db, awg.info)!.id, idAwg);
+      assert.is(findNewestCalibration(db, analog.info)!.id, idAnalog, 'the newer awg calibration does not shadow the analog one');
+      assert.throws(() => assertCalibrationFits(analog.record, awg.info, 'calibration'), /model: record "sim-analog", device "sim-analog-awg"/);
+    } finally {
+      db.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a calibration saved for a run\'s device is found as the newest match and loads back equal', async () => {
   const t = tempDir();
   try {

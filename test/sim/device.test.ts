@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  type Ack, type Boot, ERROR_CODE, type ErrorMessage, FLAG_RESPONSE, type Frame, type Info, MESSAGE_TYPE, type Pong,
+  type Ack, type Boot, CAPABILITY, type ConfigParam, ERROR_CODE, type ErrorMessage, FLAG_RESPONSE, type Frame, type Info, MESSAGE_TYPE, type Pong,
   type Result, SAMPLE_SIZE, type Status,
 } from '../../src/protocol/index.js';
 import { createMemoryPair } from '../../src/transport/memory.js';
@@ -251,16 +251,17 @@ test('garbage then a valid frame: the frame is answered and STATUS counts the fr
   await device.detach();
 });
 
-test('CONFIGURE: no parameters -> ACK; an unknown parameter -> BAD_PARAM naming it, epoch unchanged', async () => {
+test('CONFIGURE without the CONFIGURE capability -> NOT_SUPPORTED, empty or not, epoch unchanged (as the C firmware)', async () => {
   const { host, device } = open('analog');
   await host.next();
   const e0 = device.epoch;
-  const ack = msg<Ack>(await host.request({ kind: 'configure', params: [] }));
-  assert.equal(ack, { kind: 'ack', ackedType: MESSAGE_TYPE.configure, epoch: e0 });
-  const err = msg<ErrorMessage>(await host.request({ kind: 'configure', params: [{ name: 'input_gain', type: 'f64', value: 2 }] }));
-  assert.is(err.code, ERROR_CODE.BAD_PARAM);
-  assert.is(err.detail, 0);
-  assert.ok(err.text.includes('input_gain'));
+  assert.is(device.info.capabilities & CAPABILITY.CONFIGURE, 0);
+  for (const params of [[], [{ name: 'input_gain', type: 'f64', value: 2 }]] as ConfigParam[][]) {
+    const err = msg<ErrorMessage>(await host.request({ kind: 'configure', params }));
+    assert.is(err.code, ERROR_CODE.NOT_SUPPORTED);
+    assert.is(err.refType, MESSAGE_TYPE.configure);
+    assert.is(err.detail, 0);
+  }
   assert.is(device.epoch, e0);
   await device.detach();
 });
@@ -473,7 +474,7 @@ test('a device with a small maxFrame keeps its INFO and ERROR frames inside it',
   const info = msg<Info>(await host.request({ kind: 'hello', minVersion: 1, maxVersion: 1 }));
   assert.is(info.maxBatch, 2); // 35 + 3 x 20 bytes > 80
   const err = msg<ErrorMessage>(await host.request({ kind: 'configure', params: [{ name: 'a'.repeat(32), type: 'bool', value: true }] }));
-  assert.is(err.code, ERROR_CODE.BAD_PARAM);
+  assert.is(err.code, ERROR_CODE.NOT_SUPPORTED);
   assert.ok(12 + 10 + 1 + Buffer.byteLength(err.text) <= 80, err.text);
   assert.throws(() => new SimDevice(model, { maxFrame: 80 }), rangeErrorNaming('maxFrame'), 'INFO with the default strings does not fit');
   const r = msg<Result>(await host.request(processOf(model, 1, drives(model, 1, 1))));

@@ -284,10 +284,18 @@ static void gen_message(rhil_msg_t *m)
         p->inFormat = (uint8_t)below(3);
         p->outFormat = (uint8_t)below(3);
         p->credits = (uint8_t)(1 + below(255));
-        p->inChannels = (uint16_t)(1 + below(65535));
-        p->outChannels = (uint16_t)(1 + below(65535));
-        p->maxBatch = (uint16_t)(1 + below(65535));
         p->maxFrame = 64 + below(65547 - 64 + 1);
+        { /* SPEC 3: maxBatch fits a full PROCESS and RESULT into maxFrame */
+            uint32_t in_sz = rhil_format_size(p->inFormat), out_sz = rhil_format_size(p->outFormat), fit;
+            p->inChannels = (uint16_t)(1 + below((p->maxFrame - 21) / in_sz));
+            p->outChannels = (uint16_t)(1 + below((p->maxFrame - 35) / out_sz));
+            fit = (p->maxFrame - 21) / (in_sz * p->inChannels);
+            if ((p->maxFrame - 35) / (out_sz * p->outChannels) < fit)
+                fit = (p->maxFrame - 35) / (out_sz * p->outChannels);
+            if (fit > 65535)
+                fit = 65535;
+            p->maxBatch = (uint16_t)(1 + below(fit));
+        }
         p->samplePeriodNs = (uint32_t)rnd();
         p->capabilities = (uint32_t)below(16);
         do {

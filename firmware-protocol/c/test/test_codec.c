@@ -249,7 +249,7 @@ static int build_msg(int which, rhil_msg_t *m)
         m->u.info.credits = 4;
         m->u.info.inChannels = 2;
         m->u.info.outChannels = 64;
-        m->u.info.maxBatch = 256;
+        m->u.info.maxBatch = 255; /* the most whose RESULT (35 + 255 x 64 x 4 bytes) fits maxFrame */
         m->u.info.maxFrame = 65547;
         m->u.info.samplePeriodNs = 10000;
         m->u.info.capabilities = RHIL_CAP_TEMPERATURE | RHIL_CAP_HW_TIMESTAMP;

@@ -1,12 +1,13 @@
 /*
  * test_vectors.c - runs the shared JSON test vectors (firmware-protocol/vectors/,
- * SPEC.md section 10) against rhil_proto.
+ * SPEC.md section 10) against rhil_proto, and device.json against rhil_device.
  *
  *   test_vectors [VECTORS_DIR]
  *
  * Contains a small JSON reader (test code may allocate).
  */
 #include "../rhil_proto.h"
+#include "../rhil_device.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -1085,11 +1086,186 @@ static void run_frames(const char *dir)
     jfree(root);
 }
 
+/* ================================================================ device behaviour (device.json) */
+
+typedef struct {
+    const uint8_t *in;
+    size_t in_len, in_pos;
+    uint8_t out[8192];
+    size_t out_len;
+} vboard_t;
+
+static rhil_device_t vdev;
+
+static size_t vb_read(void *ctx, uint8_t *buf, size_t cap)
+{
+    vboard_t *b = (vboard_t *)ctx;
+    size_t n = b->in_len - b->in_pos;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, b->in + b->in_pos, n);
+    b->in_pos += n;
+    return n;
+}
+
+static void vb_write(void *ctx, const uint8_t *data, size_t len)
+{
+    vboard_t *b = (vboard_t *)ctx;
+    if (len > sizeof b->out - b->out_len)
+        len = sizeof b->out - b->out_len; /* the reply count check then fails */
+    memcpy(b->out + b->out_len, data, len);
+    b->out_len += len;
+}
+
+static int vb_echo(void *ctx, const float *in, float *out)
+{
+    (void)ctx;
+    out[0] = in[0];
+    return 0;
+}
+
+/* The named numeric field of a decoded reply; 0 when the message has no such field. */
+static int reply_field(const rhil_msg_t *m, const char *k, unsigned long long *v)
+{
+#define F(t, name, expr)                                                                           \
+    if (m->type == (t) && strcmp(k, name) == 0) {                                                  \
+        *v = (expr);                                                                               \
+        return 1;                                                                                  \
+    }
+    F(RHIL_T_ERROR, "code", m->u.error.code)
+    F(RHIL_T_ERROR, "refSeq", m->u.error.refSeq)
+    F(RHIL_T_ERROR, "refType", m->u.error.refType)
+    F(RHIL_T_ERROR, "detail", m->u.error.detail)
+    F(RHIL_T_ACK, "ackedType", m->u.ack.ackedType)
+    F(RHIL_T_ACK, "epoch", m->u.ack.epoch)
+    F(RHIL_T_STATUS, "epoch", m->u.status.epoch)
+    F(RHIL_T_STATUS, "droppedBatches", m->u.status.droppedBatches)
+    F(RHIL_T_RESULT, "epoch", m->u.result.epoch)
+    F(RHIL_T_RESULT, "batchId", m->u.result.batchId)
+    F(RHIL_T_RESULT, "count", m->u.result.count)
+    F(RHIL_T_RESULT, "channels", m->u.result.channels)
+#undef F
+    return 0;
+}
+
+static void run_device_case(const json *dcfg, const json *c)
+{
+    static vboard_t b;
+    rhil_device_config_t cfg;
+    rhil_device_hooks_t hooks;
+    const json *replies = jget(c, "replies");
+    long n;
+    unsigned char *req = hex_field(c, "requests", &n);
+    size_t off = 0, i, k;
+    int got = 0, polls;
+    uint32_t boot_epoch = 0;
+
+    cur = vname(c);
+    memset(&b, 0, sizeof b);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&hooks, 0, sizeof hooks);
+    cfg.inFormat = jfmt(dcfg, "inFormat");
+    cfg.outFormat = jfmt(dcfg, "outFormat");
+    cfg.inChannels = (uint16_t)ju(dcfg, "inChannels");
+    cfg.outChannels = (uint16_t)ju(dcfg, "outChannels");
+    cfg.credits = (uint8_t)ju(dcfg, "credits");
+    cfg.maxBatch = (uint16_t)ju(dcfg, "maxBatch");
+    cfg.maxFrame = (uint32_t)ju(dcfg, "maxFrame");
+    cfg.inMin = 0;
+    cfg.inMax = 4095;
+    cfg.outMin = 0;
+    cfg.outMax = 4095;
+    cfg.bootCount = 1;
+    cfg.epoch = 0xfffffffeu; /* epochChange must wrap */
+    hooks.read = vb_read;
+    hooks.write = vb_write;
+    hooks.process = vb_echo; /* no configure hook: no CONFIGURE capability */
+    if (n < 0 || !replies || replies->type != J_ARR || rhil_device_init(&vdev, &cfg, &hooks, &b) != RHIL_OK) {
+        CHECK(0, "device vector \"%s\": malformed entry or device config refused", cur);
+        free(req);
+        return;
+    }
+    CHECK((vdev.capabilities & RHIL_CAP_CONFIGURE) == (ju(dcfg, "capabilities") & RHIL_CAP_CONFIGURE),
+          "device vector \"%s\": CONFIGURE capability as in device.json", cur);
+    b.in = req;
+    b.in_len = (size_t)n;
+    rhil_device_start(&vdev);
+    for (polls = 0; polls < 1000 && rhil_device_poll(&vdev); polls++) {
+    }
+    rhil_decoder_init(&dec, RHIL_MAX_FRAME, RHIL_ROLE_HOST);
+    for (i = 0; off < b.out_len;) {
+        rhil_event_t ev;
+        off += rhil_decoder_feed(&dec, b.out + off, b.out_len - off, &ev, &msg);
+        if (ev.kind == RHIL_EV_REJECT)
+            CHECK(0, "device vector \"%s\": the device sent a frame the host rejects (%s)", cur, rhil_reason_name(ev.reason));
+        if (ev.kind != RHIL_EV_FRAME)
+            continue;
+        if (got++ == 0) {
+            CHECK(msg.type == RHIL_T_BOOT, "device vector \"%s\": BOOT first", cur);
+            boot_epoch = msg.u.boot.epoch;
+            continue;
+        }
+        if (i >= replies->n) {
+            CHECK(0, "device vector \"%s\": more replies than the %lu expected", cur, (unsigned long)replies->n);
+            break;
+        }
+        {
+            const json *r = replies->items[i], *jm = jget(r, "message"), *kind = jget(jm, "kind");
+            unsigned long long want = 0, have = 0;
+            CHECK(kind && kind->type == J_STR && strcmp(kind->text, kind_of(msg.type)) == 0,
+                  "device vector \"%s\": reply %lu is %s, expected %s", cur, (unsigned long)i, kind_of(msg.type),
+                  kind && kind->type == J_STR ? kind->text : "?");
+            CHECK(num_u64(jget(r, "seq"), &want) && want == ev.seq, "device vector \"%s\": reply %lu seq %u", cur,
+                  (unsigned long)i, ev.seq);
+            CHECK(num_u64(jget(r, "flags"), &want) && want == ev.flags, "device vector \"%s\": reply %lu flags %u", cur,
+                  (unsigned long)i, ev.flags);
+            for (k = 0; jm && k < jm->n; k++) {
+                const char *key = jm->keys[k];
+                int is_change = strcmp(key, "epochChange") == 0;
+                if (strcmp(key, "kind") == 0)
+                    continue;
+                if (strcmp(key, "format") == 0) {
+                    CHECK(msg.type == RHIL_T_RESULT && jfmt(jm, "format") == msg.u.result.format,
+                          "device vector \"%s\": reply %lu format", cur, (unsigned long)i);
+                    continue;
+                }
+                if (!num_u64(jm->items[k], &want) || !reply_field(&msg, is_change ? "epoch" : key, &have)) {
+                    CHECK(0, "device vector \"%s\": reply %lu has no field %s", cur, (unsigned long)i, key);
+                    continue;
+                }
+                if (is_change)
+                    have = (uint32_t)((uint32_t)have - boot_epoch);
+                CHECK(want == have, "device vector \"%s\": reply %lu %s is %llu, expected %llu", cur, (unsigned long)i,
+                      key, have, want);
+            }
+        }
+        i++;
+    }
+    CHECK(i == replies->n, "device vector \"%s\": %lu replies, expected %lu", cur, (unsigned long)i,
+          (unsigned long)replies->n);
+    free(req);
+}
+
+static void run_device(const char *dir)
+{
+    json *root = load_json(dir, "device.json");
+    const json *dcfg = jget(root, "device"), *cases = jget(root, "cases");
+    size_t i;
+    if (!root)
+        return;
+    CHECK(dcfg && cases && cases->type == J_ARR && cases->n > 0, "device.json has a device and cases");
+    for (i = 0; cases && i < cases->n; i++)
+        run_device_case(dcfg, cases->items[i]);
+    printf("vectors: %lu device behaviour cases\n", cases ? (unsigned long)cases->n : 0UL);
+    jfree(root);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : VECTORS_DIR;
     run_crc(dir);
     run_cobs(dir);
     run_frames(dir);
+    run_device(dir);
     return t_summary("test_vectors");
 }

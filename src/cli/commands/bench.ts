@@ -10,7 +10,7 @@ const int = (x: number) => Math.round(x).toLocaleString('en-US');
 function describe(spec: string, r: DeviceBenchReport, runId: number | null, db: string): string {
   const d = r.device;
   const rows = r.throughput.map((t) => `            ${String(t.batch).padStart(6)}  ${int(t.samplesPerSecond).padStart(12)}  ${(t.bytesPerSecond / 1e6).toFixed(2).padStart(8)}  `
-    + `${t.utilisation.toFixed(3).padStart(11)}${t.failedBatches ? `  (${t.failedBatches} batches lost to state breaks)` : ''}`);
+    + `${(t.utilisation === null ? '-' : t.utilisation.toFixed(3)).padStart(11)}${t.failedBatches ? `  (${t.failedBatches} batches lost to state breaks)` : ''}`);
   const rejects = Object.entries(r.rejects).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const e = r.deviceErrors;
   return [
@@ -62,7 +62,7 @@ export function benchCommand(y: Argv): Argv {
           for (const t of r.throughput) {
             ctx.metric('samples_per_s', t.batch, t.samplesPerSecond);
             ctx.metric('bytes_per_s', t.batch, t.bytesPerSecond);
-            ctx.metric('utilisation', t.batch, t.utilisation);
+            ctx.metric('utilisation', t.batch, t.utilisation ?? NaN);
           }
           ctx.metric('decoder_rejects', 0, Object.values(r.rejects).reduce((s, n) => s + n, 0));
           ctx.metric('state_breaks', 0, r.breaks);

@@ -13,7 +13,7 @@ export function decodeCommand(y: Argv): Argv {
       .option('max-frame', { type: 'number', default: MAX_FRAME, describe: 'largest unstuffed frame to accept (12..65547)' })
       .example('$0 decode capture.bin', 'print every frame of a serial capture')
       .example('$0 encode hello.jsonl | $0 decode', 'round-trip hand-written frames'),
-    (args) => {
+    async (args) => {
       const raw = readInput(args.file);
       let bytes: Uint8Array;
       try {
@@ -22,7 +22,7 @@ export function decodeCommand(y: Argv): Argv {
         throw new UsageError(`--hex input: ${(e as Error).message}`);
       }
       const { lines, counts } = decodeCapture(bytes, intArg('max-frame', args['max-frame'], 12, MAX_FRAME));
-      writeAll(1, lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''));
+      await writeAll(lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''));
       const rejected = Object.entries(counts).filter(([k, v]) => k !== 'frames' && v > 0);
       process.stderr.write(`${counts.frames} frames decoded, ${rejected.reduce((s, [, v]) => s + v, 0)} rejected` +
         (rejected.length ? ` (${rejected.map(([k, v]) => `${k}: ${v}`).join(', ')})` : '') + '\n');
@@ -38,7 +38,7 @@ export function encodeCommand(y: Argv): Argv {
       .positional('file', { type: 'string', default: '-', describe: 'JSON lines file, or - for standard input' })
       .option('hex', { type: 'boolean', default: false, describe: 'write hex text instead of raw bytes' })
       .example(`echo '{"seq":1,"flags":0,"message":{"kind":"hello","minVersion":1,"maxVersion":1}}' | $0 encode > /dev/ttyACM0`, 'send a HELLO by hand'),
-    (args) => {
+    async (args) => {
       let bytes: Uint8Array;
       try {
         bytes = encodeJsonLines(readInput(args.file).toString('utf8'));
@@ -46,7 +46,7 @@ export function encodeCommand(y: Argv): Argv {
         if (e instanceof UsageError) throw e;
         throw new UsageError(`${args.file === '-' ? 'standard input' : args.file}: ${(e as Error).message}`);
       }
-      writeAll(1, args.hex ? toHex(bytes) + '\n' : bytes);
+      await writeAll(args.hex ? toHex(bytes) + '\n' : bytes);
     },
   );
 }

@@ -106,15 +106,24 @@ function resolveCalibration(spec: string, model: LoadedModel, info: Device['info
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
- * One input line as a row of `channels` numbers, or null for a line that holds none (blank, or
- * a `#` comment in csv). Throws a UsageError naming the line and what is wrong.
+ * One input line as a row of `channels` numbers, 'blank' for an empty line, or null for a line
+ * that holds no step: a `#` comment in csv, or a csv header (column names, no numbers) on line 1.
+ * Throws a UsageError naming the line and what is wrong.
  */
-export function parseRow(line: string, lineNo: number, format: Format, channels: number): number[] | null {
+export function parseRow(line: string, lineNo: number, format: Format, channels: number): number[] | 'blank' | null {
   const text = line.trim();
   const bad = (what: string): never => { throw new UsageError(`input line ${lineNo}: ${what}`); };
+  if (text === '') return 'blank';
   let row: number[];
   if (format === 'csv') {
-    if (text === '' || text.startsWith('#')) return null;
+    if (text.startsWith('#')) return null;
+    if (lineNo === 1) {
+      const names = text.split(',').map((f) => f.trim());
+      if (names.every((f) => f !== '' && !NUMBER.test(f) && !/^[+-]?(nan|inf(inity)?)$/i.test(f))) {
+        if (names.length !== channels) bad(`header has ${names.length} column${names.length === 1 ? '' : 's'}, but the model takes ${channels} value${channels === 1 ? '' : 's'} per step`);
+        return null;
+      }
+    }
     row = text.split(',').map((f, i) => {
       const v = f.trim();
       if (v === '') bad(`field ${i + 1} is empty`);
@@ -124,7 +133,6 @@ export function parseRow(line: string, lineNo: number, format: Format, channels:
       return x;
     });
   } else {
-    if (text === '') return null;
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -299,17 +307,24 @@ export function runCommand(y: Argv): Argv {
               ctx.metric('steps', written, written);
               rows = [];
             };
+            // A blank line between steps would silently shift the series by one step, so it is an
+            // error; blank lines at the very end shift nothing and are ignored.
+            let blankLine = 0;
             for await (const text of lines(input)) {
               line++;
-              let row: number[] | null;
+              let row: number[] | 'blank' | null;
               try {
                 row = parseRow(text, line, inFormat, model.inChannels);
+                if (row !== 'blank' && row !== null && blankLine) {
+                  throw new UsageError(`input line ${blankLine}: blank line between steps (every line is one step: remove it, or start a comment line with #)`);
+                }
               } catch (e) {
                 // Every step before the bad line still gets its prediction.
                 await flush();
                 throw e;
               }
-              if (!row) continue;
+              if (row === 'blank') blankLine ||= line;
+              if (row === 'blank' || !row) continue;
               if (rows.length === 0) firstLine = line;
               rows.push(...row);
               if (rows.length >= chunk * model.inChannels) await flush();
