@@ -34,7 +34,7 @@ export function chartingLibrary(): ChartingLibrary {
   return library;
 }
 
-const CSS = `
+export const REPORT_CSS = `
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a; margin: 0; background: #fafafa; }
 main { max-width: 1200px; margin: 0 auto; padding: 16px 24px 48px; }
@@ -84,7 +84,7 @@ export function page(title: string, body: string, charts: readonly ChartSpec[]):
 <meta name="generator" content="reservoir-hil rhil report">
 <title>${escapeHtml(title)}</title>
 <style>${inlineCode(lib.css, 'style')}</style>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>

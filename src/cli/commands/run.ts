@@ -14,6 +14,7 @@ import {
 } from '../../train/index.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { openRunsDb } from '../run-db.js';
+import { LIVE_OPTION, startLive } from '../live.js';
 
 type Format = 'csv' | 'jsonl';
 
@@ -215,6 +216,7 @@ export function runCommand(y: Argv): Argv {
       .option('db', { type: 'string', describe: 'run database to record into and read calibrations and --model-run from; default $RHIL_DB, else rhil.db' })
       .option('record', { type: 'boolean', default: true, describe: 'record the run (--no-record to skip)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+      .option('live', LIVE_OPTION)
       .example('$0 run --model rhil-narma10-pat-seed1.json --input u.csv --out y.csv', 'predict NARMA10 outputs for the inputs in u.csv')
       .example('some-source | $0 run --model-run 12 --input-format jsonl', 'stream standard input through the model of train run 12'),
     async (args) => {
@@ -231,6 +233,7 @@ export function runCommand(y: Argv): Argv {
       const say = (s: string) => { if (args.out === '-') process.stderr.write(`${s}\n`); else console.log(s); };
       const warn = (s: string) => process.stderr.write(`${s}\n`);
       let device: Device | undefined;
+      const live = await startLive(args.live, args.record);
       try {
         let input: NodeJS.ReadableStream;
         if (args.input === '-') input = process.stdin;
@@ -272,6 +275,7 @@ export function runCommand(y: Argv): Argv {
             db: args.record ? db : undefined, kind: 'run', config, seed, backend: backend.detail, device, calibrationId: cal.id,
           }, async (ctx) => {
             signal = ctx.signal;
+            if (ctx.runId !== null) live?.attach(db, ctx.runId);
             const stream = await ModelStream.open(model, { device, calibration: cal.applied, signal: ctx.signal, washout: washoutArg });
             const co = model.outChannels;
             if (outFormat === 'csv') await sink.write(`step,washout,${Array.from({ length: co }, (_, k) => `y${k}`).join(',')}\n`);
@@ -343,6 +347,7 @@ export function runCommand(y: Argv): Argv {
         }
       } finally {
         await device?.close();
+        await live?.close();
         model.dispose();
       }
     },
