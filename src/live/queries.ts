@@ -69,7 +69,7 @@ export interface LiveState {
 export interface LiveReadOptions {
   /** Metric points per read. Defaults to 5000. */
   maxMetrics?: number;
-  /** Channels of each kind in the window. Defaults to 64. */
+  /** Channels of each kind in the window (the page draws 8). Defaults to 8. */
   maxChannels?: number;
   /** Now, in Unix ms, to judge a heartbeat's age. Defaults to Date.now(). */
   now?: number;
@@ -77,9 +77,19 @@ export interface LiveReadOptions {
   staleMs?: number;
 }
 
+// Prepared once per connection: preparing costs more than running these small queries.
+const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+function stmt(db: Database.Database, sql: string): Database.Statement {
+  let m = prepared.get(db);
+  if (!m) prepared.set(db, m = new Map());
+  let s = m.get(sql);
+  if (!s) m.set(sql, s = db.prepare(sql));
+  return s;
+}
+
 /** The run's status alone (one row), judged as {@link readLiveState} does; null when there is no such run. */
 export function readRunStatus(db: Database.Database, runId: number, opts: Pick<LiveReadOptions, 'now' | 'staleMs'> = {}): RunStatus | null {
-  const r = db.prepare('SELECT status, heartbeat_ms FROM runs WHERE id = ?').get(runId) as { status: RunStatus; heartbeat_ms: number } | undefined;
+  const r = stmt(db, 'SELECT status, heartbeat_ms FROM runs WHERE id = ?').get(runId) as { status: RunStatus; heartbeat_ms: number } | undefined;
   if (!r) return null;
   return r.status === 'running' && (opts.now ?? Date.now()) - r.heartbeat_ms > (opts.staleMs ?? 60_000) ? 'interrupted' : r.status;
 }
@@ -87,7 +97,7 @@ export function readRunStatus(db: Database.Database, runId: number, opts: Pick<L
 /** The run's state and what it recorded after `cursor`. Throws a RangeError when there is no such run. */
 export function readLiveState(db: Database.Database, runId: number, cursor: LiveCursor, opts: LiveReadOptions = {}): LiveState {
   const maxMetrics = opts.maxMetrics ?? 5000;
-  const r = db.prepare(`SELECT r.id, r.kind, r.status, r.error, r.started_ms, r.ended_ms, r.seed, r.heartbeat_ms,
+  const r = stmt(db, `SELECT r.id, r.kind, r.status, r.error, r.started_ms, r.ended_ms, r.seed, r.heartbeat_ms,
       d.vendor, d.model, d.serial FROM runs r LEFT JOIN devices d ON d.id = r.device_id WHERE r.id = ?`).get(runId) as {
     id: number; kind: string; status: RunStatus; error: string | null; started_ms: number; ended_ms: number | null; seed: number | null;
     heartbeat_ms: number; vendor: string | null; model: string | null; serial: string | null;
@@ -101,12 +111,12 @@ export function readLiveState(db: Database.Database, runId: number, cursor: Live
     error = `no heartbeat from the recording process for ${Math.round((now - r.heartbeat_ms) / 1000)} s: it is probably gone`;
   }
 
-  const metricRows = db.prepare('SELECT id, name, step, value FROM metrics WHERE id > ? AND run_id = ? ORDER BY id LIMIT ?')
+  const metricRows = stmt(db, 'SELECT id, name, step, value FROM metrics WHERE id > ? AND run_id = ? ORDER BY id LIMIT ?')
     .raw(true).all(cursor.metricId, runId, maxMetrics + 1) as [number, string, number, number | null][];
   const moreMetrics = metricRows.length > maxMetrics;
   if (moreMetrics) metricRows.length = maxMetrics;
   const events = hasV2(db)
-    ? (db.prepare('SELECT id, seq_after, t_ms, kind, detail FROM events WHERE id > ? AND run_id = ? ORDER BY id LIMIT 500')
+    ? (stmt(db, 'SELECT id, seq_after, t_ms, kind, detail FROM events WHERE id > ? AND run_id = ? ORDER BY id LIMIT 500')
       .all(cursor.eventId, runId) as { id: number; seq_after: number; t_ms: number; kind: string; detail: string | null }[])
       .map((e) => ({ id: e.id, seqAfter: e.seq_after, tMs: e.t_ms, kind: e.kind, detail: e.detail }))
     : [];
@@ -115,7 +125,7 @@ export function readLiveState(db: Database.Database, runId: number, cursor: Live
   const rates = new Map<number, number>();
   let lastSeq = cursor.seq;
   let newBatches = 0, newSamples = 0;
-  for (const [seq, count, ms] of db.prepare('SELECT seq, count, recorded_ms FROM batches WHERE run_id = ? AND seq > ? ORDER BY seq')
+  for (const [seq, count, ms] of stmt(db, 'SELECT seq, count, recorded_ms FROM batches WHERE run_id = ? AND seq > ? ORDER BY seq')
     .raw(true).iterate(runId, cursor.seq) as Iterable<[number, number, number]>) {
     const sec = Math.floor((ms - r.started_ms) / 1000);
     rates.set(sec, (rates.get(sec) ?? 0) + count);
@@ -123,7 +133,7 @@ export function readLiveState(db: Database.Database, runId: number, cursor: Live
     newBatches++;
     newSamples += count;
   }
-  const window = lastSeq > cursor.seq ? readWindow(db, runId, lastSeq, opts.maxChannels ?? 64) : null;
+  const window = lastSeq > cursor.seq ? readWindow(db, runId, lastSeq, opts.maxChannels ?? 8) : null;
 
   return {
     run: {
@@ -146,7 +156,7 @@ export function readLiveState(db: Database.Database, runId: number, cursor: Live
 }
 
 function readWindow(db: Database.Database, runId: number, seq: number, maxChannels: number): LiveWindow | null {
-  const b = db.prepare('SELECT epoch, input_format, input_shape, input, output_format, output_shape, output FROM batches WHERE run_id = ? AND seq = ?')
+  const b = stmt(db, 'SELECT epoch, input_format, input_shape, input, output_format, output_shape, output FROM batches WHERE run_id = ? AND seq = ?')
     .get(runId, seq) as { epoch: number; input_format: string; input_shape: string; input: Buffer; output_format: string; output_shape: string; output: Buffer } | undefined;
   if (!b) return null;
   const inShape = JSON.parse(b.input_shape) as number[];
@@ -159,7 +169,8 @@ function readWindow(db: Database.Database, runId: number, seq: number, maxChanne
       width,
       cols: Array.from({ length: Math.min(width, maxChannels) }, (_, c) => Array.from({ length: rows }, (_, t) => {
         const v = data[t * width + c];
-        return Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN;
+        // Device units are mostly whole numbers; only others pay for rounding.
+        return Number.isInteger(v) ? v : Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN;
       })),
     };
   };

@@ -15,6 +15,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { openRecordDb } from '../record/recorder.js';
 import { livePage } from './page.js';
 import { type LiveCursor, type LiveState, START, readLiveState, readRunStatus } from './queries.js';
@@ -51,13 +52,20 @@ export class LiveServer {
   private watchTimer: NodeJS.Timeout | null = null;
   private readonly page: string;
   private endedResolve!: () => void;
+  /** Requests answered and the time spent answering them on this thread (the recorder's, under --live), in ms. */
+  readonly stats = { requests: 0, busyMs: 0 };
   /** Resolves when the server has closed. */
   readonly ended: Promise<void>;
 
   private constructor(private readonly server: Server, readonly port: number, private readonly opts: Required<LiveServerOptions>) {
     this.page = livePage({ pollMs: opts.pollMs });
     this.ended = new Promise((r) => { this.endedResolve = r; });
-    server.on('request', (req, res) => this.handle(req, res));
+    server.on('request', (req, res) => {
+      const t0 = performance.now();
+      this.handle(req, res);
+      this.stats.requests++;
+      this.stats.busyMs += performance.now() - t0;
+    });
   }
 
   /** Binds the server. A port in use, or one that may not be bound, is a LivePortError. */
