@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, openSync, readFileSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, fstatSync, openSync, readFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -15,6 +15,7 @@ import {
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { openRunsDb } from '../run-db.js';
 import { LIVE_OPTION, startLive } from '../live.js';
+import { Progress } from '../progress.js';
 
 type Format = 'csv' | 'jsonl';
 
@@ -236,10 +237,16 @@ export function runCommand(y: Argv): Argv {
       const live = await startLive(args.live, args.record);
       try {
         let input: NodeJS.ReadableStream;
+        // The share of a file read so far is the share of the work done; standard input has no end to measure against.
+        let fraction: () => number | undefined = () => undefined;
         if (args.input === '-') input = process.stdin;
         else {
           try {
-            input = createReadStream('', { fd: openSync(args.input, 'r') });
+            const fd = openSync(args.input, 'r');
+            const size = fstatSync(fd).size;
+            const file = createReadStream('', { fd });
+            input = file;
+            if (size > 0) fraction = () => Math.min(1, file.bytesRead / size);
           } catch (e) {
             throw new UsageError(`--input: cannot read ${args.input}: ${(e as Error).message}`);
           }
@@ -269,6 +276,8 @@ export function runCommand(y: Argv): Argv {
         };
         let written = 0;
         let line = 0;
+        // On standard error (predictions may be on standard output): a bar on a terminal, a line every few seconds otherwise.
+        const progress = args.json ? null : new Progress({ unit: 'steps', label: 'run', plainTenths: false });
         let signal: AbortSignal | undefined;
         try {
           const summary = await withRecordedRun({
@@ -301,6 +310,7 @@ export function runCommand(y: Argv): Argv {
               await sink.write(out);
               written = stream.steps;
               ctx.metric('steps', written, written);
+              progress?.update(written, undefined, fraction());
               rows = [];
             };
             for await (const text of lines(input)) {
@@ -327,6 +337,7 @@ export function runCommand(y: Argv): Argv {
             return { ...s, runId: ctx.runId };
           });
           await sink.close();
+          progress?.finish();
           const where = args.out === '-' ? 'standard output' : args.out;
           if (args.json) say(JSON.stringify({ ...summary, model: source, out: args.out, calibration: cal.label }, null, 2));
           else {
@@ -337,6 +348,7 @@ export function runCommand(y: Argv): Argv {
           }
         } catch (e) {
           // What was computed is kept, and the message says it is not the whole input.
+          progress?.clear();
           await sink.close().catch(() => undefined);
           const interrupted = signal?.aborted ?? false;
           const kept = written === 0 ? 'no predictions were written'
