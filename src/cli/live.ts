@@ -9,10 +9,12 @@ export const LIVE_OPTION = {
 } as const;
 
 /** The port `--live` asks for: '' (the flag alone) is any free port; undefined is no live view. */
-export function livePort(v: string | undefined): number | undefined {
+export function livePort(v: string | undefined, flag = '--live'): number | undefined {
   if (v === undefined) return undefined;
   if (v === '') return 0;
-  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`--live must be a port number in 0..65535 (or nothing for a free port), got '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) > 65535) {
+    throw new UsageError(`${flag} must be a port number in 0..65535${flag === '--live' ? ' (or nothing for a free port)' : ''}, got '${v}'`);
+  }
   return Number(v);
 }
 

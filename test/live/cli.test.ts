@@ -52,6 +52,30 @@ test('rhil watch refuses a run that is not running, and names what to do', async
   assert.match(r.stderr, /run 1 is completed, not running; rhil report 1 draws it/);
 });
 
+test('rhil watch serves a run another process records, and exits when it ends', async () => {
+  const db = join(dir, 'watched.db');
+  let child: ReturnType<typeof spawn> | null = null;
+  let err = '';
+  await withRecordedRun({ db, kind: 'run', config: {}, handleSignals: false }, async (ctx) => {
+    ctx.metric('steps', 0, 0);
+    child = spawn(process.execPath, [main, 'watch', 'last', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      child!.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /live view of run 1: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child!.once('exit', (code) => reject(new Error(`watch exited ${code}: ${err}`)));
+    });
+    const s = await (await fetch(`${url}state`)).json() as { run: { status: string }; metrics: unknown[] };
+    assert.is(s.run.status, 'running');
+    assert.equal(s.metrics, [['steps', 0, 0]]);
+  });
+  const [code] = await once(child!, 'exit');
+  assert.is(code, 0, err);
+  assert.match(err, /run 1 completed\n$/);
+});
+
 test('rhil train --live serves the run while it trains, reports its end, and the process exits', async () => {
   const db = join(dir, 'train.db');
   const child = spawn(process.execPath, [main, 'train', '--trainer', 'pat', '--episodes', '3', '--live', '--db', db, '--out', join(dir, 'm.json')],

@@ -18,7 +18,7 @@ export function watchCommand(y: Argv): Argv {
       .epilogue('The database is only read: the recording process is never slowed or blocked. Ctrl-C stops watching, not the run.'),
     async (args) => {
       const dbPath = args.db ?? defaultDbPath();
-      const port = livePort(args.port);
+      const port = livePort(args.port, '--port');
       const db = openRunsDb(dbPath);
       let id: number;
       let status: string | null;
