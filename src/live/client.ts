@@ -37,6 +37,7 @@ export const LIVE_JS = String.raw`
     saturation: 'saturation', device_samples: 'device samples',
   };
   var HIDDEN = { drift_alarms: true };
+  var ORDER = PANELS.map(function (p) { return p.key; }).concat(['rate', 'drive', 'response']);
   var panelOf = {};
   PANELS.forEach(function (p) { p.names.forEach(function (n) { panelOf[n] = p; }); });
   var points = {};       // metric name -> Map(step -> value)
@@ -77,7 +78,10 @@ export const LIVE_JS = String.raw`
     var box = document.getElementById(parent);
     var placeholder = box.querySelector(':scope > p.note');
     if (placeholder) placeholder.remove();
-    box.appendChild(fig);
+    // Panels keep their fixed order whichever metric arrives first; others follow in arrival order.
+    var rank = function (k) { var i = ORDER.indexOf(k); return i < 0 ? ORDER.length : i; };
+    var next = Array.prototype.find.call(box.children, function (c) { return rank(c.id.replace(/^live-/, '')) > rank(key); });
+    box.insertBefore(fig, next || null);
     return { fig: fig, host: host, note: p, u: null };
   }
 
