@@ -14,6 +14,7 @@ import { runCommand } from './commands/run.js';
 import { benchCommand } from './commands/bench.js';
 import { simCommand } from './commands/sim.js';
 import { trainCommand } from './commands/train.js';
+import { watchCommand } from './commands/watch.js';
 import { configSupport } from './config.js';
 import { UsageError } from './util.js';
 
@@ -21,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)
     .scriptName('rhil')
     .usage('$0 <command> [options]\n\nreservoir-hil: train digital layers around a physical reservoir, device in the loop.');
-  const commands = [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand, reportCommand, recordCommands, runCommand, benchCommand];
+  const commands = [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand, reportCommand, recordCommands, runCommand, benchCommand, watchCommand];
   for (const add of commands) cli = add(cli);
   const config = configSupport(commands, argv);
   cli = cli

@@ -34,6 +34,11 @@ export interface ProgressOptions {
   plainEveryMs?: number;
   /** Least interval between redraws on a terminal, in ms. Defaults to 100. */
   redrawEveryMs?: number;
+  /**
+   * Plain lines at every tenth of the way too (not only every `plainEveryMs`). Defaults to true;
+   * commands whose short runs should print nothing but their result turn it off.
+   */
+  plainTenths?: boolean;
 }
 
 const BAR = 24;
@@ -65,6 +70,7 @@ export class Progress {
   private readonly now: () => number;
   private readonly plainEveryMs: number;
   private readonly redrawEveryMs: number;
+  private readonly plainTenths: boolean;
   private readonly t0: number;
   private done: number;
   private given: number | undefined;
@@ -86,6 +92,7 @@ export class Progress {
     this.now = opts.now ?? (() => performance.now());
     this.plainEveryMs = opts.plainEveryMs ?? 5000;
     this.redrawEveryMs = opts.redrawEveryMs ?? 100;
+    this.plainTenths = opts.plainTenths ?? true;
     this.t0 = this.now();
     // The first plain line waits like any other: a short job prints only its tenths.
     this.lastDraw = this.t0;
@@ -144,7 +151,7 @@ export class Progress {
       return;
     }
     const tenth = this.tenth();
-    if (tenth > this.lastTenth || t - this.lastDraw >= this.plainEveryMs) {
+    if ((this.plainTenths && tenth > this.lastTenth) || t - this.lastDraw >= this.plainEveryMs) {
       this.lastTenth = tenth;
       this.lastDraw = t;
       this.stream.write(`${this.line()}\n`);
@@ -178,7 +185,8 @@ export class Progress {
     if (this.tty) {
       this.draw(this.now());
       this.stream.write('\n');
-    } else if (this.lastTenth < 10) {
+    } else if (this.plainTenths ? this.lastTenth < 10 : this.lastDraw > this.t0) {
+      // Without tenths, a job short enough to print no periodic line prints no last one either.
       this.stream.write(`${this.line()}\n`);
     }
     this.finished = true;

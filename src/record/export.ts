@@ -36,6 +36,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export interface ExportOptions {
   /** npz only: write ZIP64 records even for a small file (what a file past 4 GiB gets). Defaults to false. */
   zip64?: boolean;
+  /** Called after each batch is written with the batches done and the run's total, for a progress display. Defaults to none. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ExportResult {
@@ -79,9 +81,18 @@ export function exportRun(db: Database.Database, runId: number, format: ExportFo
   try {
     // One read transaction: a run still being recorded is exported as one consistent snapshot,
     // so the sizes planned from the first scan hold for the second.
-    const r = db.transaction(() => format === 'npz' ? writeNpz(db, runId, fd, run.started_ms, opts.zip64 ?? false)
-      : format === 'csv' ? writeCsv(db, runId, fd)
-        : writeJsonl(db, runId, fd))();
+    const r = db.transaction(() => {
+      let tick: (() => void) | undefined;
+      if (opts.onProgress) {
+        const report = opts.onProgress;
+        const total = (db.prepare('SELECT count(*) AS n FROM batches WHERE run_id = ?').get(runId) as { n: number }).n;
+        let done = 0;
+        tick = () => report(++done, total);
+      }
+      return format === 'npz' ? writeNpz(db, runId, fd, run.started_ms, opts.zip64 ?? false, tick)
+        : format === 'csv' ? writeCsv(db, runId, fd, tick)
+          : writeJsonl(db, runId, fd, tick);
+    })();
     if (tmp !== null) {
       closeSync(fd);
       renameSync(tmp, out as string);
@@ -133,9 +144,14 @@ interface BatchRow {
   input_format: string; input_shape: string; input: Buffer; output_format: string; output_shape: string; output: Buffer;
 }
 
-function batchRows(db: Database.Database, runId: number): Iterable<BatchRow> {
-  return db.prepare(`SELECT seq, batch_id, epoch, timestamp_us, status, count, input_format, input_shape, input,
+/** The run's batches in order; `tick` runs once the caller has taken each one (for progress). */
+function* batchRows(db: Database.Database, runId: number, tick?: () => void): Iterable<BatchRow> {
+  const rows = db.prepare(`SELECT seq, batch_id, epoch, timestamp_us, status, count, input_format, input_shape, input,
     output_format, output_shape, output FROM batches WHERE run_id = ? ORDER BY seq`).iterate(runId) as Iterable<BatchRow>;
+  for (const r of rows) {
+    yield r;
+    tick?.();
+  }
 }
 
 function metricRows(db: Database.Database, runId: number): Iterable<{ name: string; step: number; value: number | null; t_ms: number }> {
@@ -180,14 +196,14 @@ class Sink {
   }
 }
 
-function writeCsv(db: Database.Database, runId: number, fd: number): ExportResult {
+function writeCsv(db: Database.Database, runId: number, fd: number, tick?: () => void): ExportResult {
   const l = layout(db, runId, 'csv');
   const sink = new Sink(fd);
   const cols = ['seq', 'batch_id', 'epoch', 'timestamp_us', 'sample'];
   for (let i = 0; i < l.inWidth; i++) cols.push(`in${i}`);
   for (let i = 0; i < l.outWidth; i++) cols.push(`out${i}`);
   sink.text(`${cols.join(',')}\n`);
-  for (const r of batchRows(db, runId)) {
+  for (const r of batchRows(db, runId, tick)) {
     checkBlob(r.input, r.count * l.inWidth, r.seq, 'input');
     checkBlob(r.output, r.count * l.outWidth, r.seq, 'output');
     const inp = floats(r.input);
@@ -207,11 +223,11 @@ function writeCsv(db: Database.Database, runId: number, fd: number): ExportResul
 /** String(-0) is '0': keep the sign so a value parses back to itself. */
 const num = (v: number): string => (v === 0 && 1 / v < 0 ? '-0' : String(v));
 
-function writeJsonl(db: Database.Database, runId: number, fd: number): ExportResult {
+function writeJsonl(db: Database.Database, runId: number, fd: number, tick?: () => void): ExportResult {
   const sink = new Sink(fd);
   let batches = 0;
   let samples = 0;
-  for (const r of batchRows(db, runId)) {
+  for (const r of batchRows(db, runId, tick)) {
     const inp = floats(r.input);
     const outp = floats(r.output);
     sink.text(`${JSON.stringify({
@@ -348,7 +364,7 @@ class Entry {
 
 const U32_MAX = 0xffffffff;
 
-function writeNpz(db: Database.Database, runId: number, fd: number, startedMs: number, forceZip64: boolean): ExportResult {
+function writeNpz(db: Database.Database, runId: number, fd: number, startedMs: number, forceZip64: boolean, tick?: () => void): ExportResult {
   const l = layout(db, runId, 'npz');
   const metricCounts = db.prepare('SELECT name, count(*) AS n FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name').all(runId) as { name: string; n: number }[];
 
@@ -386,7 +402,7 @@ function writeNpz(db: Database.Database, runId: number, fd: number, startedMs: n
   }
 
   const [inE, outE, seqE, idE, epochE, tsE, sampleE] = entries;
-  for (const r of batchRows(db, runId)) {
+  for (const r of batchRows(db, runId, tick)) {
     checkBlob(r.input, r.count * l.inWidth, r.seq, 'input');
     checkBlob(r.output, r.count * l.outWidth, r.seq, 'output');
     inE.bytes(r.input);

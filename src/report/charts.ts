@@ -10,6 +10,8 @@ export interface ChartSeries {
   dash?: boolean;
   /** 'y2' puts the series on a second y axis, on the right. */
   axis?: 'y' | 'y2';
+  /** Not drawn until its legend entry is clicked (a channel among many). */
+  hidden?: boolean;
 }
 
 export interface ChartSpec {
@@ -33,7 +35,7 @@ export interface ChartInput {
   yLabel: string;
   y2Label?: string;
   x: readonly number[];
-  series: { label: string; y: readonly (number | null)[]; dash?: boolean; axis?: 'y' | 'y2' }[];
+  series: { label: string; y: readonly (number | null)[]; dash?: boolean; axis?: 'y' | 'y2'; hidden?: boolean }[];
   style?: 'line' | 'points';
   /** Log y when the values span decades (the default), or never. */
   log?: 'auto' | 'never';
@@ -67,6 +69,7 @@ export function makeChart(id: string, input: ChartInput, maxPoints = MAX_POINTS)
       y: d.ys[i].map((v) => roundSig(v)),
       ...(s.dash ? { dash: true } : {}),
       ...(s.axis === 'y2' ? { axis: 'y2' as const } : {}),
+      ...(s.hidden ? { hidden: true } : {}),
     })),
     logY: (input.log ?? 'auto') === 'auto' && spansDecades(left),
     style: input.style ?? 'line',
@@ -74,11 +77,22 @@ export function makeChart(id: string, input: ChartInput, maxPoints = MAX_POINTS)
   };
 }
 
-/** The metric groups of a training run, each one chart; metrics named in no group go to "Other metrics". */
-export const METRIC_GROUPS: readonly { key: string; title: string; names: readonly string[] }[] = [
-  { key: 'loss', title: 'Task loss', names: ['loss', 'readout_nmse'] },
-  { key: 'surrogate', title: 'Surrogate', names: ['surrogate_nmse', 'surrogate_heldout_nmse'] },
-  { key: 'fidelity', title: 'Gradient fidelity', names: ['fidelity_cosine', 'fidelity_directional'] },
+/** A chart's axis titles. */
+export interface AxisLabels { x: string; y: string }
+
+/**
+ * The metric charts of a run, one quantity per chart (a cosine in [-1, 1] never shares an axis
+ * with a ratio or a count); metrics named in no group get a chart each.
+ */
+export const METRIC_GROUPS: readonly { key: string; title: string; yLabel: string; names: readonly string[] }[] = [
+  { key: 'loss', title: 'Training loss', yLabel: 'MSE (in-sample)', names: ['loss'] },
+  { key: 'readout', title: 'Readout error on the next episode', yLabel: 'NMSE (out-of-sample)', names: ['readout_nmse'] },
+  { key: 'surrogate', title: 'Surrogate error', yLabel: 'surrogate NMSE', names: ['surrogate_nmse', 'surrogate_heldout_nmse'] },
+  { key: 'fidelity', title: 'Gradient fidelity: cosine to the exact VJP', yLabel: 'cosine', names: ['fidelity_cosine'] },
+  { key: 'directional', title: 'Gradient fidelity: directional spot check', yLabel: 'slope ratio (1: right)', names: ['fidelity_directional'] },
+  { key: 'saturation', title: 'Drive saturation', yLabel: 'share |a| > 0.95', names: ['saturation'] },
+  { key: 'samples', title: 'Device samples used', yLabel: 'device samples (cumulative)', names: ['device_samples'] },
+  { key: 'drift', title: 'Drift alarms', yLabel: 'alarms (cumulative)', names: ['drift_alarms'] },
 ];
 
 /** Final metrics: shown as a table, not plotted. */
@@ -86,8 +100,8 @@ export const isTestMetric = (name: string): boolean => name.startsWith('test_');
 
 export interface MetricGrouping {
   /** The groups that have at least one series, in METRIC_GROUPS order, names in group order. */
-  groups: { key: string; title: string; names: string[] }[];
-  /** Series in no group, sorted. */
+  groups: { key: string; title: string; yLabel: string; names: string[] }[];
+  /** Series in no group, sorted: one chart each. */
   other: string[];
   /** test_* names, sorted. */
   test: string[];
@@ -98,7 +112,7 @@ export function groupMetrics(names: readonly string[]): MetricGrouping {
   const present = new Set(names);
   const grouped = new Set(METRIC_GROUPS.flatMap((g) => g.names));
   const groups = METRIC_GROUPS
-    .map((g) => ({ key: g.key, title: g.title, names: g.names.filter((n) => present.has(n)) }))
+    .map((g) => ({ key: g.key, title: g.title, yLabel: g.yLabel, names: g.names.filter((n) => present.has(n)) }))
     .filter((g) => g.names.length > 0);
   const sorted = [...present].sort();
   return {
@@ -108,13 +122,14 @@ export function groupMetrics(names: readonly string[]): MetricGrouping {
   };
 }
 
-/** A chart of metric series over steps, on the union of their steps. */
-export function metricChart(id: string, title: string, series: { name: string; step: readonly number[]; value: readonly number[] }[], maxPoints = MAX_POINTS): ChartSpec {
+/** A chart of metric series over steps, on the union of their steps. Labels default to 'step' and the series' name. */
+export function metricChart(id: string, title: string, series: { name: string; step: readonly number[]; value: readonly number[] }[], maxPoints = MAX_POINTS,
+  labels?: AxisLabels): ChartSpec {
   const a = alignSeries(series.map((s) => ({ x: s.step, y: s.value })));
   return makeChart(id, {
     title,
-    xLabel: 'step',
-    yLabel: series.length === 1 ? series[0].name : 'value',
+    xLabel: labels?.x ?? 'step',
+    yLabel: labels?.y ?? (series.length === 1 ? series[0].name : 'value'),
     x: a.x,
     series: series.map((s, i) => ({ label: s.name, y: a.ys[i] })),
   }, maxPoints);

@@ -59,6 +59,7 @@ export const CLIENT_JS = String.raw`
       value: function (u, v) { return v == null ? '--' : fmt(v); },
     };
     if (s.dash) o.dash = [6, 4];
+    if (s.hidden) o.show = false;
     if (c.style === 'points') {
       o.paths = function () { return null; };
       o.points = { show: true, size: 6, space: 0, stroke: colour, fill: colour };
@@ -93,7 +94,8 @@ export const CLIENT_JS = String.raw`
       scales: scales,
       axes: axes,
       series: [{ label: c.xLabel }].concat(c.series.map(function (s, i) { return seriesOpts(c, s, i); })),
-      legend: { live: true },
+      // Labels only, no cursor values: the legend reads the same printed or in a screenshot as on screen.
+      legend: { live: false },
       cursor: { drag: { x: true, y: false } },
     };
     var data = [c.x].concat(c.series.map(function (s) { return s.y; }));
@@ -102,6 +104,9 @@ export const CLIENT_JS = String.raw`
     var n = 0;
     c.series.forEach(function (s) { s.y.forEach(function (v) { if (v !== null && isFinite(v)) n++; }); });
     fig.setAttribute('data-points', String(n));
+    // uPlot draws axis titles on the canvas; the figure names them too, for tests and screen readers.
+    fig.setAttribute('data-x-label', c.xLabel);
+    fig.setAttribute('data-y-label', c.yLabel);
   }
 
   spec.charts.forEach(function (c) {

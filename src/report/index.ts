@@ -6,3 +6,5 @@ export {
 export { type Aligned, alignSeries, downsampleAligned, roundSig, spansDecades } from './downsample.js';
 export { escapeHtml, inlineCode, jsonForScript } from './html.js';
 export { type ChartingLibrary, chartingLibrary } from './page.js';
+export { type SeedGroup, groupBySetting, renderComparison, spread } from './compare.js';
+export { type Comparison, compareRuns } from './comparison-data.js';

@@ -34,7 +34,7 @@ export function chartingLibrary(): ChartingLibrary {
   return library;
 }
 
-const CSS = `
+export const REPORT_CSS = `
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a; margin: 0; background: #fafafa; }
 main { max-width: 1200px; margin: 0 auto; padding: 16px 24px 48px; }
@@ -68,6 +68,9 @@ table.heat td { width: 14px; height: 14px; padding: 0; border: 1px solid #fff; }
 table.heat td.num { width: auto; padding: 1px 6px; font-size: 11px; text-align: right; }
 table.heat th { font-weight: normal; font-size: 11px; color: #555; padding: 0 6px 0 0; white-space: nowrap; }
 .scroll { overflow-x: auto; }
+.colourbar { position: relative; width: 320px; height: 34px; margin: 6px 0 0; }
+.colourbar .bar { position: absolute; left: 0; right: 0; top: 0; height: 12px; border: 1px solid #ccc; }
+.colourbar .tick { position: absolute; top: 15px; font-size: 11px; color: #555; transform: translateX(-50%); white-space: nowrap; }
 footer { color: #777; font-size: 12px; margin-top: 32px; border-top: 1px solid #ddd; padding-top: 8px; }
 .uplot { font-family: inherit; }
 .u-legend { font-size: 12px; }
@@ -84,7 +87,7 @@ export function page(title: string, body: string, charts: readonly ChartSpec[]):
 <meta name="generator" content="reservoir-hil rhil report">
 <title>${escapeHtml(title)}</title>
 <style>${inlineCode(lib.css, 'style')}</style>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>

@@ -11,8 +11,9 @@
 import type Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { type CalibrationRecord, checkRecord } from '../calibration/record.js';
-import { type RunDetail, getRun, readArtifact, readBatches } from '../record/read.js';
-import { type ChartInput, type ChartSpec, MAX_POINTS, downsampleNote, groupMetrics, makeChart, metricChart } from './charts.js';
+import { type RunDetail, getRun, readArtifact } from '../record/read.js';
+import { type AxisLabels, type ChartInput, type ChartSpec, MAX_POINTS, downsampleNote, groupMetrics, makeChart, metricChart } from './charts.js';
+import { bucketedMetrics, calibrationData, distinctSteps, eventTable, firstSamples, lastPoint, readSeries } from './queries.js';
 import { escapeHtml, fmtDuration, fmtNum, fmtTime } from './html.js';
 import { chartingLibrary, page } from './page.js';
 import type { TestTrace } from '../train/common.js';
@@ -134,86 +135,62 @@ function header(run: RunDetail, now: number): string {
 
 // ---- metrics -----------------------------------------------------------------------------------
 
-function readSeries(db: Database.Database, runId: number, name: string): { name: string; step: number[]; value: number[] } {
-  const step: number[] = [];
-  const value: number[] = [];
-  // One series at a time and no row objects: a million-point metric stays a pair of number arrays.
-  const rows = db.prepare('SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, id').raw(true).iterate(runId, name);
-  for (const r of rows as Iterable<[number, number | null]>) {
-    step.push(r[0]);
-    value.push(r[1] ?? NaN);
-  }
-  return { name, step, value };
-}
-
 /**
- * Metric series in min/max buckets of equal step width, computed by SQLite: reading a million rows
- * into JavaScript costs seconds, letting SQLite scan them a fraction of that (one range of the
- * (run_id, name, step) index per bucket, no sorting). All series of the chart share the buckets, so
- * they stay aligned: each bucket gives two rows, at the first and last step any series has in it,
- * where each series puts its minimum and maximum in the order they occurred.
+ * Metric series in min/max buckets of equal step width, computed by SQLite (see
+ * {@link bucketedMetrics}), as a chart.
  */
-function bucketedMetricChart(db: Database.Database, runId: number, title: string, names: string[], maxPoints: number): ChartSpec {
-  const range = db.prepare(`SELECT min(step) AS lo, max(step) AS hi FROM metrics WHERE run_id = ? AND name IN (${names.map(() => '?').join(', ')})`)
-    .get(runId, ...names) as { lo: number; hi: number };
-  const buckets = Math.floor(maxPoints / 2);
-  const span = range.hi - range.lo + 1;
-  const edge = (b: number) => range.lo + Math.floor((b * span) / buckets);
-  const where = 'WHERE run_id = @run AND name = @name AND step >= @from AND step < @to';
-  // SQLite takes a bare column from the row that gave the single min() or max(): the step of the extreme.
-  const low = db.prepare(`SELECT min(value) AS v, step FROM metrics ${where} AND value IS NOT NULL`);
-  const high = db.prepare(`SELECT max(value) AS v, step FROM metrics ${where} AND value IS NOT NULL`);
-  const extent = db.prepare(`SELECT min(step) AS s0, max(step) AS s1, count(*) AS n FROM metrics ${where}`);
-  const x: number[] = [];
-  const ys: (number | null)[][] = names.map(() => []);
-  const counts = names.map(() => 0);
-  for (let b = 0; b < buckets; b++) {
-    const found = names.map((name, i) => {
-      const q = { run: runId, name, from: edge(b), to: edge(b + 1) };
-      const e = extent.get(q) as { s0: number | null; s1: number | null; n: number };
-      counts[i] += e.n;
-      if (e.n === 0) return null;
-      return { e, lo: low.get(q) as { v: number | null; step: number | null }, hi: high.get(q) as { v: number | null; step: number | null } };
-    });
-    const present = found.filter((f) => f !== null);
-    if (!present.length) continue;
-    const s0 = Math.min(...present.map((f) => f.e.s0 as number));
-    const s1 = Math.max(...present.map((f) => f.e.s1 as number));
-    const two = s1 > s0;
-    if (two) x.push(s0, s1); else x.push(s0);
-    found.forEach((f, i) => {
-      if (!f || f.lo.v === null || f.hi.v === null) ys[i].push(...(two ? [null, null] : [null]));
-      else if (!two) ys[i].push(f.hi.v);
-      else if ((f.lo.step as number) <= (f.hi.step as number)) ys[i].push(f.lo.v, f.hi.v);
-      else ys[i].push(f.hi.v, f.lo.v);
-    });
-  }
+function bucketedMetricChart(db: Database.Database, runId: number, title: string, names: string[], maxPoints: number, labels: AxisLabels): ChartSpec {
+  const b = bucketedMetrics(db, runId, names, Math.floor(maxPoints / 2));
   return makeChart('', {
-    title, xLabel: 'step', yLabel: names.length === 1 ? names[0] : 'value', x,
-    series: names.map((name, i) => ({ label: name, y: ys[i] })),
-    note: downsampleNote(Math.max(...counts), x.length),
+    title, xLabel: labels.x, yLabel: labels.y, x: b.x,
+    series: names.map((name, i) => ({ label: name, y: b.ys[i] })),
+    note: downsampleNote(Math.max(...b.counts), b.x.length),
   }, maxPoints);
 }
 
 /** One chart of the metric series `names`: exact when their steps fit in `maxPoints`, else bucketed. */
-function metricGroupChart(db: Database.Database, runId: number, title: string, names: string[], maxPoints: number): ChartSpec {
-  const steps = (db.prepare(`SELECT count(DISTINCT step) AS n FROM metrics WHERE run_id = ? AND name IN (${names.map(() => '?').join(', ')})`)
-    .get(runId, ...names) as { n: number }).n;
-  if (steps > maxPoints) return bucketedMetricChart(db, runId, title, names, maxPoints);
-  return metricChart('', title, names.map((n) => readSeries(db, runId, n)), maxPoints);
+function metricGroupChart(db: Database.Database, runId: number, title: string, names: string[], maxPoints: number, labels: AxisLabels): ChartSpec {
+  if (distinctSteps(db, runId, names) > maxPoints) return bucketedMetricChart(db, runId, title, names, maxPoints, labels);
+  return metricChart('', title, names.map((n) => readSeries(db, runId, n)), maxPoints, labels);
+}
+
+/** The x axis of a run's metrics: trainers record one point per episode, other runs their own steps. */
+const stepLabel = (run: RunDetail): string => (run.kind === 'train' ? 'episode' : 'step');
+
+/**
+ * The readout's out-of-sample error against the device samples spent to reach it: how much device
+ * time a result costs, comparable across trainers whose episodes cost different amounts.
+ */
+function errorVsSamples(db: Database.Database, run: RunDetail, maxPoints: number): ChartSpec | null {
+  const names = new Set(run.metrics.map((m) => m.name));
+  if (!names.has('device_samples') || !names.has('readout_nmse')) return null;
+  const samples = new Map<number, number>();
+  const s = readSeries(db, run.id, 'device_samples');
+  s.step.forEach((st, i) => samples.set(st, s.value[i]));
+  const e = readSeries(db, run.id, 'readout_nmse');
+  const pts = e.step.map((st, i) => [samples.get(st), e.value[i]] as const)
+    .filter((p): p is readonly [number, number] => p[0] !== undefined && Number.isFinite(p[0]));
+  if (!pts.length) return null;
+  pts.sort((a, b) => a[0] - b[0]);
+  return makeChart('', {
+    title: 'Readout error vs device samples', xLabel: 'device samples used (cumulative)', yLabel: 'NMSE (out-of-sample)',
+    x: pts.map((p) => p[0]), series: [{ label: 'readout_nmse', y: pts.map((p) => p[1]) }],
+  }, maxPoints);
 }
 
 function metricSections(db: Database.Database, run: RunDetail, charts: Charts, maxPoints: number): string[] {
   const g = groupMetrics(run.metrics.map((m) => m.name));
   const out: string[] = [];
-  const figures = g.groups.map((grp) => charts.add(metricGroupChart(db, run.id, grp.title, grp.names, maxPoints)));
-  if (g.other.length) figures.push(charts.add(metricGroupChart(db, run.id, 'Other metrics', g.other, maxPoints)));
+  const x = stepLabel(run);
+  const figures = g.groups.map((grp) => charts.add(metricGroupChart(db, run.id, grp.title, grp.names, maxPoints, { x, y: grp.yLabel })));
+  for (const name of g.other) figures.push(charts.add(metricGroupChart(db, run.id, name, [name], maxPoints, { x, y: name })));
+  const vsSamples = errorVsSamples(db, run, maxPoints);
+  if (vsSamples) figures.push(charts.add(vsSamples));
   if (figures.length) out.push(`<h2>Training curves</h2>\n<div class="charts">${figures.join('\n')}</div>`);
   if (g.test.length) {
-    const last = db.prepare('SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step DESC, id DESC LIMIT 1');
     const rows = g.test.map((n) => {
-      const r = last.get(run.id, n) as { step: number; value: number | null };
-      const v = r.value ?? NaN;
+      const r = lastPoint(db, run.id, n);
+      const v = r.value;
       return `<tr><td><code>${escapeHtml(n)}</code></td><td class="num" title="${escapeHtml(v)}">${escapeHtml(fmtNum(v))}</td><td class="num">${escapeHtml(r.step)}</td></tr>`;
     });
     out.push(`<h2>Final metrics</h2>\n<table class="grid" id="test-metrics"><tr><th>metric</th><th>value</th><th>step</th></tr>${rows.join('')}</table>`);
@@ -235,9 +212,8 @@ function findCalibration(db: Database.Database, run: RunDetail): { record: Calib
     raw = a.json;
     source = "artifact 'calibration'";
   } else if (run.kind === 'calibrate' && run.calibrationId !== null) {
-    const row = db.prepare('SELECT data FROM calibrations WHERE id = ?').get(run.calibrationId) as { data: string | null } | undefined;
-    if (!row || row.data === null) return { record: null, problem: null, source: '' };
-    raw = JSON.parse(row.data) as unknown;
+    raw = calibrationData(db, run.calibrationId);
+    if (raw === null) return { record: null, problem: null, source: '' };
     source = `calibration ${run.calibrationId}`;
   } else {
     return { record: null, problem: null, source: '' };
@@ -251,9 +227,10 @@ function findCalibration(db: Database.Database, run: RunDetail): { record: Calib
 
 const nums = (a: unknown): a is number[] => Array.isArray(a) && a.every((v) => typeof v === 'number' || v === null);
 
-function heatmap(matrix: number[][], maxIn = 32, maxOut = 64): string {
-  const outs = Math.min(matrix.length, maxOut);
-  const ins = Math.min(matrix[0]?.length ?? 0, maxIn);
+/** A crosstalk matrix (matrix[out][in]) as a table of coloured cells with a colour bar: every channel. */
+function heatmap(matrix: number[][], ratio: number | null): string {
+  const outs = matrix.length;
+  const ins = matrix[0]?.length ?? 0;
   let maxAbs = 0;
   for (let o = 0; o < outs; o++) for (let i = 0; i < ins; i++) if (Number.isFinite(matrix[o][i])) maxAbs = Math.max(maxAbs, Math.abs(matrix[o][i]));
   const showNumbers = outs <= 12;
@@ -266,14 +243,33 @@ function heatmap(matrix: number[][], maxIn = 32, maxOut = 64): string {
   };
   // Rows are input channels, columns output channels: devices have few inputs and many outputs, so the table stays wide rather than tall.
   const head = `<tr><th></th>${Array.from({ length: outs }, (_, o) => `<th>${showNumbers || o % 5 === 0 ? `out ${o}` : ''}</th>`).join('')}</tr>`;
-  const rows = Array.from({ length: ins }, (_, i) => `<tr><th>in ${i}</th>${Array.from({ length: outs }, (_, o) => {
+  const rows = Array.from({ length: ins }, (_, i) => `<tr><th>${showNumbers || ins <= 12 || i % 5 === 0 ? `in ${i}` : ''}</th>${Array.from({ length: outs }, (_, o) => {
     const v = matrix[o][i];
     return `<td${showNumbers ? ' class="num"' : ''} style="background:${colour(v)}" title="out ${o} / in ${i}: ${escapeHtml(fmtNum(v))}">${showNumbers ? escapeHtml(fmtNum(v, 3)) : ''}</td>`;
   }).join('')}</tr>`).join('');
-  const cut = matrix.length > outs || (matrix[0]?.length ?? 0) > ins
-    ? ` Showing ${ins} of ${matrix[0]?.length ?? 0} inputs and ${outs} of ${matrix.length} outputs.` : '';
-  return `<div class="scroll"><table class="heat" id="crosstalk">${head}${rows}</table></div>
-<p class="note">Response change per unit of drive change, one input driven at a time: red positive, blue negative, full colour ±${escapeHtml(fmtNum(maxAbs))}; hover a cell for its value.${escapeHtml(cut)}</p>`;
+  const stops = [-1, -0.5, 0, 0.5, 1];
+  const bar = `<div class="colourbar" id="crosstalk-colourbar"><span class="bar" style="background:linear-gradient(to right, ${colour(-maxAbs)}, #fff, ${colour(maxAbs)})"></span>${
+    stops.map((f) => `<span class="tick" style="left:${(f + 1) * 50}%">${escapeHtml(fmtNum(f * maxAbs, 3))}</span>`).join('')}</div>`;
+  const ratioLine = ratio === null ? '' : ` Largest off-diagonal ratio ${escapeHtml(fmtNum(ratio))}: the strongest response of an output to an input other than its own, relative to its response to its own input (0 means no crosstalk).`;
+  return `<div class="scroll"><table class="heat" id="crosstalk">${head}${rows}</table></div>${bar}
+<p class="note">All ${ins} inputs x ${outs} outputs: response change per unit of drive change, one input driven at a time; the colour bar gives the scale (output units per drive unit), red positive, blue negative; hover a cell for its value.${ratioLine}</p>`;
+}
+
+/** Device time a drift rate needs behind it: a slope over less is noise read as a trend. */
+export const MIN_DRIFT_WINDOW_S = 60;
+
+/**
+ * How far the linearisation tables bend away from the identity, as a fraction of the swept drive
+ * range: what the transfer plot shows, so the number and the picture agree.
+ */
+function tableNonlinearity(tables: { drive: number[]; linear: number[] }[]): number | null {
+  let worst: number | null = null;
+  for (const t of tables) {
+    const range = Math.max(...t.drive) - Math.min(...t.drive);
+    if (!(range > 0)) continue;
+    for (let j = 0; j < t.drive.length; j++) worst = Math.max(worst ?? 0, Math.abs(t.linear[j] - t.drive[j]) / range);
+  }
+  return worst;
 }
 
 function calibrationSection(db: Database.Database, run: RunDetail, charts: Charts): string {
@@ -291,23 +287,36 @@ function calibrationSection(db: Database.Database, run: RunDetail, charts: Chart
     ['Created', escapeHtml(r.createdAt)],
     ['Device time', r.deviceTimeUs ? escapeHtml(`${fmtNum(r.deviceTimeUs.start / 1e6)} s .. ${fmtNum(r.deviceTimeUs.end / 1e6)} s`) : '-'],
   ];
-  if (r.sweep) rows.push(['DC sweep', escapeHtml(`${r.sweep.levels} levels x ${r.sweep.repeats} repeats, reference drive ${fmtNum(r.sweep.referenceDrive)}, repeatability ${fmtNum(r.sweep.repeatability)}, max nonlinearity ${fmtNum(r.sweep.maxNonlinearity * 100, 3)} % of swing`)]);
+  const linTables = (r.linearization ?? []).filter((t) => nums(t.drive) && nums(t.linear) && t.drive.length === t.linear.length && t.drive.length > 0);
+  if (r.sweep) {
+    const bend = tableNonlinearity(linTables);
+    rows.push(['DC sweep', escapeHtml(`${r.sweep.levels} levels x ${r.sweep.repeats} repeats, reference drive ${fmtNum(r.sweep.referenceDrive)}, repeatability ${fmtNum(r.sweep.repeatability)} output units (median spread of repeated levels)`)]);
+    rows.push(['Nonlinearity', `<span id="nonlinearity">${escapeHtml(`${bend === null ? '-' : `${fmtNum(bend * 100, 3)} % of the drive range`}: the largest gap between the equivalent linear drive and the drive in the transfer plot below (0 for a linear device). Per output, the largest deviation from a straight-line fit is ${fmtNum(r.sweep.maxNonlinearity * 100, 3)} % of that output's swing (large for outputs that barely respond, where the swing is mostly noise).`)}</span>`]);
+  }
   if (r.noise) rows.push(['Noise', escapeHtml(`at drive ${fmtNum(r.noise.drive)}, ${r.noise.samples} samples: median sigma ${fmtNum(r.noise.medianSigma)}, mean ${fmtNum(r.noise.meanSigma)}`)]);
   if (r.latency) {
     const l = r.latency;
     rows.push(['Latency / step response', escapeHtml(`step ${fmtNum(l.fromDrive)} -> ${fmtNum(l.toDrive)} (${l.pattern}, ${l.repeats} repeats): latency ${l.latencySamples ?? '-'} samples, settling ${l.settlingSamples ?? '-'} samples${
       l.settlingTimeNs !== null ? ` (${fmtNum(l.settlingTimeNs / 1000)} µs)` : ''}${l.settled ? '' : ', NOT settled by the end of the recording'}; impulse latency ${l.impulseLatencySamples ?? '-'}, decay ${l.impulseDecaySamples ?? '-'} samples; ${l.channelsUsed.length} outputs used, tolerance ${fmtNum(l.tolerance)}`)]);
   }
-  if (r.crosstalk) rows.push(['Crosstalk', escapeHtml(`base ${fmtNum(r.crosstalk.baseDrive)}, level ${fmtNum(r.crosstalk.levelDrive)}; largest off-diagonal ratio ${r.crosstalk.maxOffDiagonalRatio === null ? 'n/a (inputs and outputs differ in number)' : fmtNum(r.crosstalk.maxOffDiagonalRatio)}`)]);
+  if (r.crosstalk) {
+    rows.push(['Crosstalk', escapeHtml(`each input stepped from ${fmtNum(r.crosstalk.baseDrive)} to ${fmtNum(r.crosstalk.levelDrive)} alone; ${r.crosstalk.maxOffDiagonalRatio === null
+      ? 'no off-diagonal ratio (inputs and outputs differ in number, so no output is "its own")'
+      : `largest off-diagonal ratio ${fmtNum(r.crosstalk.maxOffDiagonalRatio)} (an output's strongest response to another input over its response to its own; 0 is none)`}; the matrix is below`)]);
+  }
+  const driftLong = r.drift ? r.drift.windowHours * 3600 >= MIN_DRIFT_WINDOW_S : false;
   if (r.drift) {
     const d = r.drift;
-    rows.push(['Drift', escapeHtml(`${d.points} points over ${fmtNum(d.windowHours * 3600)} s of device time: offset ${fmtNum(d.meanOffsetPerHour)} ± ${fmtNum(d.meanOffsetStdErrPerHour)} per hour, gain ${fmtNum(d.gainPerHour * 100)} % per hour`)]);
+    const secs = d.windowHours * 3600;
+    rows.push(['Drift', driftLong
+      ? escapeHtml(`${d.points} points over ${fmtNum(secs)} s of device time: offset ${fmtNum(d.meanOffsetPerHour)} ± ${fmtNum(d.meanOffsetStdErrPerHour)} output units per hour (mean over outputs, ± standard error), gain ${fmtNum(d.gainPerHour * 100)} % per hour`)
+      : `<span id="drift-too-short">${escapeHtml(`window too short: ${d.points} points over ${fmtNum(secs)} s of device time; an hourly rate needs at least ${MIN_DRIFT_WINDOW_S} s behind it, so none is given (lengthen the plan's drift step)`)}</span>`]);
   }
   out.push(kv(rows));
 
-  const lin = (r.linearization ?? []).filter((t) => nums(t.drive) && nums(t.linear) && t.drive.length === t.linear.length && t.drive.length > 0);
+  const lin = linTables;
   if (lin.length) {
-    const shown = lin.slice(0, 4);
+    const shown = lin.slice(0, 8);
     // Each channel has its own sweep levels; put them on one x and draw the identity as the linear device's reference.
     const xs = [...new Set(shown.flatMap((t) => t.drive))].sort((a, b) => a - b);
     const series = shown.map((t) => {
@@ -315,9 +324,10 @@ function calibrationSection(db: Database.Database, run: RunDetail, charts: Chart
       return { label: `in ${t.inChannel}`, y: xs.map((x) => at.get(x) ?? null) };
     });
     figures.push(charts.add({
-      title: 'DC transfer: linearisation per input channel', xLabel: 'drive (device units)', yLabel: 'equivalent linear drive',
+      title: 'DC transfer: linearisation per input channel', xLabel: 'drive (device units)', yLabel: 'linear-equivalent drive',
       x: xs, series: [...series, { label: 'identity', y: xs, dash: true }], log: 'never',
-      note: lin.length > shown.length ? `${shown.length} of ${lin.length} input channels shown` : undefined,
+      note: `The drive a linear device would need for the response measured at each level; on the identity line means linear.${
+        lin.length > shown.length ? ` ${shown.length} of ${lin.length} input channels shown.` : ''}`,
     }));
   }
   const ch = r.channels;
@@ -330,6 +340,7 @@ function calibrationSection(db: Database.Database, run: RunDetail, charts: Chart
       title: 'DC gain and offset per output channel', xLabel: 'output channel', x: Array.from({ length: n }, (_, i) => i), series,
       yLabel: nums(ch.gain) ? 'gain (output per drive unit)' : 'offset (output units)',
       ...(series.length > 1 ? { y2Label: 'offset (output units)' } : {}), style: 'points', log: 'never',
+      note: 'Gain: slope of each output against the drive (combined over inputs); offset: its response at the reference drive.',
     }));
   }
   const sigma = r.noise && nums(r.noise.sigma) ? r.noise.sigma : nums(ch.noiseSigma) ? ch.noiseSigma : null;
@@ -339,9 +350,10 @@ function calibrationSection(db: Database.Database, run: RunDetail, charts: Chart
     figures.push(charts.add({
       title: 'Noise per output channel', xLabel: 'output channel', yLabel: 'sigma (output units)',
       x: sigma.map((_, i) => i), series, style: 'points', log: 'never',
+      note: 'Standard deviation of each output at a constant drive: from the difference of repeated samples, and over time.',
     }));
   }
-  if (r.drift && nums(r.drift.offsetPerHour)) {
+  if (r.drift && driftLong && nums(r.drift.offsetPerHour)) {
     figures.push(charts.add({
       title: 'Offset drift per output channel', xLabel: 'output channel', yLabel: 'output units per hour',
       x: r.drift.offsetPerHour.map((_, i) => i), series: [{ label: 'offset drift', y: r.drift.offsetPerHour }], style: 'points', log: 'never',
@@ -351,7 +363,7 @@ function calibrationSection(db: Database.Database, run: RunDetail, charts: Chart
   if (figures.length) out.push(`<div class="charts">${figures.join('\n')}</div>`);
   const m = r.crosstalk?.matrix;
   if (Array.isArray(m) && m.length > 0 && m.every((row) => nums(row) && row.length === m[0].length) && m[0].length > 0) {
-    out.push(`<h3>Crosstalk</h3>\n${heatmap(m)}`);
+    out.push(`<h3>Crosstalk</h3>\n${heatmap(m, r.crosstalk?.maxOffDiagonalRatio ?? null)}`);
   }
   return out.join('\n');
 }
@@ -370,8 +382,18 @@ export function parseTestTrace(raw: unknown): TestTrace | string {
   return { steps: typeof o.steps === 'number' ? o.steps : Math.max(0, ...t.target.map((c) => c.length)), drive: t.drive, response: t.response, target: t.target, prediction: t.prediction };
 }
 
-function channelSeries(channels: number[][], prefix: string, len: number, maxChannels: number, extra: { dash?: boolean } = {}) {
-  return channels.slice(0, maxChannels).map((c, i) => ({ label: `${prefix} ${i}`, y: Array.from({ length: len }, (_, t) => (t < c.length ? c[t] : null)), ...extra }));
+/** Values one signal chart may carry: all channels of a short stretch, the first few of a long one. */
+const MAX_SIGNAL_VALUES = 40_000;
+
+/**
+ * One series per channel: all of them when they fit in MAX_SIGNAL_VALUES, the first `shown` drawn
+ * and the rest a click away in the legend.
+ */
+function channelSeries(channels: number[][], prefix: string, len: number, shown: number, extra: { dash?: boolean } = {}) {
+  const keep = Math.max(shown, Math.min(channels.length, Math.floor(MAX_SIGNAL_VALUES / Math.max(1, len))));
+  return channels.slice(0, keep).map((c, i) => ({
+    label: `${prefix} ${i}`, y: Array.from({ length: len }, (_, t) => (t < c.length ? c[t] : null)), ...extra, ...(i >= shown ? { hidden: true } : {}),
+  }));
 }
 
 function interleave<T>(a: T[], b: T[]): T[] {
@@ -383,8 +405,12 @@ function interleave<T>(a: T[], b: T[]): T[] {
   return out;
 }
 
-function channelNote(n: number, maxChannels: number, what: string): string | undefined {
-  return n > maxChannels ? `${what} channels 0-${maxChannels - 1} of ${n}` : undefined;
+function channelNote(n: number, shown: number, len: number, what: string): string | undefined {
+  if (n <= shown) return undefined;
+  const kept = Math.max(shown, Math.min(n, Math.floor(MAX_SIGNAL_VALUES / Math.max(1, len))));
+  return kept >= n
+    ? `all ${n} ${what} channels; ${shown} drawn, click a legend entry to show or hide a channel`
+    : `${what} channels 0-${kept - 1} of ${n} (${shown} drawn, click a legend entry to show or hide one)`;
 }
 
 function signalSection(db: Database.Database, run: RunDetail, charts: Charts, maxPoints: number, batchSamples: number, maxChannels: number): string {
@@ -406,22 +432,27 @@ function signalSection(db: Database.Database, run: RunDetail, charts: Charts, ma
       const k = Math.max(1, Math.ceil(maxChannels / 2));
       if (trace.target.length || trace.prediction.length) {
         figures.push(charts.add({
-          title: 'Test: target and prediction', xLabel: 'step', yLabel: 'value', x, log: 'never',
+          title: 'Test: target and prediction', xLabel: 'test step', yLabel: 'target units', x, log: 'never',
           // Each target next to its prediction, so pairs sit together in the legend and take neighbouring colours.
           series: interleave(channelSeries(trace.target, 'target', len, k), channelSeries(trace.prediction, 'prediction', len, k, { dash: true })),
-          note: join(stretch, channelNote(trace.target.length, k, 'target')),
+          note: join(stretch, channelNote(trace.target.length, k, len, 'target')),
+        }));
+        const residual = trace.target.map((t, c) => t.map((v, i) => (trace.prediction[c]?.[i] ?? NaN) - v));
+        figures.push(charts.add({
+          title: 'Test: residual (prediction - target)', xLabel: 'test step', yLabel: 'target units', x, log: 'never',
+          series: channelSeries(residual, 'residual', len, k), note: join(stretch, channelNote(residual.length, k, len, 'target')),
         }));
       }
       if (trace.drive.length) {
         figures.push(charts.add({
-          title: 'Test: drive', xLabel: 'step', yLabel: 'drive', x, log: 'never',
-          series: channelSeries(trace.drive, 'drive', len, maxChannels), note: join(stretch, channelNote(trace.drive.length, maxChannels, 'drive')),
+          title: 'Test: drive', xLabel: 'test step', yLabel: 'drive', x, log: 'never',
+          series: channelSeries(trace.drive, 'drive', len, maxChannels), note: join(stretch, channelNote(trace.drive.length, maxChannels, len, 'drive')),
         }));
       }
       if (trace.response.length) {
         figures.push(charts.add({
-          title: 'Test: response', xLabel: 'step', yLabel: 'response', x, log: 'never',
-          series: channelSeries(trace.response, 'response', len, maxChannels), note: join(stretch, channelNote(trace.response.length, maxChannels, 'response')),
+          title: 'Test: response', xLabel: 'test step', yLabel: 'readout input', x, log: 'never',
+          series: channelSeries(trace.response, 'response', len, maxChannels), note: join(stretch, channelNote(trace.response.length, maxChannels, len, 'response')),
         }));
       }
     }
@@ -431,44 +462,16 @@ function signalSection(db: Database.Database, run: RunDetail, charts: Charts, ma
     intro = `<p>The first ${escapeHtml(s.samples.toLocaleString('en-US'))} samples recorded (${escapeHtml(s.batchesRead)} of ${escapeHtml(run.batches.toLocaleString('en-US'))} batches${
       s.epochs.length > 1 ? `, state epochs ${escapeHtml(s.epochs.join(', '))}` : ''}); the run has no <code>test_trace</code> artifact.</p>`;
     figures.push(charts.add({
-      title: 'Recorded drive', xLabel: 'sample', yLabel: `drive (${s.inputFormat})`, x, log: 'never',
-      series: channelSeries(s.drive, 'in', s.samples, maxChannels), note: channelNote(s.drive.length, maxChannels, 'input'),
+      title: 'Recorded drive', xLabel: 'sample', yLabel: `drive (${s.inputFormat} device units)`, x, log: 'never',
+      series: channelSeries(s.drive, 'in', s.samples, maxChannels), note: channelNote(s.drive.length, maxChannels, s.samples, 'input'),
     }));
     figures.push(charts.add({
-      title: 'Recorded response', xLabel: 'sample', yLabel: `response (${s.outputFormat})`, x, log: 'never',
-      series: channelSeries(s.response, 'out', s.samples, maxChannels), note: channelNote(s.response.length, maxChannels, 'output'),
+      title: 'Recorded response', xLabel: 'sample', yLabel: `response (${s.outputFormat} device units)`, x, log: 'never',
+      series: channelSeries(s.response, 'out', s.samples, maxChannels), note: channelNote(s.response.length, maxChannels, s.samples, 'output'),
     }));
   }
   if (!figures.length && !intro) return '';
   return `<h2>Signals</h2>\n${intro}${figures.length ? `<div class="charts">${figures.join('\n')}</div>` : ''}`;
-}
-
-/** The first `want` samples of the recorded batches, channel-major. */
-function firstSamples(db: Database.Database, runId: number, want: number) {
-  const drive: number[][] = [];
-  const response: number[][] = [];
-  const epochs: number[] = [];
-  let samples = 0, batchesRead = 0, inputFormat = '', outputFormat = '';
-  const put = (dst: number[][], data: Float32Array, shape: number[], rows: number) => {
-    const width = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-    for (let c = 0; c < width; c++) {
-      dst[c] ??= new Array<number>(samples).fill(NaN);
-      for (let t = 0; t < rows; t++) dst[c].push(data[t * width + c]);
-    }
-    for (let c = width; c < dst.length; c++) for (let t = 0; t < rows; t++) dst[c].push(NaN);
-  };
-  for (const b of readBatches(db, runId)) {
-    if (samples >= want) break;
-    batchesRead++;
-    inputFormat ||= b.inputFormat;
-    outputFormat ||= b.outputFormat;
-    if (!epochs.includes(b.epoch)) epochs.push(b.epoch);
-    const rows = Math.min(b.inputShape[0] ?? 0, b.outputShape[0] ?? 0, want - samples);
-    put(drive, b.input, b.inputShape, rows);
-    put(response, b.output, b.outputShape, rows);
-    samples += rows;
-  }
-  return { drive, response, samples, batchesRead, epochs, inputFormat, outputFormat };
 }
 
 // ---- events ------------------------------------------------------------------------------------
@@ -482,22 +485,16 @@ function eventCell(v: unknown): string {
 
 /** Device events of the run, when the database has an events table (schema v2 on); its columns are read, not assumed. */
 function eventSection(db: Database.Database, run: RunDetail): string {
-  const has = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'events'").get();
-  if (!has) return '';
-  const cols = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[]).map((c) => c.name);
-  if (!cols.includes('run_id')) return '<h2>Device events</h2>\n<p>The events table has no run_id column; not shown.</p>';
-  const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  const total = (db.prepare('SELECT count(*) AS n FROM events WHERE run_id = ?').get(run.id) as { n: number }).n;
+  const t = eventTable(db, run.id, MAX_EVENT_ROWS);
+  if (t === null) return '';
+  if (t === 'no-run-id') return '<h2>Device events</h2>\n<p>The events table has no run_id column; not shown.</p>';
   const out = [`<h2>Device events</h2>`];
-  if (total === 0) return `${out[0]}\n<p id="events-none">No device events were recorded for this run.</p>`;
-  const typeCol = ['type', 'kind', 'event', 'name'].find((c) => cols.includes(c));
-  if (typeCol) {
-    const counts = db.prepare(`SELECT ${q(typeCol)} AS t, count(*) AS n FROM events WHERE run_id = ? GROUP BY 1 ORDER BY 2 DESC, 1`).all(run.id) as { t: unknown; n: number }[];
-    out.push(`<table class="grid" id="event-counts"><tr><th>${escapeHtml(typeCol)}</th><th>count</th></tr>${
-      counts.map((c) => `<tr><td>${eventCell(c.t)}</td><td class="num">${c.n}</td></tr>`).join('')}</table>`);
+  if (t.total === 0) return `${out[0]}\n<p id="events-none">No device events were recorded for this run.</p>`;
+  if (t.typeCol) {
+    out.push(`<table class="grid" id="event-counts"><tr><th>${escapeHtml(t.typeCol)}</th><th>count</th></tr>${
+      t.counts.map((c) => `<tr><td>${eventCell(c.t)}</td><td class="num">${c.n}</td></tr>`).join('')}</table>`);
   }
-  const shown = cols.filter((c) => c !== 'run_id');
-  const rows = db.prepare(`SELECT ${shown.map(q).join(', ')} FROM events WHERE run_id = ? ORDER BY rowid LIMIT ?`).all(run.id, MAX_EVENT_ROWS) as Record<string, unknown>[];
+  const { shown, rows, total } = t;
   out.push(`<details${total <= 20 ? ' open' : ''}><summary>${total <= MAX_EVENT_ROWS ? `All ${total} events` : `First ${MAX_EVENT_ROWS} of ${total} events`}</summary><div class="scroll"><table class="grid" id="events">` +
     `<tr>${shown.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${shown.map((c) => {
       const v = r[c];

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, deviceResponder, episodeReadout, finalCost,
-  finalEvaluation, inputLayer, resolve, targetRows,
+  finalEvaluation, inputLayer, resolve, targetRows, testTrace,
 } from './common.js';
 import { RidgeReadout } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -43,6 +43,7 @@ export async function trainClassic(o: TrainOptions): Promise<TrainResult> {
       test: { metric: r.test.metric, value: final.value },
       deviceSamples: samples,
       model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON() },
+      trace: testTrace(r, layer, final, device.info.outChannels),
     };
   } finally {
     layer.dispose();
@@ -97,6 +98,7 @@ export async function trainDigital(o: DigitalOptions): Promise<TrainResult> {
       test: { metric: r.test.metric, value: final.value },
       deviceSamples: 0,
       model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON() },
+      trace: testTrace(r, layer, final, units),
     };
   } finally {
     optimizer.dispose();

@@ -454,21 +454,30 @@ export async function finishOnDevice(
   let samples = spent;
   const respond = deviceResponder(r, device, layer, (n) => { samples += n; });
   const final = await finalEvaluation(r, device.info.outChannels, respond, finalFitSteps(r, spent));
-  const steps = Math.min(TRACE_STEPS, r.testSteps), outs = r.test.outChannels, ci = device.info.inChannels, co = device.info.outChannels;
-  const drives = layer.run(r.test.inputs, 0, r.washout + steps);
   return {
     ...baseResult(o, r, trainer, t0),
     episodes,
     test: { metric: r.test.metric, value: final.value },
     deviceSamples: samples,
     model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), ...(surrogate ? { surrogate } : {}) },
-    trace: {
-      steps,
-      drive: traceColumns(drives, ci, r.washout, steps),
-      response: traceColumns(final.responses, co, r.washout, steps),
-      target: traceColumns(final.target, outs, 0, steps),
-      prediction: traceColumns(final.prediction, outs, 0, steps),
-    },
+    trace: testTrace(r, layer, final, device.info.outChannels),
+  };
+}
+
+/**
+ * The stretch of the test segment a report draws (every trainer stores one): the layer's drives,
+ * the readout features (`features` channels), target and prediction.
+ */
+export function testTrace(r: Resolved, layer: TappedDense, final: { responses: ArrayLike<number>; target: ArrayLike<number>; prediction: ArrayLike<number> },
+  features: number): TestTrace {
+  const steps = Math.min(TRACE_STEPS, r.testSteps), outs = r.test.outChannels;
+  const drives = layer.run(r.test.inputs, 0, r.washout + steps);
+  return {
+    steps,
+    drive: traceColumns(drives, drives.length / (r.washout + steps), r.washout, steps),
+    response: traceColumns(final.responses, features, r.washout, steps),
+    target: traceColumns(final.target, outs, 0, steps),
+    prediction: traceColumns(final.prediction, outs, 0, steps),
   };
 }
 

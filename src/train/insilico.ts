@@ -30,7 +30,7 @@ import { NarxSurrogate } from '../surrogate/narx.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, baseResult, episodeReadout, finalCost,
-  finalEvaluation, resolve, targetRows, finalFitSteps } from './common.js';
+  finalEvaluation, resolve, targetRows, finalFitSteps, testTrace } from './common.js';
 import { RidgeReadout, TappedDense, inputNorm, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import { surrogateDefaults } from './surrogate-setup.js';
@@ -141,6 +141,7 @@ export async function trainInsilico(o: InsilicoOptions): Promise<TrainResult> {
       test: { metric: r.test.metric, value: final.value },
       deviceSamples: samples,
       model: { inputLayer: layer.toJSON(), readout: final.readout.toJSON(), surrogate: surrogate.toJSON() },
+      trace: testTrace(r, layer, final, co),
     };
   } finally {
     optimizer.dispose();

@@ -92,6 +92,28 @@ test('not a terminal: slow work prints at most every plainEveryMs; an early fini
   assert.match(f.writes[10], /^20\/1000 episodes \(2%\)/);
 });
 
+test('plainTenths off (run, export): a quick job prints nothing, a slow one a line every plainEveryMs and a last one', () => {
+  const quick = fake(false);
+  const q = new Progress({ unit: 'steps', label: 'run', stream: quick.stream, now: quick.now, plainEveryMs: 5000, plainTenths: false });
+  for (let i = 1; i <= 10; i++) {
+    quick.at(i * 100);
+    q.update(i * 1000, undefined, i / 10);
+  }
+  q.finish();
+  assert.equal(quick.writes, []);
+  const slow = fake(false);
+  const p = new Progress({ unit: 'steps', label: 'run', stream: slow.stream, now: slow.now, plainEveryMs: 5000, plainTenths: false });
+  for (let i = 1; i <= 12; i++) {
+    slow.at(i * 1000);
+    p.update(i * 1000);
+  }
+  assert.is(slow.writes.length, 2);
+  assert.match(slow.writes[0], /^run: 5000 steps \(0%\), 1000 steps\/s/);
+  p.finish();
+  assert.is(slow.writes.length, 3);
+  assert.match(slow.writes[2], /^run: 12000 steps/);
+});
+
 test('a resumed run counts only the new units toward the rate', () => {
   const f = fake(false);
   const p = new Progress({ total: 20, unit: 'episodes', start: 10, stream: f.stream, now: f.now });

@@ -28,7 +28,7 @@ test('rhil report RUN --db writes rhil-run-<id>.html in the working directory', 
   const out = join(f.dir, `rhil-run-${f.trainId}.html`);
   assert.ok(existsSync(out));
   const html = readFileSync(out, 'utf8');
-  assert.match(r.stdout, new RegExp(`^wrote rhil-run-${f.trainId}\\.html \\(${Buffer.byteLength(html).toLocaleString('en-US')} bytes, 7 charts\\)$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^wrote rhil-run-${f.trainId}\\.html \\(${Buffer.byteLength(html).toLocaleString('en-US')} bytes, 10 charts\\)$`, 'm'));
   assert.match(html, /<title>rhil run 1 \(train, completed\)<\/title>/);
 });
 

@@ -54,7 +54,16 @@ test('headless Chromium is installed (the report rendering tests need it)', () =
 test('train report renders offline: every chart drawn, test table, nothing injected', async () => {
   const o = await open((f) => f.trainId);
   assertDrawn(o, EXPECTED_CHARTS.train);
-  assert.equal(o.charts.map((c) => c.title), ['Task loss', 'Surrogate', 'Gradient fidelity', 'Other metrics', 'Test: target and prediction', 'Test: drive', 'Test: response']);
+  assert.equal(o.charts.map((c) => c.title), [
+    'Training loss', 'Readout error on the next episode', 'Surrogate error', 'Gradient fidelity: cosine to the exact VJP', 'Gradient fidelity: directional spot check',
+    'Drive saturation', 'Test: target and prediction', 'Test: residual (prediction - target)', 'Test: drive', 'Test: response',
+  ]);
+  // Legends are static: labels, never the '--' a live legend shows without a cursor.
+  const legends = (await o.page.locator('.u-legend').allTextContents()).join(' ');
+  assert.not.match(legends, /--/);
+  assert.match(legends, /surrogate_heldout_nmse/);
+  assert.equal(await o.page.locator('figure.chart').evaluateAll((fs: any[]) => fs.map((f) => f.getAttribute('data-x-label'))), // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['episode', 'episode', 'episode', 'episode', 'episode', 'episode', 'test step', 'test step', 'test step', 'test step']);
   const table = await o.page.textContent('#test-metrics');
   assert.match(table ?? '', /test_nmse\s*0\.0812/);
   assert.is(await o.page.evaluate('typeof window.__pwned'), 'undefined', 'strings from the database ran no script');

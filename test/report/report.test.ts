@@ -120,13 +120,12 @@ test('parseTestTrace accepts the documented shape and names what is wrong otherw
 
 // ---- grouping ----------------------------------------------------------------------------------
 
-test('groupMetrics: the three named groups in order, the rest in other, test_* apart', () => {
-  const g = groupMetrics(['loss', 'fidelity_cosine', 'test_nmse', 'zeta', 'alpha', 'surrogate_heldout_nmse', 'readout_nmse', 'test_mae']);
-  assert.equal(g.groups, [
-    { key: 'loss', title: 'Task loss', names: ['loss', 'readout_nmse'] },
-    { key: 'surrogate', title: 'Surrogate', names: ['surrogate_heldout_nmse'] },
-    { key: 'fidelity', title: 'Gradient fidelity', names: ['fidelity_cosine'] },
+test('groupMetrics: one quantity per chart, in order, each with its y label; the rest one chart each; test_* apart', () => {
+  const g = groupMetrics(['loss', 'fidelity_cosine', 'test_nmse', 'zeta', 'alpha', 'surrogate_heldout_nmse', 'readout_nmse', 'test_mae', 'fidelity_directional']);
+  assert.equal(g.groups.map((x) => [x.key, x.names]), [
+    ['loss', ['loss']], ['readout', ['readout_nmse']], ['surrogate', ['surrogate_heldout_nmse']], ['fidelity', ['fidelity_cosine']], ['directional', ['fidelity_directional']],
   ]);
+  for (const x of g.groups) assert.ok(x.yLabel.length > 0 && x.yLabel !== 'value', x.key);
   assert.equal(g.other, ['alpha', 'zeta']);
   assert.equal(g.test, ['test_mae', 'test_nmse']);
   assert.equal(groupMetrics(['x']).groups, []);
@@ -138,14 +137,22 @@ test('train report: every group charted, test metrics tabled, hostile strings es
   const f = await fx();
   const html = renderReport(f.db, f.trainId);
   const charts = chartsOf(html);
-  assert.equal(charts.map((c) => c.title), ['Task loss', 'Surrogate', 'Gradient fidelity', 'Other metrics', 'Test: target and prediction', 'Test: drive', 'Test: response']);
+  assert.equal(charts.map((c) => c.title), [
+    'Training loss', 'Readout error on the next episode', 'Surrogate error', 'Gradient fidelity: cosine to the exact VJP', 'Gradient fidelity: directional spot check',
+    'Drive saturation', 'Test: target and prediction', 'Test: residual (prediction - target)', 'Test: drive', 'Test: response',
+  ]);
   assert.is(charts.length, EXPECTED_CHARTS.train);
   assert.is((html.match(/<figure class="chart"/g) ?? []).length, EXPECTED_CHARTS.train);
   assert.ok(charts[0].logY, 'the loss spans two decades: log scale');
-  assert.not.ok(charts[2].logY, 'fidelity is not log');
-  assert.equal(charts[0].series.map((s) => s.label), ['loss', 'readout_nmse']);
-  assert.equal(charts[3].series.map((s) => s.label), ['saturation']);
+  assert.not.ok(charts[3].logY, 'fidelity is not log');
+  for (const c of charts.slice(0, 6)) assert.is(c.xLabel, 'episode', c.title);
+  assert.equal(charts[0].series.map((s) => s.label), ['loss']);
+  assert.equal(charts[2].series.map((s) => s.label), ['surrogate_nmse', 'surrogate_heldout_nmse']);
+  assert.equal(charts[5].series.map((s) => s.label), ['saturation']);
   assert.is(charts[0].x.length, 30);
+  const residual = charts[7];
+  assert.equal(residual.series.map((s) => s.label), ['residual 0']);
+  assert.is(residual.series[0].y[5], roundSig((charts[6].series[1].y[5] as number) - (charts[6].series[0].y[5] as number)));
   assert.match(html, /<td><code>test_nmse<\/code><\/td><td class="num"[^>]*>0\.0812<\/td>/);
   // Only the page's own three scripts open and close: nothing from the database got in as markup.
   assert.is((html.match(/<script/gi) ?? []).length, 3);
@@ -154,11 +161,12 @@ test('train report: every group charted, test metrics tabled, hostile strings es
   assert.ok(html.includes(escapeHtml(JSON.stringify(HOSTILE_NOTE))), 'the config, escaped');
   assert.not.match(html, /<link|<img|<iframe|@import|url\(/i);
   assert.match(html, /c9fd3219a4b0e1f2d3c4b5a6978877665544332f/);
-  const trace = charts[4];
+  const trace = charts[6];
   assert.equal(trace.series.map((s) => s.label), ['target 0', 'prediction 0']);
   assert.ok(trace.series[1].dash);
   assert.is(trace.x.length, 400);
-  assert.match(charts[6].note ?? '', /response channels 0-3 of 8/);
+  assert.match(charts[9].note ?? '', /all 8 response channels; 4 drawn, click a legend entry/);
+  assert.equal(charts[9].series.map((s) => s.hidden ?? false), [false, false, false, false, true, true, true, true]);
 });
 
 test('train report: device events summarised when the database has them', async () => {
@@ -183,7 +191,7 @@ test('a database without an events table (schema v1) reports without that sectio
   const html = renderReport(db, 1);
   assert.not.match(html, /Device events/);
   const charts = chartsOf(html);
-  assert.equal(charts.map((c) => c.title), ['Other metrics']);
+  assert.equal(charts.map((c) => c.title), ['rate']);
   assert.equal(charts[0].series[0].y, [5, null, 7]);
   assert.throws(() => renderReport(db, 2), /no run 2/);
   db.close();
@@ -193,9 +201,14 @@ test('calibrate report: transfer, gain and offset, noise and drift charts, a cro
   const f = await fx();
   const html = renderReport(f.db, f.calibrateId);
   const charts = chartsOf(html);
+  // The fixture's drift window is under 2 s of device time: no rate, no drift chart, and the report says why.
   assert.equal(charts.map((c) => c.title), [
-    'DC transfer: linearisation per input channel', 'DC gain and offset per output channel', 'Noise per output channel', 'Offset drift per output channel',
+    'DC transfer: linearisation per input channel', 'DC gain and offset per output channel', 'Noise per output channel',
   ]);
+  assert.match(html, /<span id="drift-too-short">window too short: \d+ points over [\d.]+ s of device time; an hourly rate needs at least 60 s/);
+  assert.not.match(html, /per hour/);
+  assert.match(html, /id="nonlinearity">[\d.]+ % of the drive range: the largest gap between the equivalent linear drive and the drive/);
+  assert.match(html, /id="crosstalk-colourbar"/);
   assert.is(charts.length, EXPECTED_CHARTS.calibrate);
   const [transfer, gain, noise] = charts;
   assert.equal(transfer.series.map((s) => s.label), ['in 0', 'identity']);
@@ -219,7 +232,8 @@ test('failed run: marked with its error, and the first recorded samples plotted 
   assert.is(chartsOf(html).length, EXPECTED_CHARTS.failed);
   assert.is(drive.x.length, 500);
   assert.equal(drive.series.map((s) => s.label), ['in 0', 'in 1']);
-  assert.equal(response.series.map((s) => s.label), ['out 0', 'out 1', 'out 2', 'out 3']);
+  assert.equal(response.series.map((s) => s.label), ['out 0', 'out 1', 'out 2', 'out 3', 'out 4', 'out 5']);
+  assert.equal(response.series.map((s) => s.hidden ?? false), [false, false, false, false, true, true]);
   for (const t of [0, 31, 32, 77, 499]) {
     for (const c of [0, 1]) assert.is(drive.series[c].y[t], fixtureDrive(t, c), `drive ${c} at ${t}`);
     for (const c of [0, 3]) assert.is(response.series[c].y[t], roundSig(fixtureResponse(t, c)), `response ${c} at ${t}`);
@@ -247,18 +261,19 @@ test('long metric series are bucketed by SQLite exactly as downsampleAligned buc
   const f = await fx();
   const rec = new RunRecorder(f.db);
   const id = rec.startRun({ kind: 'train', gitCommit: null });
-  const loss = { name: 'loss', step: [] as number[], value: [] as number[] };
-  const nmse = { name: 'readout_nmse', step: [] as number[], value: [] as number[] };
+  // Two series of one chart (the surrogate's errors), so the buckets are shared.
+  const loss = { name: 'surrogate_nmse', step: [] as number[], value: [] as number[] };
+  const nmse = { name: 'surrogate_heldout_nmse', step: [] as number[], value: [] as number[] };
   for (let s = 0; s < 5000; s++) {
     const v = Math.exp(-s / 800) * (1 + 0.3 * Math.sin(s / 3)) + (s === 2222 ? 5 : 0);
     loss.step.push(s);
     loss.value.push(v);
-    rec.recordMetric('loss', s, v);
+    rec.recordMetric('surrogate_nmse', s, v);
     if (s % 7 === 0) {
       const w = s > 3000 && s < 3300 ? NaN : 0.5 * v;
       nmse.step.push(s);
       nmse.value.push(w);
-      rec.recordMetric('readout_nmse', s, w);
+      rec.recordMetric('surrogate_heldout_nmse', s, w);
     }
   }
   rec.finish('completed');
@@ -291,7 +306,7 @@ test('a run of a million metric points and a million samples gives a report of b
   const bytes = Buffer.byteLength(html);
   assert.ok(bytes < 400_000, `report of ${bytes} bytes`);
   const charts = chartsOf(html);
-  const loss = charts.find((c) => c.title === 'Task loss')!;
+  const loss = charts.find((c) => c.title === 'Training loss')!;
   assert.ok(loss.x.length <= 2000);
   assert.ok(loss.series[0].y.includes(50), 'the spike at step 654321 is kept');
   assert.match(loss.note ?? '', /downsampled from 1,000,000 to 2,000 points/);

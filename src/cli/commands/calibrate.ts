@@ -4,6 +4,7 @@ import { type CalibrationDevice, type CalibrationRecord, loadPlan, median, runCa
 import { DEFAULT_DEVICE, openDevice } from '../../device/index.js';
 import { openRecordDb } from '../../record/index.js';
 import { ExitError, INTERRUPT_EXIT_CODE, explainDbError, saveCalibration, withRecordedRun } from '../../session/index.js';
+import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 
@@ -21,6 +22,7 @@ export function calibrateCommand(y: Argv): Argv {
       .option('record', { type: 'boolean', default: true, describe: 'record in the database (--no-record: write no database; the record then goes to a JSON file)' })
       .option('out', { type: 'string', describe: 'also save the record as JSON here (with --no-record: default rhil-calibration-<model>-<serial>.json)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
+      .option('live', LIVE_OPTION)
       .example('$0 calibrate --plan analog --device sim:analog', 'calibrate the built-in analog simulator')
       .epilogue('Ctrl-C stops after the batch in flight: the run is marked interrupted (its batches are kept), no calibration is saved, and rhil exits with 130. Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.'),
     async (args) => {
@@ -28,8 +30,9 @@ export function calibrateCommand(y: Argv): Argv {
       const dbPath = args.db ?? defaultDbPath();
       // An unknown, unreadable or invalid plan is a usage error, like any other bad input file.
       const plan = await loadPlan(args.plan).catch((e: unknown) => { throw new UsageError(`--plan: ${(e as Error).message}`); });
+      const live = await startLive(args.live, args.record);
       const device = await openDevice(args.device, { seed })
-        .catch((e: unknown) => { throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
+        .catch(async (e: unknown) => { await live?.close(); throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
       const progress = args.json ? null : new StepProgress();
       let runId: number | null = null;
       let signal: AbortSignal | undefined;
@@ -40,6 +43,7 @@ export function calibrateCommand(y: Argv): Argv {
         }, async (ctx) => {
           runId = ctx.runId;
           signal = ctx.signal;
+          if (runId !== null) live?.attach(dbPath, runId);
           const record = await runCalibration(stoppable(device, ctx.signal), plan, { seed, onProgress: (p) => progress?.step(p) });
           progress?.end();
           ctx.artifact('calibration', 'calibration', record);
@@ -73,6 +77,7 @@ export function calibrateCommand(y: Argv): Argv {
           : `calibration interrupted; run ${runId} marked interrupted (its batches are kept); no calibration saved`, INTERRUPT_EXIT_CODE);
       } finally {
         await device.close();
+        await live?.close();
       }
     },
   );

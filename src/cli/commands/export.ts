@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { EXPORT_FORMATS, ExportError, type ExportFormat, exportRun } from '../../record/index.js';
 import { UsageError, defaultDbPath } from '../util.js';
 import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
+import { Progress } from '../progress.js';
 
 export function exportCommand(y: Argv): Argv {
   return y.command(
@@ -26,9 +27,13 @@ export function exportCommand(y: Argv): Argv {
         if (out === '') throw new UsageError('--out needs a file name (write --out=- for standard output)');
         if (out === '-' && format === 'npz') throw new UsageError('--out=-: npz cannot go to standard output (a zip is written at positions); name a file');
         let r;
+        // On standard error, so it never mixes into --out=- data: a bar on a terminal, a line now and then otherwise.
+        const progress = args.json ? null : new Progress({ unit: 'batches', label: `exporting run ${id}`, plainTenths: false });
         try {
-          r = exportRun(db, id, format, out === '-' ? 1 : out);
+          r = exportRun(db, id, format, out === '-' ? 1 : out, { onProgress: (done, total) => progress?.update(done, undefined, total ? done / total : 1) });
+          progress?.finish();
         } catch (e) {
+          progress?.clear();
           if (e instanceof ExportError) throw new Error(e.message);
           // The reader of standard output stopped early (| head): what it wanted was written.
           if (out === '-' && (e as { code?: unknown }).code === 'EPIPE') return;

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, openSync, readFileSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, fstatSync, openSync, readFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -14,6 +14,8 @@ import {
 } from '../../train/index.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { openRunsDb } from '../run-db.js';
+import { LIVE_OPTION, startLive } from '../live.js';
+import { Progress } from '../progress.js';
 
 type Format = 'csv' | 'jsonl';
 
@@ -223,6 +225,7 @@ export function runCommand(y: Argv): Argv {
       .option('db', { type: 'string', describe: 'run database to record into and read calibrations and --model-run from; default $RHIL_DB, else rhil.db' })
       .option('record', { type: 'boolean', default: true, describe: 'record the run (--no-record to skip)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+      .option('live', LIVE_OPTION)
       .example('$0 run --model rhil-narma10-pat-seed1.json --input u.csv --out y.csv', 'predict NARMA10 outputs for the inputs in u.csv')
       .example('some-source | $0 run --model-run 12 --input-format jsonl', 'stream standard input through the model of train run 12'),
     async (args) => {
@@ -239,12 +242,19 @@ export function runCommand(y: Argv): Argv {
       const say = (s: string) => { if (args.out === '-') process.stderr.write(`${s}\n`); else console.log(s); };
       const warn = (s: string) => process.stderr.write(`${s}\n`);
       let device: Device | undefined;
+      const live = await startLive(args.live, args.record);
       try {
         let input: NodeJS.ReadableStream;
+        // The share of a file read so far is the share of the work done; standard input has no end to measure against.
+        let fraction: () => number | undefined = () => undefined;
         if (args.input === '-') input = process.stdin;
         else {
           try {
-            input = createReadStream('', { fd: openSync(args.input, 'r') });
+            const fd = openSync(args.input, 'r');
+            const size = fstatSync(fd).size;
+            const file = createReadStream('', { fd });
+            input = file;
+            if (size > 0) fraction = () => Math.min(1, file.bytesRead / size);
           } catch (e) {
             throw new UsageError(`--input: cannot read ${args.input}: ${(e as Error).message}`);
           }
@@ -274,12 +284,15 @@ export function runCommand(y: Argv): Argv {
         };
         let written = 0;
         let line = 0;
+        // On standard error (predictions may be on standard output): a bar on a terminal, a line every few seconds otherwise.
+        const progress = args.json ? null : new Progress({ unit: 'steps', label: 'run', plainTenths: false });
         let signal: AbortSignal | undefined;
         try {
           const summary = await withRecordedRun({
             db: args.record ? db : undefined, kind: 'run', config, seed, backend: backend.detail, device, calibrationId: cal.id,
           }, async (ctx) => {
             signal = ctx.signal;
+            if (ctx.runId !== null) live?.attach(db, ctx.runId);
             const stream = await ModelStream.open(model, { device, calibration: cal.applied, signal: ctx.signal, washout: washoutArg });
             const co = model.outChannels;
             if (outFormat === 'csv') await sink.write(`step,washout,${Array.from({ length: co }, (_, k) => `y${k}`).join(',')}\n`);
@@ -305,6 +318,7 @@ export function runCommand(y: Argv): Argv {
               await sink.write(out);
               written = stream.steps;
               ctx.metric('steps', written, written);
+              progress?.update(written, undefined, fraction());
               rows = [];
             };
             // A blank line between steps would silently shift the series by one step, so it is an
@@ -338,6 +352,7 @@ export function runCommand(y: Argv): Argv {
             return { ...s, runId: ctx.runId };
           });
           await sink.close();
+          progress?.finish();
           const where = args.out === '-' ? 'standard output' : args.out;
           if (args.json) say(JSON.stringify({ ...summary, model: source, out: args.out, calibration: cal.label }, null, 2));
           else {
@@ -348,6 +363,7 @@ export function runCommand(y: Argv): Argv {
           }
         } catch (e) {
           // What was computed is kept, and the message says it is not the whole input.
+          progress?.clear();
           await sink.close().catch(() => undefined);
           const interrupted = signal?.aborted ?? false;
           const kept = written === 0 ? 'no predictions were written'
@@ -358,6 +374,7 @@ export function runCommand(y: Argv): Argv {
         }
       } finally {
         await device?.close();
+        await live?.close();
         model.dispose();
       }
     },

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import {
   RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
@@ -8,6 +8,7 @@ import {
 import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
+import { compareRuns, flatten, jsonNumber } from '../../report/comparison-data.js';
 
 /** `rhil runs ...` and `rhil export`: one entry for src/cli/main.ts's command list. */
 export function recordCommands(y: Argv): Argv {
@@ -80,19 +81,37 @@ function runsCommand(y: Argv): Argv {
         (b) => b
           .positional('runs', { type: 'string', array: true, describe: 'two or more run ids (or last)', demandOption: true })
           .option('db', DB_OPTION)
-          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
-          .example('$0 runs compare 12 13 14', ''),
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON (the same as --format json)' })
+          .option('format', { type: 'string', choices: ['table', 'json', 'csv'], describe: 'table (default), json, or csv (one row per field, setting and metric; one column per run)' })
+          .option('out', { type: 'string', describe: 'write to this file instead of standard output' })
+          .example('$0 runs compare 12 13 14', '')
+          .example('$0 runs compare 12 13 14 --format csv --out compare.csv', 'for a spreadsheet'),
         (args) => withDb(args.db, (db, path) => {
           const given = (args.runs as unknown[]) ?? [];
           if (given.length < 2) throw new UsageError(`runs compare needs two or more runs, got ${given.length}`);
           const c = compareRuns(db, given.map((v) => runIdArg(db, path, String(v))));
-          if (args.json) return void console.log(JSON.stringify(c, null, 2));
+          const format = args.format ?? (args.json ? 'json' : 'table');
+          if (args.json && format !== 'json') throw new UsageError(`--json and --format ${format} disagree; give one`);
+          const emit = (text: string) => {
+            if (args.out === undefined) return void process.stdout.write(text);
+            try {
+              writeFileSync(args.out, text);
+            } catch (e) {
+              throw new UsageError(`--out: cannot write ${args.out}: ${(e as Error).message}`);
+            }
+            console.log(`wrote ${args.out} (${c.runs.length} runs, ${format})`);
+          };
+          if (format === 'json') return emit(`${JSON.stringify(c, null, 2)}\n`);
           const rows: string[][] = [['run', ...c.runs.map(String)]];
           for (const [k, vs] of Object.entries(c.fields)) rows.push([k, ...vs.map(cell)]);
           for (const [k, vs] of Object.entries(c.config)) rows.push([`config.${k}`, ...vs.map(cell)]);
+          if (format === 'csv') {
+            // Full precision in CSV (a spreadsheet rounds for itself); the table rounds for the eye.
+            for (const [k, vs] of Object.entries(c.metrics)) rows.push([k, ...vs.map((v) => (v === null ? '' : String(v)))]);
+            return emit(rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
+          }
           for (const [k, vs] of Object.entries(c.metrics)) rows.push([k, ...vs.map((v) => (v === null ? '-' : typeof v === 'number' ? short(v) : v))]);
-          console.log(table(rows));
-          if (Object.keys(c.config).length === 0) console.log('(configs are identical)');
+          emit(`${table(rows)}\n${Object.keys(c.config).length === 0 ? '(configs are identical)\n' : ''}`);
         }),
       )
       .command(
@@ -125,51 +144,7 @@ function runsCommand(y: Argv): Argv {
   );
 }
 
-export interface Comparison {
-  runs: number[];
-  fields: Record<string, (string | number | null)[]>;
-  /** Flattened config keys (a.b.c) whose values differ between the runs; values as JSON text, null where absent. */
-  config: Record<string, (string | null)[]>;
-  /** Last value of each metric present in any run; null where a run lacks it; NaN as 'NaN'. */
-  metrics: Record<string, (number | string | null)[]>;
-}
-
-export function compareRuns(db: Database.Database, ids: number[]): Comparison {
-  const runs = ids.map((id) => getRun(db, id)!);
-  const fields: Comparison['fields'] = {
-    kind: runs.map((r) => r.kind),
-    status: runs.map((r) => r.status),
-    seed: runs.map((r) => r.seed),
-    backend: runs.map((r) => r.backend),
-    device: runs.map((r) => (r.device ? `${r.device.model} ${r.device.serial}` : null)),
-    calibration: runs.map((r) => r.calibrationId),
-    batches: runs.map((r) => r.batches),
-  };
-  const flat = runs.map((r) => flatten(r.config));
-  const keys = [...new Set(flat.flatMap((f) => [...f.keys()]))].sort();
-  const config: Comparison['config'] = {};
-  for (const k of keys) {
-    const vs = flat.map((f) => f.get(k) ?? null);
-    if (vs.some((v) => v !== vs[0])) config[k] = vs;
-  }
-  const lasts = ids.map((id) => new Map(lastMetrics(db, id).map((m) => [m.name, m.value])));
-  const names = [...new Set(lasts.flatMap((l) => [...l.keys()]))].sort();
-  const metrics: Comparison['metrics'] = {};
-  for (const n of names) metrics[n] = lasts.map((l) => (l.has(n) ? jsonNumber(l.get(n)) : null));
-  return { runs: ids, fields, config, metrics };
-}
-
-/** Leaves of a JSON value by dotted path, each as JSON text (arrays are leaves: one value, one cell). */
-function flatten(v: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const entries = Object.entries(v as Record<string, unknown>);
-    if (entries.length === 0 && prefix) out.set(prefix, '{}');
-    for (const [k, x] of entries) flatten(x, prefix ? `${prefix}.${k}` : k, out);
-  } else if (prefix) {
-    out.set(prefix, JSON.stringify(v));
-  }
-  return out;
-}
+export { type Comparison, compareRuns } from '../../report/comparison-data.js';
 
 function showRun(run: RunDetail, samples: number, last: Map<string, { step: number; value: number }>): string {
   const lines: [string, string][] = [
@@ -199,6 +174,9 @@ function showRun(run: RunDetail, samples: number, last: Map<string, { step: numb
   return lines.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n');
 }
 
+/** A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
+const csvCell = (v: string): string => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r) => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]))).join('  ')).join('\n');
@@ -220,4 +198,3 @@ const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n 
 const short = (v: number): string => (Number.isInteger(v) ? String(v) : Number.isFinite(v) ? v.toPrecision(6).replace(/\.?0+(e|$)/, '$1') : String(v));
 const cell = (v: string | number | null): string => (v === null ? '-' : String(v));
 /** JSON has no NaN or Infinity: say them as strings rather than let them become null (which reads as 'absent'). */
-const jsonNumber = (v: number | undefined): number | string | null => (v === undefined ? null : Number.isFinite(v) ? v : String(v));

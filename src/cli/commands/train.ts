@@ -14,6 +14,7 @@ import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_EPISODES, type EpisodeRecord, type TrainResult, selectBackend, train, type TrainerName,
 } from '../../train/index.js';
 import { type TrainCheckpoint, TrainingInterrupted } from '../../train/common.js';
+import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg, numArg } from '../util.js';
 
@@ -23,7 +24,7 @@ const TRAINERS = ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'] as 
 const EPISODE_METRICS: readonly [keyof EpisodeRecord, string][] = [
   ['loss', 'loss'], ['readoutNmse', 'readout_nmse'], ['surrogateNmse', 'surrogate_nmse'], ['surrogateHeldOutNmse', 'surrogate_heldout_nmse'],
   ['saturation', 'saturation'], ['fidelityCosine', 'fidelity_cosine'], ['fidelityDirectional', 'fidelity_directional'],
-  ['deviceSamples', 'device_samples'],
+  ['deviceSamples', 'device_samples'], ['driftAlarms', 'drift_alarms'],
 ];
 
 /** Which calibration a run used, as stored in its config (so a resume uses the same one). */
@@ -71,6 +72,7 @@ export function trainCommand(y: Argv): Argv {
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'pat: save a checkpoint to the database every N episodes' })
       .option('max-retries', { type: 'number', default: 3, describe: 're-measurements of a segment after state breaks (lost replies, reboots) before the run stops; raise it on a noisy link' })
+      .option('live', LIVE_OPTION)
       .option('verbose', { type: 'boolean', default: false, describe: 'print one line per episode' })
       .option('json', { type: 'boolean', default: false, describe: 'print nothing but the result as JSON' })
       .example('$0 train', 'NARMA10 on the built-in analog simulator with physics-aware training')
@@ -111,8 +113,9 @@ export function trainCommand(y: Argv): Argv {
       // --reconnect alone takes the default attempts; absent (or --no-reconnect) it is 0: an unplug or
       // a hang is still told apart from a lost reply, and stops the run with an error that names it.
       const reconnect = typeof args.reconnect === 'string' ? intArg('reconnect', args.reconnect === '' ? 5 : Number(args.reconnect), 0, 1000)! : 0;
+      const live = await startLive(args.live, recording);
       const device = trainer === 'digital' ? undefined : await openReconnectingDevice(deviceSpec, { seed, reconnect: { attempts: reconnect } })
-        .catch((e: unknown) => { throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
+        .catch(async (e: unknown) => { await live?.close(); throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
       try {
         if (device) say(`device ${deviceSpec}: ${device.info.vendor} ${device.info.model}, ${device.info.inChannels} in, ${device.info.outChannels} out`);
         const choice = args.calibration ?? (prev ? undefined : 'auto');
@@ -138,6 +141,7 @@ export function trainCommand(y: Argv): Argv {
             runId = ctx.runId;
             signal = ctx.signal;
             if (runId !== null) say(`recording run ${runId} in ${dbPath}`);
+            if (runId !== null) live?.attach(dbPath, runId);
             const result = await train({
               task, device, trainer, seed, episodes, learningRate, signal: ctx.signal, calibration: cal.applied, checkpointEvery, maxRetries,
               resume: resumed?.checkpoint,
@@ -184,6 +188,7 @@ export function trainCommand(y: Argv): Argv {
         }
       } finally {
         await device?.close();
+        await live?.close();
       }
     },
   );
