@@ -1,23 +1,28 @@
 /**
  * Physics-aware training (Wright et al., Nature 601, 2022): the forward pass runs on the device,
  * the backward pass through the vector-Jacobian product of a surrogate fitted on the device's
- * own (drive, response) pairs. Per episode e:
+ * own (drive, response) pairs. The training loop is one RxJS pipeline (trainPat's `training$`):
  *
- * 1. drives a = inputLayer(taps of u) for a window of washout + T steps of the training sequence;
- * 2. measure a on the device (reset, batches of maxBatch, re-measure on a state break);
- * 3. observe (a, r) through a LaggedRefitter (surrogate/lagged-refit.ts): it first publishes the
- *    refit episode e-1 started (waiting for it if it is not done; with lag 0 that refit was
- *    published already, before the step of e-1), then measures the NMSE of that
- *    surrogate on these newest pairs, holds the tail `refit.holdOut` of the episode out of the
- *    replay buffer, raises the drift alarm when the newest NMSE exceeds `refit.driftFactor` x the
- *    held-out baseline, and starts the next refit on the pairs up to e (`firstEpochs` after
- *    episode 0, then `refitEpochs` on `fitExamples` replay samples every `refitEvery` episodes'
- *    worth of pairs and at once on a drift alarm). Refits run on this thread in slices that
- *    yield to the event loop, or in a worker thread (`refitWorker`);
- * 4. training readout W from the summed ridge statistics of the last `readoutEpisodes` episodes
- *    (see common.episodeReadout), held constant;
- * 5. L = MSE(r[washout:] W + b, y); dL/dr pulled back to a by physicalLayer(surrogate, r) (the
- *    surrogate VJP at the drives sent), then into the input layer by autodiff; one Adam step.
+ *     range(episodes) ─► gate ─► measure$ ─► (wait for e+1 sent) ─► learn ─► stepped
+ *
+ * - gate: episode e is launched once e-1 is measured and e-2 stepped (pipeline on; e-1 stepped
+ *   when off), and only while the device-sample budget allows;
+ * - measure$: drives a = inputLayer(taps of u) for a window of washout + T steps of the training
+ *   sequence, with the weights as they are now, measured on the device as one segment (reset,
+ *   batches of maxBatch, re-measured from a reset on a state break: device/segment.ts);
+ * - learn (host work on e, started once e+1's batches are out, on a later macrotask):
+ *   1. observe (a, r) through the refit scheduler (surrogate/lagged-refit.ts): it publishes the
+ *      refit episode e-1 started, measures that surrogate's NMSE on the newest pairs, holds the
+ *      tail `refit.holdOut` of the episode out of the replay buffer, raises the drift alarm when
+ *      the newest NMSE exceeds `refit.driftFactor` x the held-out baseline, and starts the next
+ *      refit on the pairs up to e (`firstEpochs` after episode 0, then `refitEpochs` on
+ *      `fitExamples` replay samples every `refitEvery` episodes' worth of pairs and at once on a
+ *      drift alarm), on this thread in slices or in a worker thread (`refitWorker`);
+ *   2. training readout W from the summed ridge statistics of the last `readoutEpisodes`
+ *      episodes (common.episodeReadout), held constant;
+ *   3. the step (pat-step.ts): L = MSE(r[washout:] W + b, y); dL/dr pulled back to a by the
+ *      surrogate VJP at the drives sent, then into the input layer by autodiff; one Adam step;
+ *   4. every `fidelityEvery` episodes the fidelity check, then the checkpoint.
  *
  * Which surrogate a step uses is fixed by the episode index, never by how long a refit took or
  * where it ran. With `surrogate.lag` 0 (the default) the step of episode e waits for the refit on
@@ -35,9 +40,10 @@
  * a_sent + (a(θ) - stop(a(θ))) carries the value a_sent and the Jacobian of the current layer),
  * so the surrogate's VJP is at the measured point. The host starts its work on episode e only
  * once episode e+1's batches are on their way: that work is synchronous, and the reset's answer
- * and the send would otherwise wait behind it with the device idle. Determinism is kept: episode
- * windows are drawn in episode order, only one measurement is in flight at a time (the device
- * sees the same batches in the same order), and refits are published at fixed points. With
+ * and the send would otherwise wait behind it with the device idle. Determinism is kept: the
+ * gate fixes which step each episode's drives follow, episode windows are drawn in episode
+ * order, only one measurement is in flight at a time (the device sees the same batches in the
+ * same order), and refits are published at fixed points. With
  * `pipeline: false` the next episode is measured after the step (the drives are current;
  * a_sent = a(θ) exactly).
  *
