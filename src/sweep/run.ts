@@ -195,7 +195,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       if (done) results[p.index] = { index: p.index, key: p.key, label: p.label, status: 'skipped', runId: done.id, test: testMetric(db, done.id) };
       else todo.push(p);
     }
-    log(`sweep ${opts.name}: ${total} points, ${total - todo.length} already completed, ${todo.length} to run${todo.length > 1 ? `, ${Math.min(parallel, todo.length)} at a time` : ''}; runs in ${opts.db}`);
+    log(`sweep ${opts.name}: ${total} points, ${total - todo.length} already completed, ${todo.length} to run${parallel > 1 && todo.length > 1 ? `, ${Math.min(parallel, todo.length)} at a time` : ''}; runs in ${opts.db}`);
 
     const children = new Set<ChildProcess>();
     const onAbort = () => { for (const c of children) c.kill('SIGINT'); };
