@@ -42,9 +42,9 @@ export function sweepCommand(y: Argv): Argv {
         process.off('SIGTERM', stop);
       }
       if (result.interrupted) throw new ExitError(`sweep ${plan.name} interrupted; rerun rhil sweep ${args.file} to run the remaining points`, INTERRUPT_EXIT_CODE);
-      if (result.report) console.log(`wrote ${result.report.path} (${result.report.runs} runs compared)`);
+      if (result.report) console.log(`wrote ${result.report.path} (${result.report.runs === 1 ? 'the report of the one completed run' : `${result.report.runs} runs compared`})`);
       const failed = result.points.filter((p) => p.status === 'failed');
-      if (failed.length) throw new ExitError(`${failed.length} of ${result.points.length} points failed (${failed.map((p) => p.index + 1).join(', ')}); rerun the sweep to retry them`, 1);
+      if (failed.length) throw new ExitError(`${failed.length} of ${result.points.length} points failed (point ${failed.map((p) => p.index + 1).join(', ')}); rerun the sweep to retry them`, 1);
     },
   );
 }
