@@ -13,6 +13,7 @@ import { recordCommands } from './commands/runs.js';
 import { runCommand } from './commands/run.js';
 import { benchCommand } from './commands/bench.js';
 import { simCommand } from './commands/sim.js';
+import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
 import { watchCommand } from './commands/watch.js';
 import { configSupport } from './config.js';
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)
     .scriptName('rhil')
     .usage('$0 <command> [options]\n\nreservoir-hil: train digital layers around a physical reservoir, device in the loop.');
-  const commands = [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand, reportCommand, recordCommands, runCommand, benchCommand, watchCommand];
+  const commands = [trainCommand, calibrateCommand, infoCommand, devicesCommand, simCommand, decodeCommand, encodeCommand, reportCommand, recordCommands, runCommand, benchCommand, watchCommand, sweepCommand];
   for (const add of commands) cli = add(cli);
   const config = configSupport(commands, argv);
   cli = cli

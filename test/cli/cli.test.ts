@@ -25,7 +25,7 @@ test('--help lists exactly the commands that exist', async () => {
   const r = await run(['--help']);
   assert.is(r.code, 0);
   const commands = [...r.stdout.matchAll(/^\s+rhil (\w+)/gm)].map((m) => m[1]).sort();
-  assert.equal(commands, ['bench', 'calibrate', 'decode', 'devices', 'encode', 'export', 'info', 'report', 'run', 'runs', 'sim', 'train', 'watch']);
+  assert.equal(commands, ['bench', 'calibrate', 'decode', 'devices', 'encode', 'export', 'info', 'report', 'run', 'runs', 'sim', 'sweep', 'train', 'watch']);
 });
 
 test('info on the built-in simulator prints identity, status and a probe', async () => {
