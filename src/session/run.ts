@@ -21,7 +21,8 @@ import type Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Device, DeviceEvent } from '../device/client.js';
-import { RunRecorder, openRecordDb } from '../record/recorder.js';
+import { openRecordDb } from '../record/open.js';
+import { RunRecorder } from '../record/recorder.js';
 import { type RunKind, SchemaError } from '../record/schema.js';
 
 export interface RecordedRunOptions {
