@@ -6,3 +6,4 @@ export { gitCommit } from './git-commit.js';
 export * from './read.js';
 export * from './verify.js';
 export * from './export.js';
+export * from './salvage.js';

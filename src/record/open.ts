@@ -114,8 +114,9 @@ function openReadOnly(path: string, busy: number): Database.Database {
 /** SQLite's quick_check (structure, not index contents): [] when sound, else its first problems. */
 export function quickCheck(db: Database.Database, max = 10): string[] {
   const rows = db.pragma(`quick_check(${max})`) as { quick_check: string }[];
-  const out = rows.map((r) => r.quick_check);
-  return out.length === 1 && out[0] === 'ok' ? [] : out;
+  // One row may hold several lines, headed by the schema name.
+  const out = rows.flatMap((r) => r.quick_check.split('\n')).map((l) => l.trim()).filter((l) => l !== '' && !/^\*\*\* in database/.test(l));
+  return out.length === 1 && out[0] === 'ok' ? [] : out.slice(0, max);
 }
 
 /** Runs held by a RunRecorder of this process, as `${db.name}\0${runId}`. */

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { writeReport } from '../../report/index.js';
-import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, runIdArg, withRunsDb } from '../run-db.js';
 import { defaultDbPath } from '../util.js';
 
 export function reportCommand(y: Argv): Argv {
@@ -17,15 +17,12 @@ export function reportCommand(y: Argv): Argv {
     (args) => {
       const path = args.db ?? defaultDbPath();
       // Read-only: a report must not migrate a database or change the status of someone's run.
-      const db = openRunsDb(path);
-      try {
+      withRunsDb(path, (db) => {
         const id = runIdArg(db, path, args.run);
         const out = args.out ?? `rhil-run-${id}.html`;
         const written = writeReport(db, id, out);
         console.log(`wrote ${out} (${written.bytes.toLocaleString('en-US')} bytes, ${written.charts} charts)`);
-      } finally {
-        db.close();
-      }
+      });
     },
   );
 }
