@@ -18,6 +18,7 @@
  * body through ctx.signal and is what the caller gets: data that is not being saved is not a run.
  */
 import type Database from 'better-sqlite3';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Device, DeviceEvent } from '../device/client.js';
@@ -113,9 +114,11 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
   const controller = new AbortController();
   let db: Database.Database | null = null;
   let rec: RunRecorder | null = null;
+  let reserve: Reserve | null = null;
   if (opts.db !== undefined) {
     const path = opts.db;
     db = openDb(path, opts.busyTimeoutMs);
+    reserve = new Reserve(`${path}-reserve-${process.pid}`);
     try {
       rec = new RunRecorder(db);
       rec.startRun({
@@ -124,6 +127,7 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
       });
     } catch (e) {
       db.close();
+      reserve.release();
       throw explainDbError(path, e);
     }
   }
@@ -216,7 +220,9 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
     return result;
   } catch (e) {
     if (e !== recordFailure || !rec) throw e;
-    // One line for the user: the cause, and where the run's failure is noted.
+    // One line for the user: the cause, and where the run's failure is noted. On a full disk the
+    // reserve's space is what lets the final status (or the marker) be written.
+    reserve?.release();
     const failure = e as unknown as Error;
     const where = finishQuietly(rec, 'failed', failure) ? `run ${rec.runId} marked failed`
       : leaveFailureMarker(opts.db!, rec.runId, failure.message) ? `run ${rec.runId} will be marked failed at the next open of ${opts.db}`
@@ -229,6 +235,32 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
       process.off('SIGTERM', onSignal);
     }
     try { db?.close(); } catch { /* nothing left to save */ }
+    reserve?.release();
+  }
+}
+
+/**
+ * A little disk space held beside the database while a run records: when the disk fills, freeing
+ * it is what lets the run's final status or its failure marker still be written. Best effort: on
+ * a disk already too full for it, there is simply none.
+ */
+class Reserve {
+  static readonly BYTES = 256 * 1024;
+  private held: boolean;
+  constructor(private readonly path: string) {
+    try {
+      writeFileSync(path, Buffer.alloc(Reserve.BYTES), { flag: 'w' });
+      this.held = true;
+    } catch {
+      rmSync(path, { force: true });
+      this.held = false;
+    }
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    rmSync(this.path, { force: true });
   }
 }
 
