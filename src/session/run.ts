@@ -118,7 +118,6 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
   if (opts.db !== undefined) {
     const path = opts.db;
     db = openDb(path, opts.busyTimeoutMs);
-    reserve = new Reserve(`${path}-reserve-${process.pid}`);
     try {
       rec = new RunRecorder(db);
       rec.startRun({
@@ -127,9 +126,10 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
       });
     } catch (e) {
       db.close();
-      reserve.release();
       throw explainDbError(path, e);
     }
+    // After the run row: on a nearly full disk the run itself comes first.
+    reserve = new Reserve(`${path}-reserve-${process.pid}`);
   }
 
   // A recording failure inside an observer cannot be thrown to anyone (rxjs would rethrow it
@@ -245,7 +245,8 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
  * a disk already too full for it, there is simply none.
  */
 class Reserve {
-  static readonly BYTES = 256 * 1024;
+  /** Room for the status update's WAL frames (a few 4 KiB pages) with margin. */
+  static readonly BYTES = 64 * 1024;
   private held: boolean;
   constructor(private readonly path: string) {
     try {

@@ -153,7 +153,7 @@ test('a device lost mid-stream is a failure (exit 1): the steps measured are wri
   try {
     const [line] = (await once(createInterface({ input: sim.stdout! }), 'line')) as [string];
     const address = line.split(' ')[1];
-    const r = await rhil(['run', '--model', modelFile, '--device', address, '--chunk', '100', '--out', 'lost.csv', '--db', db], csv);
+    const r = await rhil(['run', '--model', modelFile, '--device', address, '--chunk', '100', '--out', 'lost.csv', '--db', db, '--record-batches', 'all'], csv);
     assert.is(r.code, 1, r.stderr);
     assert.match(r.stderr, /\(while processing input lines 401\.\.500\); predictions for the first 400 steps were written to lost\.csv, the rest were not\n$/);
     assert.is(parseCsv(readFileSync(join(dir, 'lost.csv'), 'utf8')).size, 400);

@@ -148,7 +148,7 @@ export function trainCommand(y: Argv): Argv {
           const resume = lastCheckpoint > first
             ? `resume with: rhil train --resume ${runId}${where}${lastCheckpoint < done ? ` (continues after episode ${lastCheckpoint})` : ''}`
             : 'no checkpoint was saved, so it cannot be resumed';
-          if (e instanceof RecordDbError) {
+          if (e instanceof RecordDbError && runId !== null) {
             // The database failed, not the training: say what survived.
             throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained model was saved to ${savedTo}` : `training stopped after ${done} episodes; ${resume}`}`);
           }
