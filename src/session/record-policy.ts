@@ -3,8 +3,8 @@
  * (`--record-batches all|none|every N`) and the projected size of a run before it starts.
  *
  * A recorded batch row costs its two float32 blobs (4 bytes per input and per output value) plus
- * about {@link ROW_OVERHEAD} bytes (key, columns, shapes, b-tree pages); events, metrics and
- * artifacts are small beside them.
+ * its other columns and SQLite's page rounding ({@link rowBytes}); events, metrics and artifacts
+ * are small beside them. test/session/record-policy.test.ts holds the figures to real files.
  */
 import type { CalibrationPlan } from '../calibration/index.js';
 
@@ -27,18 +27,34 @@ export function policyText(p: RecordPolicy): string {
 }
 
 /**
- * Bytes a run of `samples` device samples adds to the database under `policy`: float32 input and
- * output per sample, plus about {@link ROW_OVERHEAD} bytes per recorded batch of `batch` samples.
+ * Bytes a run of `samples` device samples adds to the database under `policy`, recorded in
+ * batches of `batch` samples: each recorded batch is one row (see {@link rowBytes}).
  */
 export function projectedBytes(samples: number, inChannels: number, outChannels: number, batch: number, policy: RecordPolicy): number {
-  if (policy === 'none') return 0;
+  if (policy === 'none' || samples <= 0) return 0;
+  const b = Math.max(1, Math.min(batch, samples));
   const share = policy === 'all' ? 1 : 1 / policy.every;
-  return Math.round(samples * share * (4 * (inChannels + outChannels) + ROW_OVERHEAD / Math.max(1, batch)));
+  return Math.round((samples / b) * share * rowBytes(4 * b * (inChannels + outChannels)));
 }
 
+const PAGE = 4096;
+/** The other columns of a batch row and its cell header, in bytes (measured). */
+const ROW_COLUMNS = 62;
 
-/** Bytes a batch row costs beyond its two blobs, measured (test/session/record-policy.test.ts checks it against a real file). */
-export const ROW_OVERHEAD = 120;
+/**
+ * File bytes of one batch row holding `blobBytes` of float32 blobs, by SQLite's payload rule for
+ * the batches table (WITHOUT ROWID, so an index b-tree with 4 KiB pages): a row up to 1002 bytes
+ * sits in its leaf page; a longer one keeps 489+ bytes there and the rest in whole overflow pages,
+ * so a row just over a page boundary costs nearly a page more.
+ */
+export function rowBytes(blobBytes: number): number {
+  const payload = blobBytes + ROW_COLUMNS;
+  const usable = PAGE - 4, maxLocal = 1002, minLocal = 489;
+  if (payload <= maxLocal) return payload;
+  const k = minLocal + ((payload - minLocal) % usable);
+  const local = k <= maxLocal ? k : minLocal;
+  return local + Math.ceil((payload - local) / usable) * PAGE;
+}
 
 /** Device samples a calibration plan drives on a device with `inChannels` inputs (as calibration/steps.ts builds its sequences). */
 export function planSamples(plan: CalibrationPlan, inChannels: number): number {
