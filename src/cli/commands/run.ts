@@ -233,7 +233,7 @@ export function runCommand(y: Argv): Argv {
       .option('record', { type: 'boolean', default: true, describe: 'record the run (--no-record to skip)' })
       .option('record-batches', { type: 'string', default: 'every 100', describe: 'which device batches the run records: all, none, or every N (the summary, metrics and every event are kept either way)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
-      .example('$0 run --model rhil-narma10-pat-seed1.json --input u.csv --out y.csv', 'predict NARMA10 outputs for the inputs in u.csv')
+      .example('$0 run --model rhil-narma10-pat-seed1-run1.json --input u.csv --out y.csv', 'predict NARMA10 outputs for the inputs in u.csv')
       .example('some-source | $0 run --model-run 12 --input-format jsonl', 'stream standard input through the model of train run 12'),
     async (args) => {
       const db = args.db ?? defaultDbPath();
