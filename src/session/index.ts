@@ -11,4 +11,4 @@ export {
   type GivenTrainSettings, type PickedCalibration, type Resumed, type TrainConfig, type UsedCalibration, SessionError, loadResume,
   pickCalibration, saveNamedFile, saveNewFile, trainSettings,
 } from './train-plan.js';
-export { type RecordPolicy, parseRecordPolicy, planSamples, policyText, projectedBytes, rowBytes, sizeText } from './record-policy.js';
+export { type RecordPolicy, parseRecordPolicy, planSamples, policyPhrase, policyText, projectedBytes, rowBytes, sizeText } from './record-policy.js';

@@ -26,6 +26,11 @@ export function policyText(p: RecordPolicy): string {
   return typeof p === 'string' ? p : `every ${p.every}`;
 }
 
+/** The policy in a sentence: 'every batch', 'no batches', 'one batch in 100'. */
+export function policyPhrase(p: RecordPolicy): string {
+  return p === 'all' ? 'every batch' : p === 'none' ? 'no batches' : `one batch in ${p.every}`;
+}
+
 /**
  * Bytes a run of `samples` device samples adds to the database under `policy`, recorded in
  * batches of `batch` samples: each recorded batch is one row (see {@link rowBytes}).

@@ -46,6 +46,8 @@ export interface TrainConfig {
   calibration: UsedCalibration;
   /** The model file named by --out, or null for the default name (unique per run; the path saved is in the model artifact). */
   out: string | null;
+  /** Which device batches were recorded (--record-batches). */
+  recordBatches?: string;
   resumedFrom?: number;
 }
 

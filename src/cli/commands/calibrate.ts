@@ -3,7 +3,7 @@ import { type CalibrationDevice, type CalibrationRecord, loadPlan, median, runCa
 import { DEFAULT_DEVICE, openDevice } from '../../device/index.js';
 import { openRecordDb } from '../../record/index.js';
 import {
-  ExitError, INTERRUPT_EXIT_CODE, RecordDbError, explainDbError, interruptRequested, parseRecordPolicy, planSamples, policyText, projectedBytes,
+  ExitError, INTERRUPT_EXIT_CODE, RecordDbError, explainDbError, interruptRequested, parseRecordPolicy, planSamples, policyPhrase, policyText, projectedBytes,
   saveCalibration, saveNamedFile, saveNewFile, sizeText, withRecordedRun,
 } from '../../session/index.js';
 import { Progress } from '../progress.js';
@@ -38,7 +38,7 @@ export function calibrateCommand(y: Argv): Argv {
       if (args.record && !args.json) {
         const { inChannels, outChannels } = device.info;
         const bytes = projectedBytes(planSamples(plan, inChannels), inChannels, outChannels, device.maxBatch, policy);
-        console.log(`recording ${policyText(policy)} batches of about ${planSamples(plan, inChannels)} device samples: about ${sizeText(bytes)} in ${dbPath} (--record-batches all|none|every N)`);
+        console.log(`recording ${policyPhrase(policy)} of the ${planSamples(plan, inChannels)} device samples planned: about ${sizeText(bytes)} in ${dbPath} (--record-batches all|none|every N)`);
       }
       let runId: number | null = null;
       let signal: AbortSignal | undefined;

@@ -8,7 +8,7 @@ import { DEFAULT_DEVICE, type Device, openReconnectingDevice } from '../../devic
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
   CalibrationError, ExitError, INTERRUPT_EXIT_CODE, type RecordPolicy, assertCalibrationFits, findNewestCalibration, interruptRequested, loadCalibration,
-  parseRecordPolicy, policyText, projectedBytes, readCalibrationFile, sizeText, withRecordedRun,
+  parseRecordPolicy, policyPhrase, policyText, projectedBytes, readCalibrationFile, sizeText, withRecordedRun,
 } from '../../session/index.js';
 import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_CHUNK, type LoadedModel, ModelError, ModelStream, checkModelDevice, loadModel, selectBackend,
@@ -292,7 +292,7 @@ export function runCommand(y: Argv): Argv {
           const { inChannels, outChannels } = device.info;
           const perStep = projectedBytes(1, inChannels, outChannels, device.maxBatch, policy);
           const steps = args.input === '-' ? null : estimateLines(args.input);
-          say(`recording ${policyText(policy)} batches: about ${perStep < 10 ? perStep.toFixed(1) : Math.round(perStep)} B per input step`
+          say(`recording ${policyPhrase(policy)}: about ${perStep < 10 ? perStep.toFixed(1) : Math.round(perStep)} B per input step`
             + `${steps === null ? '' : `, about ${sizeText(Math.round(perStep * steps))} for the ~${steps} steps of ${args.input}`} in ${db} (--record-batches all|none|every N)`);
         }
         let written = 0;

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_DEVICE, openReconnectingDevice } from '../../device/index.js';
 import {
   CalibrationError, ExitError, INTERRUPT_EXIT_CODE, RecordDbError, SessionError, type TrainConfig, interruptRequested, loadResume, pickCalibration,
-  saveNamedFile, saveNewFile, trainSettings, withRecordedRun,
+  parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, trainSettings, withRecordedRun,
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
 import {
@@ -40,6 +40,7 @@ export function trainCommand(y: Argv): Argv {
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
       .option('db', { type: 'string', defaultDescription: '$RHIL_DB or rhil.db', describe: 'run database that records the run (config, every device batch, metrics per episode, checkpoints, the model)' })
       .option('record', { type: 'boolean', default: true, describe: 'record the run in the database (--no-record: write no database)' })
+      .option('record-batches', { type: 'string', default: 'all', describe: 'which device batches the run records: all, none, or every N (metrics, checkpoints, the model and every event are kept either way)' })
       .option('calibration', { type: 'string', defaultDescription: 'auto', describe: 'auto: the newest calibration of this device in the database, if any; none; a calibration id; or a calibration JSON file' })
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'pat: save a checkpoint to the database every N episodes' })
@@ -56,6 +57,7 @@ export function trainCommand(y: Argv): Argv {
       const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000)!;
       const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;
       const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
+      const policy = usage(() => parseRecordPolicy(args['record-batches']));
       const resumed = resumeId === undefined ? undefined : usage(() => loadResume(dbPath, resumeId));
       const { task, trainer, seed, episodes, learningRate, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
         task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
@@ -81,6 +83,7 @@ export function trainCommand(y: Argv): Argv {
         const config: TrainConfig = {
           task, trainer, seed, episodes, learningRate, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
           calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: args.out === undefined ? null : resolvePath(args.out),
+          recordBatches: policyText(policy),
           ...(resumeId !== undefined ? { resumedFrom: resumeId } : {}),
         };
         const first = resumed?.checkpoint.episode ?? 0;
@@ -94,7 +97,7 @@ export function trainCommand(y: Argv): Argv {
         const where = dbPath === defaultDbPath() ? '' : ` --db ${dbPath}`;
         try {
           return await withRecordedRun({
-            db: recording ? dbPath : undefined, kind: 'train', config, seed, backend: backend.name, device,
+            db: recording ? dbPath : undefined, kind: 'train', config, seed, backend: backend.name, device, recordBatches: policy,
             calibrationId: cal.used && 'id' in cal.used ? cal.used.id : undefined,
           }, async (ctx) => {
             runId = ctx.runId;
@@ -109,6 +112,13 @@ export function trainCommand(y: Argv): Argv {
                   if (typeof v === 'number') ctx.metric(name, i, v);
                 }
                 done = i + 1;
+                // The first episode tells how much an episode records: say where the run is going.
+                if (i === first && ctx.runId !== null && device && episodes > i + 1) {
+                  const per = r.deviceSamples - (resumed?.checkpoint.deviceSamples ?? 0);
+                  const bytes = projectedBytes(per * (episodes - first), device.info.inChannels, device.info.outChannels, device.maxBatch, policy);
+                  const line = `recording ${policyPhrase(policy)}: about ${sizeText(bytes)} of batches for ${episodes - first} episodes of ${per} device samples, then the test and the model (--record-batches all|none|every N)`;
+                  if (progress) progress.log(line); else say(line);
+                }
                 if (args.verbose) progress?.log(episodeLine(r, i, episodes));
                 progress?.update(i + 1, `loss ${r.loss.toExponential(2)}`);
               },
