@@ -7,6 +7,7 @@
  * are small beside them. test/session/record-policy.test.ts holds the figures to real files.
  */
 import type { CalibrationPlan } from '../calibration/index.js';
+import { SessionError } from './run.js';
 
 /** Which device batches a run records: every one, none, or one in `every` (the first of each N). */
 export type RecordPolicy = 'all' | 'none' | { every: number };
@@ -17,7 +18,7 @@ export function parseRecordPolicy(text: string): RecordPolicy {
   if (t === 'all' || t === 'none') return t;
   const m = /^(?:every[\s:=]*)?(\d+)$/.exec(t);
   const n = m ? Number(m[1]) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000_000) throw new RangeError(`--record-batches must be all, none or every N (N a whole number from 1), got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000_000) throw new SessionError(`--record-batches must be all, none or every N (N a whole number from 1), got ${JSON.stringify(text)}`);
   return n === 1 ? 'all' : { every: n };
 }
 

@@ -76,6 +76,11 @@ export class RecordDbError extends Error {
   }
 }
 
+/** What the caller asked for cannot be done as asked (a conflicting flag, an unknown run, a bad policy); the message says why. */
+export class SessionError extends Error {
+  override name = 'SessionError';
+}
+
 /** The reason ctx.signal carries after SIGINT/SIGTERM (a recording failure carries its RecordDbError). */
 export class InterruptRequest extends Error {
   override name = 'InterruptRequest';

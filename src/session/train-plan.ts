@@ -18,12 +18,7 @@ import { getRun, openRecordDb, readArtifact } from '../record/index.js';
 import type { BackendChoice, TrainerName } from '../train/index.js';
 import type { TrainCheckpoint } from '../train/common.js';
 import { CalibrationError, assertCalibrationFits, findNewestCalibration, loadCalibration, readCalibrationFile } from './calibrations.js';
-import { explainDbError } from './run.js';
-
-/** What the caller asked for cannot be done as asked (a conflicting flag, an unknown run); the message says why. */
-export class SessionError extends Error {
-  override name = 'SessionError';
-}
+import { SessionError, explainDbError } from './run.js';
 
 /** Which calibration a run used, as stored in its config (so a resume uses the same one). */
 export type UsedCalibration = { id: number; name: string } | { path: string } | null;

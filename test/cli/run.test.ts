@@ -17,8 +17,12 @@ const dir = mkdtempSync(join(tmpdir(), 'rhil-run-'));
 const db = join(dir, 'runs.db');
 const modelFile = join(dir, 'model.json');
 
+// Node warns on stderr when both are set (the test runner sets NO_COLOR and npm test FORCE_COLOR): not rhil's output.
+const env = { ...process.env };
+delete env.FORCE_COLOR;
+
 const rhil = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-  const child = execFile(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+  const child = execFile(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
     done({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout, stderr });
   });
   child.stdin!.end(input ?? '');

@@ -7,7 +7,7 @@ import {
   saveCalibration, saveNamedFile, saveNewFile, sizeText, withRecordedRun,
 } from '../../session/index.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, intArg } from '../util.js';
+import { UsageError, defaultDbPath, intArg, usage } from '../util.js';
 
 const medianOf = (xs: number[] | null | undefined): string => (xs && xs.length ? median(xs).toPrecision(4) : '-');
 
@@ -29,7 +29,7 @@ export function calibrateCommand(y: Argv): Argv {
     async (args) => {
       const seed = intArg('seed', args.seed, 0, 0xffffffff)!;
       const dbPath = args.db ?? defaultDbPath();
-      const policy = usageOf(() => parseRecordPolicy(args['record-batches']));
+      const policy = usage(() => parseRecordPolicy(args['record-batches']));
       // An unknown, unreadable or invalid plan is a usage error, like any other bad input file.
       const plan = await loadPlan(args.plan).catch((e: unknown) => { throw new UsageError(`--plan: ${(e as Error).message}`); });
       const device = await openDevice(args.device, { seed })
@@ -97,14 +97,6 @@ export function calibrateCommand(y: Argv): Argv {
 
 /** Default file name of a record (model and serial made safe for a file name), without .json. */
 const fileStem = (r: CalibrationRecord): string => `rhil-calibration-${r.device.model}-${r.device.serial}`.replace(/[^\w.-]+/g, '_');
-
-function usageOf<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
 
 function summary(record: CalibrationRecord, deviceSpec: string, planName: string, saved: (string | null)[]): string {
   return [

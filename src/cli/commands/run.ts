@@ -7,13 +7,13 @@ import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasS
 import { DEFAULT_DEVICE, type Device, openReconnectingDevice } from '../../device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
-  CalibrationError, ExitError, INTERRUPT_EXIT_CODE, type RecordPolicy, assertCalibrationFits, findNewestCalibration, interruptRequested, loadCalibration,
+  CalibrationError, ExitError, INTERRUPT_EXIT_CODE, assertCalibrationFits, findNewestCalibration, interruptRequested, loadCalibration,
   parseRecordPolicy, policyPhrase, policyText, projectedBytes, readCalibrationFile, sizeText, withRecordedRun,
 } from '../../session/index.js';
 import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_CHUNK, type LoadedModel, ModelError, ModelStream, checkModelDevice, loadModel, selectBackend,
 } from '../../train/index.js';
-import { UsageError, defaultDbPath, intArg } from '../util.js';
+import { UsageError, defaultDbPath, intArg, usage } from '../util.js';
 import { withRunsDb } from '../run-db.js';
 
 type Format = 'csv' | 'jsonl';
@@ -240,12 +240,7 @@ export function runCommand(y: Argv): Argv {
       const chunk = intArg('chunk', args.chunk, 1, 1_000_000)!;
       const washoutArg = intArg('washout', args.washout, 0, Number.MAX_SAFE_INTEGER);
       const seedArg = intArg('seed', args.seed, 0, 0xffffffff);
-      let policy: RecordPolicy;
-      try {
-        policy = parseRecordPolicy(args['record-batches']);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const policy = usage(() => parseRecordPolicy(args['record-batches']));
       const inFormat = (args['input-format'] ?? (/^\.(jsonl|ndjson)$/i.test(extname(args.input)) ? 'jsonl' : 'csv')) as Format;
       const outFormat = (args['output-format'] ?? inFormat) as Format;
       // Before the model is built: tfjs would otherwise start (and announce) its default backend.

@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULT_DEVICE, openReconnectingDevice } from '../../device/index.js';
 import {
-  CalibrationError, ExitError, INTERRUPT_EXIT_CODE, RecordDbError, SessionError, type TrainConfig, interruptRequested, loadResume, pickCalibration,
+  ExitError, INTERRUPT_EXIT_CODE, RecordDbError, type TrainConfig, interruptRequested, loadResume, pickCalibration,
   parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, trainSettings, withRecordedRun,
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
@@ -11,7 +11,7 @@ import {
 } from '../../train/index.js';
 import { TrainingInterrupted } from '../../train/common.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, intArg, numArg } from '../util.js';
+import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
 
 const TRAINERS = ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'] as const;
 
@@ -174,15 +174,6 @@ export function trainCommand(y: Argv): Argv {
       }
     },
   );
-}
-
-/** Runs a session decision, turning what it refuses into a usage error (exit 2). */
-function usage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof SessionError || e instanceof CalibrationError ? new UsageError(e.message) : e;
-  }
 }
 
 function episodeLine(r: EpisodeRecord, i: number, episodes: number): string {
