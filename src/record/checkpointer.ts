@@ -32,7 +32,8 @@ export function checkpointer(db: Database.Database, intervalMs: number): { hold(
     hold(): void {
       if (holds++ > 0) return;
       try {
-        worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { path: resolve(db.name), intervalMs } });
+        // No inherited execArgv: a flag meant for the main script (--input-type, a loader) can stop the worker loading.
+        worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { path: resolve(db.name), intervalMs }, execArgv: [] });
       } catch {
         return;
       }
