@@ -18,6 +18,7 @@ import { trainCommand } from './commands/train.js';
 import { watchCommand } from './commands/watch.js';
 import { configSupport } from './config.js';
 import { UsageError } from './util.js';
+import { requireValues } from './values.js';
 
 export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   cli = cli
     .option('config', { type: 'string', global: true, describe: 'JSON or YAML file of option values: shared keys (device, db, seed, backend) and a section per command; flags override it' })
     .middleware(config.middleware, true)
+    .middleware(requireValues(argv), true)
     .demandCommand(1, 'name a command; see rhil --help')
     .strict()
     .help()
@@ -36,9 +38,17 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
+  // A promise a library left unawaited (a batch in flight when the run stopped) must not end the
+  // command with a stack trace: the command's own error says what failed.
+  const stray = new Map<Promise<unknown>, unknown>();
+  process.on('unhandledRejection', (e, p) => { stray.set(p, e); });
+  process.on('rejectionHandled', (p) => { stray.delete(p); });
   try {
     await cli.parseAsync();
-    return 0;
+    const [e] = stray.values();
+    if (stray.size === 0) return 0;
+    process.stderr.write(`rhil: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   } catch (e) {
     process.stderr.write(`rhil: ${config.explain((e as Error).message)}\n`);
     // An interrupted run asks for its own status (130), as a shell reports a Ctrl-C.
@@ -48,4 +58,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`rhil: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
 main(hideBin(process.argv)).then((code) => { process.exitCode = code; });

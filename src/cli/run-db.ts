@@ -33,11 +33,33 @@ export function openRunsDb(path: string): Database.Database {
   }
 }
 
+/** The one line for a damaged file: what it is, and how to get the readable runs out of it. */
+function damaged(path: string, msg: string): Error {
+  return new Error(`${path} is damaged (${msg}); rhil runs verify RUN --db ${path} shows what a run lost, rhil runs salvage ${path} NEW.db copies the readable runs into a new file`);
+}
+
+/**
+ * Runs `fn` on the run database at `path` opened read-only, closing it after; a damaged page met
+ * on the way is reported as {@link damaged} rather than SQLite's bare "malformed".
+ */
+export function withRunsDb<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = openRunsDb(path);
+  try {
+    return fn(db);
+  } catch (e) {
+    if (String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_CORRUPT')) throw damaged(path, (e as Error).message);
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
 function explainOpen(path: string, e: unknown): Error {
   if (e instanceof UsageError) return e;
   const code = String((e as { code?: unknown })?.code ?? '');
   const msg = e instanceof Error ? e.message : String(e);
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) return new UsageError(`${path} is not an SQLite database (${msg}); pass --db the file rhil recorded into`);
+  if (code === 'SQLITE_NOTADB') return new UsageError(`${path} is not an SQLite database (${msg}); pass --db the file rhil recorded into`);
+  if (code.startsWith('SQLITE_CORRUPT')) return damaged(path, msg);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new Error(`${path} is locked by another process (${msg}); wait for it to finish and try again`);
   if (code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_READONLY')) {
     return new Error(`cannot open ${path} for reading (${msg}); check its permissions and that its directory is readable and writable (WAL needs the -shm file)`);

@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { CalibrationError, SessionError } from '../session/index.js';
 
 /** A mistake in how the command was called (exit code 2), as opposed to a failure doing it (1). */
 export class UsageError extends Error {}
+
+/** Runs a session decision, turning what it refuses (a conflicting flag, a calibration that does not fit) into a usage error. */
+export function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof SessionError || e instanceof CalibrationError ? new UsageError(e.message) : e;
+  }
+}
 
 export function readInput(path: string): Buffer {
   try {

@@ -16,7 +16,7 @@
 import type Database from 'better-sqlite3';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { openRecordDb } from '../record/recorder.js';
+import { openRecordDb } from '../record/open.js';
 import { livePage } from './page.js';
 import { type LiveCursor, type LiveState, START, readLiveState, readRunStatus } from './queries.js';
 

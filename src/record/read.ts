@@ -20,6 +20,7 @@ export interface RunSummary {
   seed: number | null;
   backend: string | null;
   host: string;
+  /** Batch rows of the run; -1 when they cannot be counted (a damaged file, see listRuns). */
   batches: number;
 }
 
@@ -96,19 +97,40 @@ const summary = (r: RunRow): RunSummary => ({
 const SUMMARY_SQL = `SELECT r.id, r.kind, r.status, r.started_ms, r.ended_ms, r.seed, r.backend, r.host,
   (SELECT count(*) FROM batches b WHERE b.run_id = r.id) AS batches FROM runs r`;
 
-/** Runs, newest first, optionally filtered by kind and status. */
+/**
+ * Runs, newest first, optionally filtered by kind and status. In a damaged file whose batches
+ * cannot all be counted, a run's `batches` is -1 where its count failed (the runs themselves are
+ * still listed).
+ */
 export function listRuns(db: Database.Database, opts: ListRunsOptions = {}): RunSummary[] {
   const limit = opts.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`listRuns: limit must be a positive integer, got ${limit}`);
-  const rows = db.prepare(`${SUMMARY_SQL} WHERE (@kind IS NULL OR r.kind = @kind) AND (@status IS NULL OR r.status = @status) ORDER BY r.id DESC LIMIT @limit`)
-    .all({ kind: opts.kind ?? null, status: opts.status ?? null, limit }) as RunRow[];
+  const where = `WHERE (@kind IS NULL OR r.kind = @kind) AND (@status IS NULL OR r.status = @status) ORDER BY r.id DESC LIMIT @limit`;
+  const params = { kind: opts.kind ?? null, status: opts.status ?? null, limit };
+  try {
+    return (db.prepare(`${SUMMARY_SQL} ${where}`).all(params) as RunRow[]).map(summary);
+  } catch (e) {
+    if (!String((e as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) throw e;
+  }
+  const count = db.prepare('SELECT count(*) AS n FROM batches WHERE run_id = ?').pluck();
+  const rows = db.prepare(`SELECT r.id, r.kind, r.status, r.started_ms, r.ended_ms, r.seed, r.backend, r.host, -1 AS batches FROM runs r ${where}`).all(params) as RunRow[];
+  for (const r of rows) {
+    try { r.batches = count.get(r.id) as number; } catch { /* stays -1: unreadable */ }
+  }
   return rows.map(summary);
 }
 
 /** One run with its config, device, metric series and artifact list; null if there is no such run. */
 export function getRun(db: Database.Database, id: number): RunDetail | null {
   checkRunId(id);
-  const r = db.prepare(`${SUMMARY_SQL} WHERE r.id = ?`).get(id) as RunRow | undefined;
+  let r: RunRow | undefined;
+  try {
+    r = db.prepare(`${SUMMARY_SQL} WHERE r.id = ?`).get(id) as RunRow | undefined;
+  } catch (e) {
+    if (!String((e as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) throw e;
+    // Damaged batch pages: the run's own row may still read, without its batch count.
+    r = db.prepare('SELECT id, kind, status, started_ms, ended_ms, seed, backend, host, -1 AS batches FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
   if (!r) return null;
   const x = db.prepare('SELECT config, git_commit, pid, heartbeat_ms, error, calibration_id, device_id FROM runs WHERE id = ?').get(id) as {
     config: string; git_commit: string | null; pid: number; heartbeat_ms: number; error: string | null; calibration_id: number | null; device_id: number | null;

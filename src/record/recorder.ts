@@ -2,7 +2,7 @@
  * Records runs (calibrate, train, run, bench) into SQLite as they happen.
  *
  * ```ts
- * const db = openRecordDb('runs.sqlite');          // WAL; marks runs of dead processes 'interrupted'
+ * const db = openRecordDb('runs.sqlite');          // open.ts: WAL; marks runs of dead processes 'interrupted'
  * const rec = new RunRecorder(db);
  * rec.startRun({ kind: 'train', config: opts, seed: 1, backend: 'cpu', device: client.info });
  * rec.recordBatch(await client.process(drive));    // committed before it returns (default)
@@ -27,13 +27,9 @@
  * called, and it shares the batches' queue, so a commit never holds an event without every batch
  * recorded before it: after a crash an event is never ahead of the batches it follows.
  *
- * Checkpoints. SQLite's automatic WAL checkpoint copies the log into the database file and fsyncs
- * both, every ~4 MB, inside whichever commit crosses the mark: tens of ms on the recording thread
- * at a few MB of batches per second. While a run records into a file, its connection turns that
- * off and a worker thread with its own connection runs PASSIVE checkpoints every
- * `checkpointIntervalMs` (default 100 ms) instead, which never block the writer; when the last run
- * of the connection finishes, automatic checkpoints come back. Durability is unchanged: a
- * checkpoint only moves committed pages. Pass `checkpoint: 'inline'` to keep SQLite's own.
+ * Checkpoints. While a run records into a file, WAL checkpoints run in a worker thread every
+ * `checkpointIntervalMs` (default 100 ms) instead of inside commits (checkpointer.ts). Pass
+ * `checkpoint: 'inline'` to keep SQLite's own.
  *
  * Checksums. Every batch row carries the CRC-32C of its input blob followed by its output blob,
  * computed from the very bytes inserted, so `verifyRun` can prove later that a blob is the one
@@ -49,124 +45,21 @@
  * matter more than throughput.
  *
  * Interrupted runs. A running run carries its writer's `host`, `pid` and a `heartbeat_ms` refreshed
- * on commits and at least every `heartbeatMs` (default 5 s). {@link markInterruptedRuns} (run by
- * {@link openRecordDb}) sets a 'running' run to 'interrupted' when
- * - it was written on this host and its pid is not a live process (gone, or a zombie), or is this
- *   very process (a container restarted as the same pid); or
- * - its heartbeat is older than `staleAfterMs` (default 60 s), whatever the host (covers a reused
- *   pid, and writers on another host or in another container sharing the file);
- * and never while a RunRecorder of this process holds it. A writer that was only frozen (SIGSTOP,
- * a blocked event loop longer than `staleAfterMs`) and is marked keeps recording, and its `finish`
- * sets the final status.
- * `ended_ms` is then the last heartbeat, the last moment the writer was known alive.
+ * on commits and at least every `heartbeatMs` (default 5 s), by which the next open tells a dead
+ * writer from a live one (open.ts).
+ *
+ * Write failures. A commit that fails (a full disk) keeps its queue and throws; `finish` with
+ * 'failed' or 'interrupted' then drops what cannot be written and commits the status alone, and
+ * throws only when even that fails (the caller may leave a marker, see open.ts).
  */
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { crc32c } from '../protocol/crc32c.js';
 import { type ArrayFormat, type RecordableArray, arrayFormat, shapeSize } from './blob.js';
+import { checkpointer, heldCheckpointer } from './checkpointer.js';
+import { gitCommit } from './git-commit.js';
+import { checkInt, liveRuns } from './open.js';
 import { MAX_EVENT_KIND, RUN_KINDS, type RunKind, type RunStatus, migrate } from './schema.js';
-
-export interface OpenRecordDbOptions {
-  /** Open an existing database read-only: no migration, no interrupted-run marking. Defaults to false. */
-  readonly?: boolean;
-  /** 'normal' (survives process crashes) or 'full' (also fsyncs every commit against power loss). Defaults to 'normal'. */
-  synchronous?: 'normal' | 'full';
-  /** How long a write waits for another connection's lock before failing with SQLITE_BUSY, in ms. Defaults to 5000. */
-  busyTimeoutMs?: number;
-  /** Heartbeat age after which a 'running' run is interrupted whatever its host and pid, in ms. Defaults to 60000. */
-  staleAfterMs?: number;
-}
-
-/**
- * Opens (creating if needed) a run database: WAL journal, the chosen `synchronous` level, a busy
- * timeout, foreign keys on, the schema migrated to the current version, and runs left 'running'
- * by dead processes marked 'interrupted' (see {@link markInterruptedRuns}).
- */
-export function openRecordDb(path: string, opts: OpenRecordDbOptions = {}): Database.Database {
-  if (typeof path !== 'string' || path === '') throw new TypeError('openRecordDb: path must be a non-empty string');
-  const sync = opts.synchronous ?? 'normal';
-  if (sync !== 'normal' && sync !== 'full') throw new TypeError(`option synchronous must be 'normal' or 'full', got ${String(sync)}`);
-  const busy = checkInt('busyTimeoutMs', opts.busyTimeoutMs, 5000, 0, 3_600_000);
-  const readonly = opts.readonly ?? false;
-  const db = new Database(path, { readonly, fileMustExist: readonly });
-  try {
-    db.pragma(`busy_timeout = ${busy}`);
-    if (!readonly) {
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal' && !(db.memory && mode === 'memory')) throw new Error(`${path}: cannot switch to WAL (journal_mode ${String(mode)})`);
-      db.pragma(`synchronous = ${sync.toUpperCase()}`);
-      db.pragma('foreign_keys = ON');
-      migrate(db);
-      markInterruptedRuns(db, { staleAfterMs: opts.staleAfterMs });
-    }
-    return db;
-  } catch (e) {
-    db.close();
-    throw e;
-  }
-}
-
-/** Runs held by a RunRecorder of this process, as `${db.name}\0${runId}`. */
-const liveRuns = new Set<string>();
-
-/** True when `pid` names a live (not zombie) process on this host. */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform === 'linux') {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-export interface MarkInterruptedOptions {
-  /** Heartbeat age after which a run is interrupted whatever its host and pid, in ms. Defaults to 60000. */
-  staleAfterMs?: number;
-  /** Current time in Unix ms. Defaults to Date.now(). */
-  now?: number;
-}
-
-/**
- * Sets every 'running' run whose writer is gone to 'interrupted' (rule in the module comment) and
- * returns their ids. Safe against a live writer: a row is changed only if its heartbeat is still
- * the one that was judged.
- */
-export function markInterruptedRuns(db: Database.Database, opts: MarkInterruptedOptions = {}): number[] {
-  const stale = checkInt('staleAfterMs', opts.staleAfterMs, 60_000, 1, Number.MAX_SAFE_INTEGER);
-  const now = opts.now ?? Date.now();
-  const host = hostname();
-  const update = db.prepare(`UPDATE runs SET status = 'interrupted', ended_ms = heartbeat_ms, error = ?
-    WHERE id = ? AND status = 'running' AND heartbeat_ms = ?`);
-  return db.transaction((): number[] => {
-    const rows = db.prepare(`SELECT id, host, pid, heartbeat_ms FROM runs WHERE status = 'running'`).all() as
-      { id: number; host: string; pid: number; heartbeat_ms: number }[];
-    const marked: number[] = [];
-    for (const r of rows) {
-      let why: string | null = null;
-      if (r.host === host && liveRuns.has(`${db.name}\0${r.id}`)) continue;
-      if (r.host === host && (r.pid === process.pid || !pidAlive(r.pid))) {
-        why = `writer pid ${r.pid} on ${r.host} is gone`;
-      } else if (now - r.heartbeat_ms > stale) {
-        why = `no heartbeat from pid ${r.pid} on ${r.host} for ${Math.round((now - r.heartbeat_ms) / 1000)} s`;
-      }
-      if (why !== null && update.run(why, r.id, r.heartbeat_ms).changes === 1) marked.push(r.id);
-    }
-    return marked;
-  }).immediate();
-}
 
 /** Identity of the device a run used; a device client's INFO fits as is (stored whole as JSON). */
 export interface RecordedDevice {
@@ -448,9 +341,23 @@ export class RunRecorder {
       throw new TypeError(`finish: status must be completed, failed or interrupted, got ${String(status)}`);
     }
     const message = error === undefined ? null : String(error instanceof Error ? error.message : error).slice(0, 10_000);
-    this.commit(() => {
-      this.db.prepare('UPDATE runs SET status = ?, ended_ms = ?, error = ? WHERE id = ?').run(status, Date.now(), message, this.runId);
-    });
+    const close = () => { this.db.prepare('UPDATE runs SET status = ?, ended_ms = ?, error = ? WHERE id = ?').run(status, Date.now(), message, this.runId); };
+    try {
+      this.commit(close);
+    } catch (e) {
+      if (status === 'completed') throw e;
+      // What did not fit is lost either way; the status is small and may still fit.
+      this.batches = [];
+      this.metrics = [];
+      this.events = [];
+      this.pendingBytes = 0;
+      try {
+        this.db.transaction(close).immediate();
+      } finally {
+        this.stop();
+      }
+      return;
+    }
     this.stop();
   }
 
@@ -459,7 +366,7 @@ export class RunRecorder {
     this.timer = null;
     this.state = 'finished';
     liveRuns.delete(`${this.db.name}\0${this.runId}`);
-    if (this.checkpoint === 'thread') checkpoints.get(this.db)?.release();
+    if (this.checkpoint === 'thread') heldCheckpointer(this.db)?.release();
   }
 
   private checkRunning(what: string): void {
@@ -513,114 +420,6 @@ export class RunRecorder {
   }
 }
 
-// The worker's whole program: plain JavaScript run with eval, so it needs no file of its own.
-const CHECKPOINT_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.sqlite);
-const db = new Database(workerData.path, { fileMustExist: true });
-const run = () => {
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch (e) {
-    parentPort.postMessage({ error: String(e && e.message || e) });
-  }
-};
-const timer = setInterval(run, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); run(); db.close(); parentPort.close(); });
-`;
-
-/** Checkpoint threads by connection, shared by the runs recording through it. */
-const checkpoints = new Map<Database.Database, { hold(): void; release(): void }>();
-
-/**
- * The checkpoint thread of `db` (started on the first hold, stopped on the last release). If the
- * thread cannot run, automatic checkpoints come back at once: a slower commit beats a WAL that
- * grows without end.
- */
-function checkpointer(db: Database.Database, intervalMs: number): { hold(): void; release(): void } {
-  const have = checkpoints.get(db);
-  if (have) return have;
-  let holds = 0;
-  let worker: Worker | null = null;
-  const inline = (): void => {
-    try {
-      if (db.open) db.pragma('wal_autocheckpoint = 1000');
-    } catch { /* the connection is going away: nothing to restore */ }
-  };
-  const entry = {
-    hold(): void {
-      if (holds++ > 0) return;
-      try {
-        worker = new Worker(CHECKPOINT_WORKER, {
-          eval: true,
-          workerData: { path: resolve(db.name), sqlite: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs },
-        });
-      } catch {
-        return;
-      }
-      db.pragma('wal_autocheckpoint = 0');
-      const w = worker;
-      w.on('message', (m: { error?: string }) => { if (m.error !== undefined) { inline(); void w.terminate(); } });
-      w.on('error', inline);
-      // After the listeners: adding a 'message' listener refs the worker again, and a run never
-      // finished (a failing caller) must not keep the process alive.
-      w.unref();
-    },
-    release(): void {
-      if (holds === 0 || --holds > 0) return;
-      checkpoints.delete(db);
-      inline();
-      worker?.postMessage('stop');
-      worker = null;
-    },
-  };
-  checkpoints.set(db, entry);
-  return entry;
-}
-
-/** The commit checked out in `dir` (or a parent), read from .git without running git; null when unknown. */
-export function gitCommit(dir: string): string | null {
-  for (let d = dir, i = 0; i < 64; i++) {
-    try {
-      let gitDir = join(d, '.git');
-      let head: string;
-      try {
-        head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
-        const link = /^gitdir: (.+)$/m.exec(readFileSync(gitDir, 'utf8'));
-        if (!link) return null;
-        gitDir = link[1].startsWith('/') ? link[1] : join(d, link[1]);
-        head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
-      }
-      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
-      const ref = /^ref: (refs\/[^\s]+)$/.exec(head);
-      if (!ref) return null;
-      const commonDir = (() => { try { return join(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim()); } catch { return gitDir; } })();
-      for (const g of [gitDir, commonDir]) {
-        try {
-          const c = readFileSync(join(g, ref[1]), 'utf8').trim();
-          if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(c)) return c;
-        } catch { /* try packed-refs */ }
-      }
-      try {
-        const packed = readFileSync(join(commonDir, 'packed-refs'), 'utf8');
-        for (const line of packed.split('\n')) {
-          const [sha, name] = line.split(' ');
-          if (name === ref[1] && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) return sha;
-        }
-      } catch { /* none */ }
-      return null; // unborn branch
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null;
-      const up = join(d, '..');
-      if (up === d) return null;
-      d = up;
-    }
-  }
-  return null;
-}
-
 /** Writes `a` as little-endian float32 into `out` at byte `offset` (u16 and i16 exactly, f64 rounded). */
 function writeF32LE(out: Buffer, offset: number, a: RecordableArray): void {
   if (LITTLE_ENDIAN) {
@@ -629,14 +428,6 @@ function writeF32LE(out: Buffer, offset: number, a: RecordableArray): void {
     return;
   }
   for (let i = 0; i < a.length; i++) out.writeFloatLE(a[i], offset + i * 4);
-}
-
-function checkInt(name: string, v: unknown, def: number | undefined, min: number, max: number, where = 'option'): number {
-  const x = v === undefined ? def : v;
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
-    throw new RangeError(`${where === 'option' ? 'option ' : `${where}: `}${name} must be an integer in ${min}..${max}, got ${String(x)}`);
-  }
-  return x;
 }
 
 function checkId(v: unknown, what: string): number {

@@ -1,8 +1,14 @@
 /** Recorded sessions: runs with their batches, metrics and artifacts, and calibrations kept in the run database. */
 export {
-  type RecordedRunOptions, type RunContext, ExitError, INTERRUPT_EXIT_CODE, RecordDbError, explainDbError, isInterruption, withRecordedRun,
+  type RecordedRunOptions, type RunContext, ExitError, INTERRUPT_EXIT_CODE, InterruptRequest, RecordDbError, explainDbError, interruptRequested,
+  isInterruption, SessionError, withRecordedRun,
 } from './run.js';
 export {
   type FindCalibrationOptions, type SaveCalibrationOptions, type StoredCalibration, CalibrationError, assertCalibrationFits,
   findNewestCalibration, loadCalibration, readCalibrationFile, saveCalibration,
 } from './calibrations.js';
+export {
+  type GivenTrainSettings, type PickedCalibration, type Resumed, type TrainConfig, type UsedCalibration, loadResume,
+  pickCalibration, saveNamedFile, saveNewFile, trainSettings,
+} from './train-plan.js';
+export { type RecordPolicy, parseRecordPolicy, planSamples, policyPhrase, policyText, projectedBytes, rowBytes, sizeText } from './record-policy.js';

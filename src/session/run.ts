@@ -18,11 +18,14 @@
  * body through ctx.signal and is what the caller gets: data that is not being saved is not a run.
  */
 import type Database from 'better-sqlite3';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Device, DeviceEvent } from '../device/client.js';
-import { RunRecorder, openRecordDb } from '../record/recorder.js';
+import { DamagedDbError, leaveFailureMarker, openRecordDb } from '../record/open.js';
+import { RunRecorder } from '../record/recorder.js';
 import { type RunKind, SchemaError } from '../record/schema.js';
+import { type RecordPolicy, policyText } from './record-policy.js';
 
 export interface RecordedRunOptions {
   /** SQLite path. Defaults to none: nothing is recorded (signals are still handled). */
@@ -38,10 +41,11 @@ export interface RecordedRunOptions {
   /** Row of `calibrations` the run uses. */
   calibrationId?: number;
   /**
-   * Record the device's batches (its identity and events are recorded either way). Defaults to
-   * true; a throughput benchmark turns it off, as it would time its own database writes.
+   * Which of the device's batches to record (its identity and events are recorded either way):
+   * all, none (a throughput benchmark, which would time its own database writes), or every Nth.
+   * Defaults to all; false is none.
    */
-  recordBatches?: boolean;
+  recordBatches?: RecordPolicy | false;
   /**
    * The first SIGINT/SIGTERM aborts ctx.signal (the body finishes the batch in flight, the run is
    * flushed and marked 'interrupted'); the second exits at once with code 130, leaving what was
@@ -72,6 +76,21 @@ export class RecordDbError extends Error {
   }
 }
 
+/** What the caller asked for cannot be done as asked (a conflicting flag, an unknown run, a bad policy); the message says why. */
+export class SessionError extends Error {
+  override name = 'SessionError';
+}
+
+/** The reason ctx.signal carries after SIGINT/SIGTERM (a recording failure carries its RecordDbError). */
+export class InterruptRequest extends Error {
+  override name = 'InterruptRequest';
+}
+
+/** True when `signal` was aborted by the user (SIGINT/SIGTERM), not by a recording failure. */
+export function interruptRequested(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && signal.reason instanceof InterruptRequest;
+}
+
 /** Exit status of a process ended by a second interrupt (128 + SIGINT), as shells report it. */
 export const INTERRUPT_EXIT_CODE = 130;
 
@@ -92,7 +111,7 @@ export class ExitError extends Error {
  * load tfjs through the trainers' module.
  */
 export function isInterruption(e: unknown, signal?: AbortSignal): boolean {
-  return (e instanceof Error && e.name === 'TrainingInterrupted') || (signal?.aborted ?? false);
+  return (e instanceof Error && e.name === 'TrainingInterrupted') || interruptRequested(signal);
 }
 
 export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: RunContext) => Promise<T>): Promise<T> {
@@ -100,6 +119,7 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
   const controller = new AbortController();
   let db: Database.Database | null = null;
   let rec: RunRecorder | null = null;
+  let reserve: Reserve | null = null;
   if (opts.db !== undefined) {
     const path = opts.db;
     db = openDb(path, opts.busyTimeoutMs);
@@ -113,6 +133,8 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
       db.close();
       throw explainDbError(path, e);
     }
+    // After the run row: on a nearly full disk the run itself comes first.
+    reserve = new Reserve(`${path}-reserve-${process.pid}`);
   }
 
   // A recording failure inside an observer cannot be thrown to anyone (rxjs would rethrow it
@@ -126,9 +148,14 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
   const subs: Subscription[] = [];
   if (rec && opts.device) {
     const r = rec;
-    if (opts.recordBatches !== false) {
+    const policy = opts.recordBatches === false ? 'none' : opts.recordBatches ?? 'all';
+    // Said first, so that a reader (verify) knows the batch ids of a sampled run step by more than 1.
+    if (policy !== 'all') r.recordEvent('recording', { batches: policyText(policy) });
+    if (policy !== 'none') {
+      const every = policy === 'all' ? 1 : policy.every;
+      let n = 0;
       subs.push(opts.device.results$.subscribe((b) => {
-        if (recordFailure) return;
+        if (recordFailure || n++ % every !== 0) return;
         try { r.recordBatch(b); } catch (e) { failed(e); }
       }));
     }
@@ -143,7 +170,7 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
     interrupts++;
     if (interrupts === 1) {
       log(`rhil: ${sig}: interrupting… (finishing the batch in flight; press Ctrl-C again to exit at once)`);
-      controller.abort(new Error(`interrupted by ${sig}`));
+      controller.abort(new InterruptRequest(`interrupted by ${sig}`));
       return;
     }
     // Every commit is synchronous, so none is half done here; marking the run spares the next
@@ -192,12 +219,20 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
     try {
       rec?.finish('completed');
     } catch (e) {
-      throw explainDbError(opts.db!, e, 'recording');
+      failed(e);
+      throw recordFailure!;
     }
     return result;
   } catch (e) {
-    if (e === recordFailure) finishQuietly(rec, 'failed', e);
-    throw e;
+    if (e !== recordFailure || !rec) throw e;
+    // One line for the user: the cause, and where the run's failure is noted. On a full disk the
+    // reserve's space is what lets the final status (or the marker) be written.
+    reserve?.release();
+    const failure = e as unknown as Error;
+    const where = finishQuietly(rec, 'failed', failure) ? `run ${rec.runId} marked failed`
+      : leaveFailureMarker(opts.db!, rec.runId, failure.message) ? `run ${rec.runId} will be marked failed at the next open of ${opts.db}`
+        : `run ${rec.runId} could not be marked failed (the next open marks it interrupted)`;
+    throw new RecordDbError(opts.db!, `${failure.message}; ${where}`, { cause: failure.cause });
   } finally {
     for (const s of subs) s.unsubscribe();
     if (handle) {
@@ -205,6 +240,33 @@ export async function withRecordedRun<T>(opts: RecordedRunOptions, body: (ctx: R
       process.off('SIGTERM', onSignal);
     }
     try { db?.close(); } catch { /* nothing left to save */ }
+    reserve?.release();
+  }
+}
+
+/**
+ * A little disk space held beside the database while a run records: when the disk fills, freeing
+ * it is what lets the run's final status or its failure marker still be written. Best effort: on
+ * a disk already too full for it, there is simply none.
+ */
+class Reserve {
+  /** Room for the status update's WAL frames (a few 4 KiB pages) with margin. */
+  static readonly BYTES = 64 * 1024;
+  private held: boolean;
+  constructor(private readonly path: string) {
+    try {
+      writeFileSync(path, Buffer.alloc(Reserve.BYTES), { flag: 'w' });
+      this.held = true;
+    } catch {
+      rmSync(path, { force: true });
+      this.held = false;
+    }
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    rmSync(this.path, { force: true });
   }
 }
 
@@ -216,11 +278,14 @@ function isDbTrouble(e: unknown): boolean {
   return typeof code === 'string' && TROUBLE.test(code);
 }
 
-function finishQuietly(rec: RunRecorder | null, status: 'failed' | 'interrupted', e: unknown): void {
+/** Finishes the run with `status`; false when the database refused even that. */
+function finishQuietly(rec: RunRecorder | null, status: 'failed' | 'interrupted', e: unknown): boolean {
   try {
     rec?.finish(status, e);
+    return true;
   } catch {
     // The database is what failed (or the run is finished): the body's error says more than this one.
+    return false;
   }
 }
 
@@ -234,7 +299,7 @@ function eventDetail(ev: DeviceEvent): Record<string, unknown> | undefined {
 
 function openDb(path: string, busyTimeoutMs = 5000): Database.Database {
   try {
-    return openRecordDb(path, { busyTimeoutMs });
+    return openRecordDb(path, { busyTimeoutMs, checkIntegrity: true });
   } catch (e) {
     throw explainDbError(path, e, 'opening', busyTimeoutMs);
   }
@@ -254,7 +319,11 @@ export function explainDbError(path: string, e: unknown, doing: 'opening' | 'rec
   if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_')) {
     return make(`${path} is read-only (${msg}); make it and its directory writable ${other}`);
   }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_') || e instanceof SchemaError) {
+  if (e instanceof DamagedDbError || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) {
+    const what = e instanceof DamagedDbError ? e.message : `${path} is damaged (${msg})`;
+    return make(`${what}; nothing more is recorded into it: rhil runs salvage ${path} NEW.db copies its readable runs; then pass --db NEW.db (or --no-record)`);
+  }
+  if (code === 'SQLITE_NOTADB' || e instanceof SchemaError) {
     return make(`${path} is not a run database this program can use (${msg}); ${other.replace(/^or /, '')}`);
   }
   if (e instanceof TypeError && /directory does not exist/.test(msg)) {

@@ -1,13 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getRun, listRuns, openRecordDb, readArtifact, readMetrics } from '../../src/record/index.js';
+import { getRun, listRuns, openRecordDb, readArtifact, readMetrics, verifyRun } from '../../src/record/index.js';
 
 const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
@@ -66,7 +66,10 @@ test('calibrate records its run and calibration; train applies the newest one, r
       const runs = listRuns(db);
       assert.equal(runs.map((r) => [r.kind, r.status]), [['train', 'completed'], ['train', 'completed'], ['calibrate', 'completed']]);
       const calRun = getRun(db, runs[2].id)!;
-      assert.ok(calRun.batches > 100, `calibrate recorded ${calRun.batches} batches`);
+      // By default one batch in 100: the record is what a user needs, the batches a sample to check it by.
+      assert.ok(calRun.batches >= 10 && calRun.batches < 100, `calibrate recorded ${calRun.batches} batches`);
+      assert.is(verifyRun(db, calRun.id).sampled, 'every 100');
+      assert.ok(verifyRun(db, calRun.id).ok);
       assert.is(calRun.device!.model, 'sim-analog-awg');
       assert.is((readArtifact(db, calRun.id, 'calibration')!.json as { format: string }).format, 'rhil-calibration');
       const trained = getRun(db, runs[1].id)!;
@@ -101,13 +104,41 @@ test('calibrate records its run and calibration; train applies the newest one, r
   }
 });
 
-test('--no-record writes no database', async () => {
+test('--no-record writes no database; a second run never replaces the first one\'s model file; a flag without its value is refused', async () => {
   const t = tempDir();
   try {
     const r = await run(t.dir, ['train', '--episodes', '2', '--no-record']);
     assert.is(r.code, 0, r.stderr);
     assert.equal(readdirSync(t.dir), ['rhil-narma10-pat-seed1.json']);
     assert.match(r.stdout, /calibration none \(no database at rhil\.db\)/);
+    assert.match(r.stdout, /model saved to rhil-narma10-pat-seed1\.json$/m);
+    const first = readFileSync(join(t.dir, 'rhil-narma10-pat-seed1.json'), 'utf8');
+    const again = await run(t.dir, ['train', '--episodes', '1', '--no-record']);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stdout, /model saved to rhil-narma10-pat-seed1-2\.json$/m);
+    assert.is(readFileSync(join(t.dir, 'rhil-narma10-pat-seed1.json'), 'utf8'), first, 'the first model is untouched');
+    // A recorded run names its file after the run.
+    const rec = await run(t.dir, ['train', '--episodes', '1', '--trainer', 'digital']);
+    assert.is(rec.code, 0, rec.stderr);
+    assert.match(rec.stdout, /model saved to rhil-narma10-digital-seed1-run1\.json; run 1 in rhil\.db$/m);
+    inDb(t.dir, (db) => {
+      const m = readArtifact(db, 1, 'model')!.json as { savedTo: string };
+      assert.is(m.savedTo, join(t.dir, 'rhil-narma10-digital-seed1-run1.json'));
+    });
+    for (const [args, msg] of [
+      [['--episodes', '--no-record'], /^rhil: --episodes needs a value\n$/],
+      [['--no-record', '--seed'], /^rhil: --seed needs a value\n$/],
+      [['--seed', 'abc', '--no-record'], /^rhil: --seed must be a number, got "abc"\n$/],
+      [['--db', '--no-record'], /^rhil: --db needs a value\n$/],
+    ] as [string[], RegExp][]) {
+      const bad = await run(t.dir, ['train', ...args]);
+      assert.is(bad.code, 2, args.join(' '));
+      assert.match(bad.stderr, msg);
+    }
+    const none = await run(t.dir, ['runs', 'list', '--limit']);
+    assert.match(none.stderr, /^rhil: --limit needs a value\n$/);
+    assert.equal(readdirSync(t.dir).filter((f) => !/-(wal|shm)$/.test(f)).sort(), ['rhil-narma10-digital-seed1-run1.json', 'rhil-narma10-pat-seed1-2.json', 'rhil-narma10-pat-seed1.json', 'rhil.db'],
+      'nothing ran for the refused flags');
   } finally {
     t.cleanup();
   }

@@ -17,8 +17,12 @@ const dir = mkdtempSync(join(tmpdir(), 'rhil-run-'));
 const db = join(dir, 'runs.db');
 const modelFile = join(dir, 'model.json');
 
+// Node warns on stderr when both are set (the test runner sets NO_COLOR and npm test FORCE_COLOR): not rhil's output.
+const env = { ...process.env };
+delete env.FORCE_COLOR;
+
 const rhil = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-  const child = execFile(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+  const child = execFile(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
     done({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout, stderr });
   });
   child.stdin!.end(input ?? '');
@@ -168,7 +172,7 @@ test('a device lost mid-stream is a failure (exit 1): the steps measured are wri
   try {
     const [line] = (await once(createInterface({ input: sim.stdout! }), 'line')) as [string];
     const address = line.split(' ')[1];
-    const r = await rhil(['run', '--model', modelFile, '--device', address, '--chunk', '100', '--out', 'lost.csv', '--db', db], csv);
+    const r = await rhil(['run', '--model', modelFile, '--device', address, '--chunk', '100', '--out', 'lost.csv', '--db', db, '--record-batches', 'all'], csv);
     assert.is(r.code, 1, r.stderr);
     assert.match(r.stderr, /\(while processing input lines 401\.\.500\); predictions for the first 400 steps were written to lost\.csv, the rest were not\n$/);
     assert.is(parseCsv(readFileSync(join(dir, 'lost.csv'), 'utf8')).size, 400);

@@ -113,7 +113,7 @@ test('runs compare: fields side by side, only the config keys that differ, the l
 test('runs verify: exit 0 on a sound run; on a tampered copy exit 1 with each problem listed', async () => {
   const ok = await rhil(['runs', 'verify', '2']);
   assert.is(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /^run 2: ok: 2 batches, 16 samples, 2 segments; events break 1, reset 1$/m);
+  assert.match(ok.stdout, /^run 2: ok: 2 batches, 16 samples, 2 segments; events break 1, reset 1; 0 artifacts; database ok$/m);
   const copy = join(dir, 'tampered.db');
   const src = new Database(db, { readonly: true });
   await src.backup(copy);
@@ -124,7 +124,7 @@ test('runs verify: exit 0 on a sound run; on a tampered copy exit 1 with each pr
   t.close();
   const bad = await rhil(['runs', 'verify', '1', '--db', copy]);
   assert.is(bad.code, 1);
-  assert.match(bad.stdout, /^run 1: NOT ok: 3 batches, 24 samples, 1 segment; events boot 1$/m);
+  assert.match(bad.stdout, /^run 1: NOT ok: 3 batches, 24 samples, 1 segment; events boot 1; \d+ artifacts?; database ok$/m);
   assert.match(bad.stdout, /^ {2}seq 1: missing row \(a hidden gap before seq 2 \(batch 3\)\)$/m);
   assert.match(bad.stdout, /^ {2}seq 3 \(batch 4\): status 2, not 0 \(ok\)$/m);
   assert.match(bad.stderr, /^rhil: run 1 failed verification: 2 problems \(listed above\)$/m);

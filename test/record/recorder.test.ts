@@ -440,4 +440,26 @@ test('while a run records into a file, WAL checkpoints run on a worker thread, a
   }
 });
 
+test('the checkpoint thread (checkpoint-worker.ts) loads and moves committed pages into the database file while the run records', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'rhil.db');
+    const db = openRecordDb(path);
+    const rec = new RunRecorder(db, { checkpointIntervalMs: 10 });
+    rec.startRun({ kind: 'run', gitCommit: null });
+    const before = statSync(path).size;
+    for (let k = 0; k < 200; k++) rec.recordBatch(makeBatch(k, 256, 4, 16));
+    // Automatic checkpoints are off while the thread holds the run, so only the thread can grow the file.
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 0);
+    for (let i = 0; i < 500 && statSync(path).size === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(statSync(path).size > before, 'the database file grew before the run finished');
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the thread did not fail back to inline checkpoints');
+    rec.finish('completed');
+    assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'automatic checkpoints come back');
+    db.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

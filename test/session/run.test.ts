@@ -1,14 +1,14 @@
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type BatchResult, type DeviceClient, openDevice } from '../../src/device/index.js';
-import { getRun, listRuns, openRecordDb, readArtifact, readBatches, readEvents, readMetrics } from '../../src/record/index.js';
-import { RecordDbError, withRecordedRun } from '../../src/session/index.js';
+import { getRun, listRuns, openRecordDb, readArtifact, readBatches, readEvents, readMetrics, verifyRun } from '../../src/record/index.js';
+import { RecordDbError, interruptRequested, parseRecordPolicy, projectedBytes, withRecordedRun } from '../../src/session/index.js';
 import { TrainingInterrupted } from '../../src/train/common.js';
 
 function tempDir(): { dir: string; cleanup(): void } {
@@ -301,6 +301,107 @@ test('a read-only database gives one clear error', () => {
     assert.match(out.message, path);
     assert.match(out.message, /read-only|cannot open .* for writing/);
     assert.match(out.message, /--db another\.db/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a write failure mid-run stops the body (not as an interrupt); when the database refuses even the failed status, the next open records it from the marker', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'rhil.db');
+    openRecordDb(path).close();
+    const other = new Database(path);
+    let interrupted: boolean | null = null;
+    let runId = 0;
+    const err = await withDevice((device) => withRecordedRun({ db: path, kind: 'run', config: {}, device, handleSignals: false, busyTimeoutMs: 50 }, async (ctx) => {
+      runId = ctx.runId!;
+      await device.resetState();
+      for (let k = 0; k < 3; k++) await device.process(ramp(k, 10));
+      // Another writer takes the database: every commit of this run now fails (an injected write error).
+      other.exec('BEGIN IMMEDIATE');
+      await device.process(ramp(3, 10));
+      interrupted = interruptRequested(ctx.signal);
+      ctx.signal.throwIfAborted();
+      return 'not reached';
+    })).then(() => null, (e: unknown) => e as Error);
+    assert.instance(err, RecordDbError);
+    assert.is(interrupted, false, 'a recording failure is not a Ctrl-C');
+    assert.match(err!.message, /is locked by another process/);
+    assert.match(err!.message, `run ${runId} will be marked failed at the next open of ${path}`);
+    assert.ok(existsSync(`${path}-failed`));
+    other.exec('ROLLBACK');
+    other.close();
+    const db = openRecordDb(path);
+    try {
+      const run = getRun(db, runId)!;
+      assert.is(run.status, 'failed');
+      assert.match(run.error!, /is locked by another process/);
+      assert.is(run.batches, 3, 'the batches committed before the failure are kept');
+      assert.ok(verifyRun(db, runId).ok);
+    } finally {
+      db.close();
+    }
+    assert.not.ok(existsSync(`${path}-failed`), 'the marker is consumed');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('--record-batches every N keeps the first of each N batches, says so in an event, and the run still verifies; none keeps events only', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'rhil.db');
+    for (const policy of [parseRecordPolicy('every 3'), parseRecordPolicy('none')]) {
+      await withDevice((device) => withRecordedRun({ db: path, kind: 'run', config: {}, device, handleSignals: false, recordBatches: policy }, async () => {
+        await device.resetState();
+        for (let k = 0; k < 7; k++) await device.process(ramp(k, 10));
+      }));
+    }
+    const db = openRecordDb(path, { readonly: true });
+    try {
+      assert.equal([...readBatches(db, 1)].map((b) => b.batchId), [1, 4, 7]);
+      const v = verifyRun(db, 1);
+      assert.ok(v.ok, v.problems.join('\n'));
+      assert.is(v.sampled, 'every 3');
+      assert.equal(readEvents(db, 1).map((e) => e.kind), ['recording', 'reset']);
+      assert.is(getRun(db, 2)!.batches, 0);
+      assert.equal(readEvents(db, 2)[0].detail, { batches: 'none' });
+      assert.ok(verifyRun(db, 2).ok);
+      // A hidden jump backwards is still caught in a sampled run.
+      const w = new Database(path);
+      w.prepare('UPDATE batches SET batch_id = 2 WHERE run_id = 1 AND seq = 2').run();
+      w.close();
+      assert.match(verifyRun(db, 1).problems.join('\n'), /batch id 2 after 4 in epoch \d+, expected a later one/);
+    } finally {
+      db.close();
+    }
+    assert.throws(() => parseRecordPolicy('sometimes'), /--record-batches must be all, none or every N/);
+    assert.equal(parseRecordPolicy('every:1'), 'all');
+    assert.is(projectedBytes(1000, 1, 50, 100, 'none'), 0);
+    assert.is(projectedBytes(1000, 1, 50, 100, { every: 10 }) * 10, projectedBytes(1000, 1, 50, 100, 'all'));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a damaged database is refused for recording with one line that names salvage', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'rhil.db');
+    await withDevice((device) => withRecordedRun({ db: path, kind: 'run', config: {}, device, handleSignals: false }, async () => {
+      await device.resetState();
+      for (let k = 0; k < 40; k++) await device.process(ramp(k, 100));
+    }));
+    const size = statSync(path).size;
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(16384, 0xa5), 0, 16384, Math.floor(size / 2 / 4096) * 4096);
+    closeSync(fd);
+    const err = await withRecordedRun({ db: path, kind: 'run', config: {}, handleSignals: false }, async () => 'ran').then(() => null, (e: unknown) => e as Error);
+    assert.instance(err, RecordDbError);
+    assert.match(err!.message, `${path} is damaged (quick_check: `);
+    assert.match(err!.message, `rhil runs salvage ${path} NEW.db`);
+    assert.not.match(err!.message, /\n/);
   } finally {
     t.cleanup();
   }

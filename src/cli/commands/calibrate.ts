@@ -1,12 +1,14 @@
-import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { type CalibrationDevice, type CalibrationRecord, loadPlan, median, runCalibration } from '../../calibration/index.js';
 import { DEFAULT_DEVICE, openDevice } from '../../device/index.js';
 import { openRecordDb } from '../../record/index.js';
-import { ExitError, INTERRUPT_EXIT_CODE, explainDbError, saveCalibration, withRecordedRun } from '../../session/index.js';
+import {
+  ExitError, INTERRUPT_EXIT_CODE, RecordDbError, explainDbError, interruptRequested, parseRecordPolicy, planSamples, policyPhrase, policyText, projectedBytes,
+  saveCalibration, saveNamedFile, saveNewFile, sizeText, withRecordedRun,
+} from '../../session/index.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, intArg } from '../util.js';
+import { UsageError, defaultDbPath, intArg, usage } from '../util.js';
 
 const medianOf = (xs: number[] | null | undefined): string => (xs && xs.length ? median(xs).toPrecision(4) : '-');
 
@@ -20,7 +22,8 @@ export function calibrateCommand(y: Argv): Argv {
       .option('seed', { type: 'number', default: 1, describe: 'seed of the plan\'s randomness and of a simulated device' })
       .option('db', { type: 'string', defaultDescription: '$RHIL_DB or rhil.db', describe: 'run database: records the run (every batch) and keeps the calibration, where rhil train finds it' })
       .option('record', { type: 'boolean', default: true, describe: 'record in the database (--no-record: write no database; the record then goes to a JSON file)' })
-      .option('out', { type: 'string', describe: 'also save the record as JSON here (with --no-record: default rhil-calibration-<model>-<serial>.json)' })
+      .option('record-batches', { type: 'string', default: 'every 100', describe: 'which device batches the run records: all, none, or every N (the record itself and every event are kept either way)' })
+      .option('out', { type: 'string', describe: 'also save the record as JSON here (with --no-record: default rhil-calibration-<model>-<serial>.json, never replacing a file)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
       .option('live', LIVE_OPTION)
       .example('$0 calibrate --plan analog --device sim:analog', 'calibrate the built-in analog simulator')
@@ -28,23 +31,31 @@ export function calibrateCommand(y: Argv): Argv {
     async (args) => {
       const seed = intArg('seed', args.seed, 0, 0xffffffff)!;
       const dbPath = args.db ?? defaultDbPath();
+      const policy = usage(() => parseRecordPolicy(args['record-batches']));
       // An unknown, unreadable or invalid plan is a usage error, like any other bad input file.
       const plan = await loadPlan(args.plan).catch((e: unknown) => { throw new UsageError(`--plan: ${(e as Error).message}`); });
       const live = await startLive(args.live, args.record);
       const device = await openDevice(args.device, { seed })
         .catch(async (e: unknown) => { await live?.close(); throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
       const progress = args.json ? null : new StepProgress();
+      if (args.record && !args.json) {
+        const { inChannels, outChannels } = device.info;
+        const bytes = projectedBytes(planSamples(plan, inChannels), inChannels, outChannels, device.maxBatch, policy);
+        console.log(`recording ${policyPhrase(policy)} of the ${planSamples(plan, inChannels)} device samples planned: about ${sizeText(bytes)} in ${dbPath} (--record-batches all|none|every N)`);
+      }
       let runId: number | null = null;
       let signal: AbortSignal | undefined;
+      let measured: CalibrationRecord | null = null;
       try {
         const { record, calibrationId } = await withRecordedRun({
-          db: args.record ? dbPath : undefined, kind: 'calibrate', seed, device,
-          config: { plan: args.plan, planName: plan.name, device: args.device, seed, out: args.out ?? null },
+          db: args.record ? dbPath : undefined, kind: 'calibrate', seed, device, recordBatches: policy,
+          config: { plan: args.plan, planName: plan.name, device: args.device, seed, out: args.out ?? null, recordBatches: policyText(policy) },
         }, async (ctx) => {
           runId = ctx.runId;
           signal = ctx.signal;
           if (runId !== null) live?.attach(dbPath, runId);
           const record = await runCalibration(stoppable(device, ctx.signal), plan, { seed, onProgress: (p) => progress?.step(p) });
+          measured = record;
           progress?.end();
           ctx.artifact('calibration', 'calibration', record);
           // Saved before the run completes, so a completed calibrate run always has its row.
@@ -62,8 +73,7 @@ export function calibrateCommand(y: Argv): Argv {
           }
           return { record, calibrationId };
         });
-        const out = args.out ?? (args.record ? undefined : `rhil-calibration-${record.device.model}-${record.device.serial}.json`.replace(/[^\w.-]+/g, '_'));
-        if (out !== undefined) writeFileSync(out, JSON.stringify(record));
+        const out = args.out !== undefined ? saveNamedFile(args.out, JSON.stringify(record)) : args.record ? undefined : saveNewFile(fileStem(record), JSON.stringify(record));
         if (args.json) return void console.log(JSON.stringify(record, null, 2));
         console.log(summary(record, args.device, plan.name, [
           calibrationId !== null ? `calibration ${calibrationId} in ${dbPath} (run ${runId}); rhil train uses it on this device` : null,
@@ -71,7 +81,14 @@ export function calibrateCommand(y: Argv): Argv {
         ]));
       } catch (e) {
         progress?.clear();
-        if (!signal?.aborted) throw e;
+        if (e instanceof RecordDbError) {
+          // The database failed, not the measurement: a finished record still reaches a file.
+          const done = measured as CalibrationRecord | null;
+          if (done === null) throw new RecordDbError(e.path, `${e.message}; the calibration had not finished, so there is no record to keep`);
+          const file = saveNewFile(fileStem(done), JSON.stringify(done));
+          throw new RecordDbError(e.path, `${e.message}; the calibration record was saved to ${file} (rhil train --calibration ${file})`);
+        }
+        if (!interruptRequested(signal)) throw e;
         throw new ExitError(runId === null
           ? 'calibration interrupted; nothing saved'
           : `calibration interrupted; run ${runId} marked interrupted (its batches are kept); no calibration saved`, INTERRUPT_EXIT_CODE);
@@ -82,6 +99,9 @@ export function calibrateCommand(y: Argv): Argv {
     },
   );
 }
+
+/** Default file name of a record (model and serial made safe for a file name), without .json. */
+const fileStem = (r: CalibrationRecord): string => `rhil-calibration-${r.device.model}-${r.device.serial}`.replace(/[^\w.-]+/g, '_');
 
 function summary(record: CalibrationRecord, deviceSpec: string, planName: string, saved: (string | null)[]): string {
   return [

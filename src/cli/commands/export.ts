@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { EXPORT_FORMATS, ExportError, type ExportFormat, exportRun } from '../../record/index.js';
 import { UsageError, defaultDbPath } from '../util.js';
-import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, runIdArg, withRunsDb } from '../run-db.js';
 import { Progress } from '../progress.js';
 
 export function exportCommand(y: Argv): Argv {
@@ -19,8 +19,7 @@ export function exportCommand(y: Argv): Argv {
     (args) => {
       const path = args.db ?? defaultDbPath();
       const format = args.format as ExportFormat;
-      const db = openRunsDb(path);
-      try {
+      withRunsDb(path, (db) => {
         const id = runIdArg(db, path, args.run);
         const out = args.out ?? `rhil-run-${id}.${format}`;
         // yargs reads `--out -` as an empty --out and a stray '-': say how to spell it.
@@ -46,9 +45,7 @@ export function exportCommand(y: Argv): Argv {
         if (args.json && out !== '-') console.log(JSON.stringify({ run: id, out, ...r }, null, 2));
         else if (out === '-') process.stderr.write(`${line}\n`);
         else console.log(line);
-      } finally {
-        db.close();
-      }
+      });
     },
   );
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { renderComparison, writeReport } from '../../report/index.js';
-import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, runIdArg, withRunsDb } from '../run-db.js';
 import { defaultDbPath } from '../util.js';
 
 export function reportCommand(y: Argv): Argv {
@@ -19,8 +19,7 @@ export function reportCommand(y: Argv): Argv {
     (args) => {
       const path = args.db ?? defaultDbPath();
       // Read-only: a report must not migrate a database or change the status of someone's run.
-      const db = openRunsDb(path);
-      try {
+      withRunsDb(path, (db) => {
         const ids = [...new Set((args.runs as unknown[]).map((v) => runIdArg(db, path, String(v))))];
         if (ids.length === 1) {
           const out = args.out ?? `rhil-run-${ids[0]}.html`;
@@ -32,9 +31,7 @@ export function reportCommand(y: Argv): Argv {
         const html = renderComparison(db, ids);
         writeFileSync(out, html);
         console.log(`wrote ${out} (${Buffer.byteLength(html).toLocaleString('en-US')} bytes, ${ids.length} runs compared, ${(html.match(/<figure class="chart"/g) ?? []).length} charts)`);
-      } finally {
-        db.close();
-      }
+      });
     },
   );
 }

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, fstatSync, openSync, readFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, fstatSync, openSync, readFileSync, readSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -7,13 +7,14 @@ import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasS
 import { DEFAULT_DEVICE, type Device, openReconnectingDevice } from '../../device/index.js';
 import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
 import {
-  CalibrationError, ExitError, INTERRUPT_EXIT_CODE, assertCalibrationFits, findNewestCalibration, loadCalibration, readCalibrationFile, withRecordedRun,
+  CalibrationError, ExitError, INTERRUPT_EXIT_CODE, assertCalibrationFits, findNewestCalibration, interruptRequested, loadCalibration,
+  parseRecordPolicy, policyPhrase, policyText, projectedBytes, readCalibrationFile, sizeText, withRecordedRun,
 } from '../../session/index.js';
 import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_CHUNK, type LoadedModel, ModelError, ModelStream, checkModelDevice, loadModel, selectBackend,
 } from '../../train/index.js';
-import { UsageError, defaultDbPath, intArg } from '../util.js';
-import { openRunsDb } from '../run-db.js';
+import { UsageError, defaultDbPath, intArg, usage } from '../util.js';
+import { withRunsDb } from '../run-db.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 
@@ -40,20 +41,17 @@ function readModel(file: string | undefined, runId: number | undefined, db: stri
   } else {
     const id = intArg('model-run', runId, 1, Number.MAX_SAFE_INTEGER)!;
     source = `run ${id} of ${db}`;
-    const handle = openRunsDb(db);
-    try {
+    json = withRunsDb(db, (handle) => {
       const run = getRun(handle, id);
       if (!run) throw new UsageError(`--model-run: no run ${id} in ${db}`);
       if (run.kind !== 'train') throw new UsageError(`--model-run: run ${id} in ${db} is a ${run.kind} run, not a train run`);
       const a = readArtifact(handle, id, 'model');
       if (!a || a.json === undefined) throw new UsageError(`--model-run: train run ${id} in ${db} has no 'model' artifact (status ${run.status}; a run saves its model when it completes)`);
-      json = a.json;
       // A train run keeps the calibration it used in its config; the model artifact may not.
       const used = (run.config as { calibration?: unknown } | null)?.calibration;
-      if (json !== null && typeof json === 'object' && !('calibration' in json) && used !== undefined) json = { ...json, calibration: used };
-    } finally {
-      handle.close();
-    }
+      const m = a.json;
+      return m !== null && typeof m === 'object' && !('calibration' in m) && used !== undefined ? { ...m, calibration: used } : m;
+    });
   }
   try {
     return { model: loadModel(json), source };
@@ -163,6 +161,25 @@ async function* lines(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
   if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
+/** Lines in a file, estimated from its first 64 KiB; null when it cannot be read or sized (a pipe). */
+function estimateLines(path: string): number | null {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const head = Buffer.alloc(Math.min(size, 65536));
+      const n = readSync(fd, head, 0, head.length, 0);
+      let lines = 0;
+      for (let i = 0; i < n; i++) if (head[i] === 10) lines++;
+      return size === 0 || lines === 0 ? null : Math.round((lines * size) / n);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
 /** Output with backpressure: standard output or a file opened before any work starts. */
 class Sink {
   private error: Error | null = null;
@@ -224,15 +241,17 @@ export function runCommand(y: Argv): Argv {
       .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES as unknown as string[], describe: 'tfjs backend of the input layer' })
       .option('db', { type: 'string', describe: 'run database to record into and read calibrations and --model-run from; default $RHIL_DB, else rhil.db' })
       .option('record', { type: 'boolean', default: true, describe: 'record the run (--no-record to skip)' })
+      .option('record-batches', { type: 'string', default: 'every 100', describe: 'which device batches the run records: all, none, or every N (the summary, metrics and every event are kept either way)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
       .option('live', LIVE_OPTION)
-      .example('$0 run --model rhil-narma10-pat-seed1.json --input u.csv --out y.csv', 'predict NARMA10 outputs for the inputs in u.csv')
+      .example('$0 run --model rhil-narma10-pat-seed1-run1.json --input u.csv --out y.csv', 'predict NARMA10 outputs for the inputs in u.csv')
       .example('some-source | $0 run --model-run 12 --input-format jsonl', 'stream standard input through the model of train run 12'),
     async (args) => {
       const db = args.db ?? defaultDbPath();
       const chunk = intArg('chunk', args.chunk, 1, 1_000_000)!;
       const washoutArg = intArg('washout', args.washout, 0, Number.MAX_SAFE_INTEGER);
       const seedArg = intArg('seed', args.seed, 0, 0xffffffff);
+      const policy = usage(() => parseRecordPolicy(args['record-batches']));
       const inFormat = (args['input-format'] ?? (/^\.(jsonl|ndjson)$/i.test(extname(args.input)) ? 'jsonl' : 'csv')) as Format;
       const outFormat = (args['output-format'] ?? inFormat) as Format;
       // Before the model is built: tfjs would otherwise start (and announce) its default backend.
@@ -280,8 +299,15 @@ export function runCommand(y: Argv): Argv {
         const config = {
           command: 'run', model: source, trainer: model.trainer, task: model.task, input: args.input, inputFormat: inFormat, out: args.out,
           outputFormat: outFormat, device: device ? spec : null, seed, washout: washoutArg ?? model.washout, dropWashout: args['drop-washout'],
-          chunk, calibration: cal.label,
+          chunk, calibration: cal.label, recordBatches: policyText(policy),
         };
+        if (args.record && device) {
+          const { inChannels, outChannels } = device.info;
+          const perStep = projectedBytes(1, inChannels, outChannels, device.maxBatch, policy);
+          const steps = args.input === '-' ? null : estimateLines(args.input);
+          say(`recording ${policyPhrase(policy)}: about ${perStep < 10 ? perStep.toFixed(1) : Math.round(perStep)} B per input step`
+            + `${steps === null ? '' : `, about ${sizeText(Math.round(perStep * steps))} for the ~${steps} steps of ${args.input}`} in ${db} (--record-batches all|none|every N)`);
+        }
         let written = 0;
         let line = 0;
         // On standard error (predictions may be on standard output): a bar on a terminal, a line every few seconds otherwise.
@@ -289,7 +315,7 @@ export function runCommand(y: Argv): Argv {
         let signal: AbortSignal | undefined;
         try {
           const summary = await withRecordedRun({
-            db: args.record ? db : undefined, kind: 'run', config, seed, backend: backend.detail, device, calibrationId: cal.id,
+            db: args.record ? db : undefined, kind: 'run', config, seed, backend: backend.detail, device, calibrationId: cal.id, recordBatches: policy,
           }, async (ctx) => {
             signal = ctx.signal;
             if (ctx.runId !== null) live?.attach(db, ctx.runId);
@@ -365,7 +391,7 @@ export function runCommand(y: Argv): Argv {
           // What was computed is kept, and the message says it is not the whole input.
           progress?.clear();
           await sink.close().catch(() => undefined);
-          const interrupted = signal?.aborted ?? false;
+          const interrupted = interruptRequested(signal);
           const kept = written === 0 ? 'no predictions were written'
             : `predictions for the first ${written} step${written === 1 ? '' : 's'} were written${args.out === '-' ? '' : ` to ${args.out}`}, the rest were not`;
           const msg = `${(e as Error).message}; ${kept}`;

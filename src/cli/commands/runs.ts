@@ -3,9 +3,9 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import {
   RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
-  openRecordDb, runSamples, schemaVersion, verifyRun,
+  openRecordDb, runSamples, salvageRuns, schemaVersion, verifyRun,
 } from '../../record/index.js';
-import { DB_OPTION, openRunsDb, runIdArg } from '../run-db.js';
+import { DB_OPTION, runIdArg, withRunsDb } from '../run-db.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
 import { compareRuns, flatten, jsonNumber } from '../../report/comparison-data.js';
@@ -17,12 +17,7 @@ export function recordCommands(y: Argv): Argv {
 
 function withDb<T>(path: string | undefined, fn: (db: Database.Database, path: string) => T): T {
   const p = path ?? defaultDbPath();
-  const db = openRunsDb(p);
-  try {
-    return fn(db, p);
-  } finally {
-    db.close();
-  }
+  return withRunsDb(p, (db) => fn(db, p));
 }
 
 function runsCommand(y: Argv): Argv {
@@ -49,7 +44,7 @@ function runsCommand(y: Argv): Argv {
           if (runs.length === 0) return void console.log(`no runs in ${path}${args.kind || args.status ? ' match' : ''}`);
           console.log(table([
             ['id', 'kind', 'status', 'started', 'duration', 'batches', 'seed', 'backend'],
-            ...runs.map((r) => [String(r.id), r.kind, r.status, when(r.startedMs), duration(r), String(r.batches), r.seed === null ? '-' : String(r.seed), r.backend ?? '-']),
+            ...runs.map((r) => [String(r.id), r.kind, r.status, when(r.startedMs), duration(r), r.batches < 0 ? '? (unreadable)' : String(r.batches), r.seed === null ? '-' : String(r.seed), r.backend ?? '-']),
           ]));
         }),
       )
@@ -66,7 +61,8 @@ function runsCommand(y: Argv): Argv {
           const id = runIdArg(db, path, args.run);
           const run = getRun(db, id)!;
           const last = new Map(lastMetrics(db, id).map((m) => [m.name, m]));
-          const samples = runSamples(db, id);
+          let samples = -1;
+          try { samples = runSamples(db, id); } catch (e) { if (!String((e as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) throw e; }
           if (args.json) {
             return void console.log(JSON.stringify({
               ...run, samples, metrics: run.metrics.map((m) => ({ ...m, lastValue: jsonNumber(last.get(m.name)?.value) })),
@@ -116,7 +112,7 @@ function runsCommand(y: Argv): Argv {
       )
       .command(
         'verify <run>',
-        'Prove every recorded (drive, response) pair sound: no hidden gaps, checksums, shapes, continuity of batch ids, time and epochs, status; exit 1 when not',
+        'Prove every recorded (drive, response) pair sound: no hidden gaps, checksums, shapes, continuity of batch ids, time and epochs, status; the run\'s artifacts; SQLite\'s quick_check of the file; exit 1 when not',
         (b) => b
           .positional('run', { type: 'string', describe: 'run id, or last', demandOption: true })
           .option('db', DB_OPTION)
@@ -129,7 +125,9 @@ function runsCommand(y: Argv): Argv {
             console.log(JSON.stringify(v, null, 2));
           } else {
             const events = Object.entries(v.events).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-            console.log(`run ${id}: ${v.ok ? 'ok' : 'NOT ok'}: ${v.batches} batches, ${v.samples} samples, ${v.segments} segment${v.segments === 1 ? '' : 's'}; events ${events}`);
+            const db = v.integrity === 'ok' ? 'database ok' : v.integrity === 'skipped' ? 'database not checked' : 'database DAMAGED';
+            console.log(`run ${id}: ${v.ok ? 'ok' : 'NOT ok'}: ${v.batches} batches${v.sampled ? ` (${v.sampled} recorded)` : ''}, ${v.samples} samples, `
+              + `${v.segments} segment${v.segments === 1 ? '' : 's'}; events ${events}; ${v.artifacts} artifact${v.artifacts === 1 ? '' : 's'}; ${db}`);
             for (const p of v.problems) console.log(`  ${p}`);
             if (v.omitted > 0) console.log(`  ... and ${v.omitted} more`);
           }
@@ -137,7 +135,33 @@ function runsCommand(y: Argv): Argv {
           if (!v.ok) throw new Error(`run ${id} failed verification: ${n} problem${n === 1 ? '' : 's'}${args.json ? '' : ' (listed above)'}`);
         }),
       )
-      .demandCommand(1, 'name a runs command: list, show, compare or verify')
+      .command(
+        'salvage <from> <to>',
+        'Copy every readable run of a damaged run database into a new file (same run ids; what could not be read is named, and verify shows it as gaps)',
+        (b) => b
+          .positional('from', { type: 'string', describe: 'the damaged run database (opened read-only)', demandOption: true })
+          .positional('to', { type: 'string', describe: 'the new run database to write (must not exist)', demandOption: true })
+          .example('$0 runs salvage rhil.db rescued.db', ''),
+        (args) => {
+          const from = String(args.from), to = String(args.to);
+          if (existsSync(to)) throw new UsageError(`${to} exists; salvage writes a new file and never replaces one`);
+          if (!existsSync(from)) throw new UsageError(`no run database at ${from}`);
+          let r;
+          try {
+            r = salvageRuns(from, to);
+          } catch (e) {
+            throw new Error(`cannot salvage ${from}: ${(e as Error).message}`);
+          }
+          const whole = r.runs.filter((x) => x.copied && x.lost.length === 0).length;
+          for (const x of r.runs) {
+            if (!x.copied) console.log(`run ${x.id}: unreadable, not copied`);
+            else if (x.lost.length > 0) console.log(`run ${x.id}: ${x.batches} batches copied; lost ${x.lost.length}: ${x.lost.slice(0, 5).join(', ')}${x.lost.length > 5 ? ', ...' : ''}`);
+          }
+          console.log(`salvaged ${r.runs.filter((x) => x.copied).length} of ${r.runs.length} runs into ${to} (${whole} whole), ${r.calibrations} calibrations`
+            + `${r.lostCalibrations.length ? ` (${r.lostCalibrations.length} unreadable)` : ''}; rhil runs verify RUN --db ${to} checks each`);
+        },
+      )
+      .demandCommand(1, 'name a runs command: list, show, compare, verify or salvage')
       .example('$0 runs list', 'the newest 50 runs in rhil.db')
       .example('$0 runs verify last', 'check the newest run'),
     () => undefined,
@@ -156,7 +180,7 @@ function showRun(run: RunDetail, samples: number, last: Map<string, { step: numb
     ['commit', run.gitCommit ?? '-'],
     ['device', run.device ? `${run.device.vendor} ${run.device.model}, serial ${run.device.serial}, firmware ${run.device.firmware}` : 'none'],
     ['calibration', run.calibrationId === null ? 'none' : String(run.calibrationId)],
-    ['batches', `${run.batches} (${samples} samples)`],
+    ['batches', run.batches < 0 || samples < 0 ? 'unreadable (the file is damaged; rhil runs verify shows what)' : `${run.batches} (${samples} samples)`],
   ];
   const cfg = [...flatten(run.config)];
   if (cfg.length === 0) lines.push(['config', '{}']);

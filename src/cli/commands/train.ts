@@ -1,22 +1,18 @@
-import { existsSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import type Database from 'better-sqlite3';
 import type { Argv } from 'yargs';
-import { type AppliedCalibration, type CalibrationRecord, applyCalibration, hasSweep } from '../../calibration/index.js';
-import { DEFAULT_DEVICE, type Device, openReconnectingDevice } from '../../device/index.js';
-import { getRun, openRecordDb, readArtifact } from '../../record/index.js';
+import { DEFAULT_DEVICE, openReconnectingDevice } from '../../device/index.js';
 import {
-  CalibrationError, ExitError, INTERRUPT_EXIT_CODE, assertCalibrationFits, explainDbError, findNewestCalibration, loadCalibration,
-  readCalibrationFile, withRecordedRun,
+  ExitError, INTERRUPT_EXIT_CODE, RecordDbError, type TrainConfig, interruptRequested, loadResume, pickCalibration,
+  parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, trainSettings, withRecordedRun,
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
 import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_EPISODES, type EpisodeRecord, type TrainResult, selectBackend, train, type TrainerName,
 } from '../../train/index.js';
-import { type TrainCheckpoint, TrainingInterrupted } from '../../train/common.js';
+import { TrainingInterrupted } from '../../train/common.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, intArg, numArg } from '../util.js';
+import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
 
 const TRAINERS = ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'] as const;
 
@@ -26,29 +22,6 @@ const EPISODE_METRICS: readonly [keyof EpisodeRecord, string][] = [
   ['saturation', 'saturation'], ['fidelityCosine', 'fidelity_cosine'], ['fidelityDirectional', 'fidelity_directional'],
   ['deviceSamples', 'device_samples'], ['driftAlarms', 'drift_alarms'],
 ];
-
-/** Which calibration a run used, as stored in its config (so a resume uses the same one). */
-type UsedCalibration = { id: number; name: string } | { path: string } | null;
-
-/** The settings a train run stores as its config; `--resume` reads them back. */
-interface TrainConfig {
-  task: string;
-  trainer: TrainerName;
-  seed: number;
-  episodes: number;
-  learningRate: number;
-  device: string | null;
-  backend: BackendChoice;
-  checkpointEvery: number;
-  maxRetries: number;
-  /** Reconnect attempts per loss (0: off). */
-  reconnect: number;
-  /** What --calibration asked for ('auto', 'none', an id or a path) and what it resolved to. */
-  calibrationChoice: string;
-  calibration: UsedCalibration;
-  out: string;
-  resumedFrom?: number;
-}
 
 export function trainCommand(y: Argv): Argv {
   return y.command(
@@ -65,9 +38,10 @@ export function trainCommand(y: Argv): Argv {
       .option('episodes', { type: 'number', defaultDescription: String(DEFAULT_EPISODES), describe: 'training episodes (with --resume: the new total)' })
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
-      .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON); default rhil-<task>-<trainer>-seed<seed>.json' })
+      .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
       .option('db', { type: 'string', defaultDescription: '$RHIL_DB or rhil.db', describe: 'run database that records the run (config, every device batch, metrics per episode, checkpoints, the model)' })
       .option('record', { type: 'boolean', default: true, describe: 'record the run in the database (--no-record: write no database)' })
+      .option('record-batches', { type: 'string', default: 'all', describe: 'which device batches the run records: all, none, or every N (metrics, checkpoints, the model and every event are kept either way)' })
       .option('calibration', { type: 'string', defaultDescription: 'auto', describe: 'auto: the newest calibration of this device in the database, if any; none; a calibration id; or a calibration JSON file' })
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'pat: save a checkpoint to the database every N episodes' })
@@ -85,26 +59,14 @@ export function trainCommand(y: Argv): Argv {
       const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000)!;
       const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;
       const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
-      const resumed = resumeId === undefined ? undefined : loadResume(dbPath, resumeId);
+      const policy = usage(() => parseRecordPolicy(args['record-batches']));
+      const resumed = resumeId === undefined ? undefined : usage(() => loadResume(dbPath, resumeId));
+      const { task, trainer, seed, episodes, learningRate, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
+        task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
+        episodes: intArg('episodes', args.episodes, 1, 100000), learningRate: numArg('learning-rate', args['learning-rate'], 1e-6, 10),
+        backend: args.backend as BackendChoice | undefined, device: args.device,
+      }, resumed, { device: DEFAULT_DEVICE, episodes: DEFAULT_EPISODES }));
       const prev = resumed?.config;
-      const same = <K extends 'task' | 'trainer' | 'seed'>(k: K, given: TrainConfig[K] | undefined): TrainConfig[K] | undefined => {
-        if (prev && given !== undefined && given !== prev[k]) {
-          throw new UsageError(`--${k} ${String(given)} differs from run ${resumeId}'s ${String(prev[k])}; a resumed run keeps its task, trainer and seed`);
-        }
-        return given ?? prev?.[k];
-      };
-      const task = same('task', args.task) ?? 'narma10';
-      const trainer = same('trainer', args.trainer as TrainerName | undefined) ?? 'pat';
-      const seed = same('seed', intArg('seed', args.seed, 0, 0xffffffff)) ?? 1;
-      const episodes = intArg('episodes', args.episodes, 1, 100000) ?? prev?.episodes ?? DEFAULT_EPISODES;
-      const learningRate = numArg('learning-rate', args['learning-rate'], 1e-6, 10) ?? prev?.learningRate ?? 0.03;
-      const backendChoice = (args.backend as BackendChoice | undefined) ?? prev?.backend ?? 'auto';
-      const deviceSpec = args.device ?? prev?.device ?? DEFAULT_DEVICE;
-      // Equal counts are fine: the resumed run then only does the final fit and test.
-      if (resumed && resumed.checkpoint.episode > episodes) {
-        throw new UsageError(`run ${resumeId} already has ${resumed.checkpoint.episode} episodes, more than --episodes ${episodes}`);
-      }
-      const out = args.out ?? `rhil-${task}-${trainer}-seed${seed}.json`;
 
       const quiet = args.json;
       const say = (s: string) => { if (!quiet) console.log(s); };
@@ -119,11 +81,12 @@ export function trainCommand(y: Argv): Argv {
       try {
         if (device) say(`device ${deviceSpec}: ${device.info.vendor} ${device.info.model}, ${device.info.inChannels} in, ${device.info.outChannels} out`);
         const choice = args.calibration ?? (prev ? undefined : 'auto');
-        const cal = device ? pickCalibration(choice, prev?.calibration, device, dbPath, recording) : { used: null, applied: undefined, note: 'none (no device)' };
+        const cal = device ? usage(() => pickCalibration(choice, prev?.calibration, device, dbPath, recording)) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
         const config: TrainConfig = {
           task, trainer, seed, episodes, learningRate, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
-          calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: resolvePath(out),
+          calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: args.out === undefined ? null : resolvePath(args.out),
+          recordBatches: policyText(policy),
           ...(resumeId !== undefined ? { resumedFrom: resumeId } : {}),
         };
         const first = resumed?.checkpoint.episode ?? 0;
@@ -132,10 +95,12 @@ export function trainCommand(y: Argv): Argv {
         let runId: number | null = null;
         let lastCheckpoint = first;
         let done = first;
+        let savedTo: string | null = null;
         let signal: AbortSignal | undefined;
+        const where = dbPath === defaultDbPath() ? '' : ` --db ${dbPath}`;
         try {
           return await withRecordedRun({
-            db: recording ? dbPath : undefined, kind: 'train', config, seed, backend: backend.name, device,
+            db: recording ? dbPath : undefined, kind: 'train', config, seed, backend: backend.name, device, recordBatches: policy,
             calibrationId: cal.used && 'id' in cal.used ? cal.used.id : undefined,
           }, async (ctx) => {
             runId = ctx.runId;
@@ -151,6 +116,13 @@ export function trainCommand(y: Argv): Argv {
                   if (typeof v === 'number') ctx.metric(name, i, v);
                 }
                 done = i + 1;
+                // The first episode tells how much an episode records: say where the run is going.
+                if (i === first && ctx.runId !== null && device && episodes > i + 1) {
+                  const per = r.deviceSamples - (resumed?.checkpoint.deviceSamples ?? 0);
+                  const bytes = projectedBytes(per * (episodes - first), device.info.inChannels, device.info.outChannels, device.maxBatch, policy);
+                  const line = `recording ${policyPhrase(policy)}: about ${sizeText(bytes)} of batches for ${episodes - first} episodes of ${per} device samples, then the test and the model (--record-batches all|none|every N)`;
+                  if (progress) progress.log(line); else say(line);
+                }
                 if (args.verbose) progress?.log(episodeLine(r, i, episodes));
                 progress?.update(i + 1, `loss ${r.loss.toExponential(2)}`);
               },
@@ -161,30 +133,45 @@ export function trainCommand(y: Argv): Argv {
             });
             progress?.finish();
             const saved = { ...result, backend: backend.detail, deviceSpec: device ? deviceSpec : null, calibration: cal.used };
+            // The file first: a database that fails now must not cost the trained model.
+            const text = JSON.stringify(saved);
+            let fileError: Error | null = null;
+            try {
+              savedTo = args.out !== undefined ? saveNamedFile(args.out, text)
+                : saveNewFile(`rhil-${task}-${trainer}-seed${seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
+            } catch (e) {
+              fileError = e as Error;
+            }
             ctx.metric(`test_${result.test.metric}`, result.episodes.length, result.test.value);
-            ctx.artifact('model', 'model', saved);
+            ctx.artifact('model', 'model', { ...saved, savedTo: savedTo && resolvePath(savedTo) });
             const trace = (result as TrainResult & { trace?: unknown }).trace;
             if (trace !== undefined) ctx.artifact('test_trace', 'trace', trace);
-            writeFileSync(out, JSON.stringify(saved));
+            if (fileError) {
+              throw new Error(`cannot write the model file ${args.out ?? 'rhil-…json'}: ${fileError.message}; ` + (ctx.runId !== null
+                ? `the model is kept in run ${ctx.runId} (rhil run --model-run ${ctx.runId}${where})` : 'it was not recorded either, so it is lost'));
+            }
             if (quiet) {
-              console.log(JSON.stringify({ ...saved, model: undefined, trace: undefined, savedTo: out, runId: ctx.runId, calibration: cal.used }, null, 2));
+              console.log(JSON.stringify({ ...saved, model: undefined, trace: undefined, savedTo, runId: ctx.runId, calibration: cal.used }, null, 2));
             } else {
-              say(`test ${result.test.metric} ${result.test.value.toFixed(4)} (${result.task.name}, ${trainer}, seed ${seed}, ${result.deviceSamples} device samples, ${(result.elapsedMs / 1000).toFixed(1)} s); model saved to ${out}` +
+              say(`test ${result.test.metric} ${result.test.value.toFixed(4)} (${result.task.name}, ${trainer}, seed ${seed}, ${result.deviceSamples} device samples, ${(result.elapsedMs / 1000).toFixed(1)} s); model saved to ${savedTo}` +
                 (ctx.runId !== null ? `; run ${ctx.runId} in ${dbPath}` : ''));
             }
           });
         } catch (e) {
           progress?.clear();
-          // An interrupt during the final fit and test surfaces as the signal's reason, not TrainingInterrupted.
-          if (!(e instanceof TrainingInterrupted) && !signal?.aborted) throw e;
-          const n = e instanceof TrainingInterrupted ? e.episodes.length : done;
-          const where = dbPath === defaultDbPath() ? '' : ` --db ${dbPath}`;
           const resume = lastCheckpoint > first
-            ? `; resume with: rhil train --resume ${runId}${where}${lastCheckpoint < n ? ` (continues after episode ${lastCheckpoint})` : ''}`
-            : '; no checkpoint was saved, so it cannot be resumed';
+            ? `resume with: rhil train --resume ${runId}${where}${lastCheckpoint < done ? ` (continues after episode ${lastCheckpoint})` : ''}`
+            : 'no checkpoint was saved, so it cannot be resumed';
+          if (e instanceof RecordDbError && runId !== null) {
+            // The database failed, not the training: say what survived.
+            throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained model was saved to ${savedTo}` : `training stopped after ${done} episodes; ${resume}`}`);
+          }
+          // An interrupt during the final fit and test surfaces as the signal's reason, not TrainingInterrupted.
+          if (!(e instanceof TrainingInterrupted) && !interruptRequested(signal)) throw e;
+          const n = e instanceof TrainingInterrupted ? e.episodes.length : done;
           throw new ExitError(runId === null
             ? `interrupted after ${n} episodes (not recorded)`
-            : `interrupted after ${n} episodes; run ${runId} marked interrupted${resume}`, INTERRUPT_EXIT_CODE);
+            : `interrupted after ${n} episodes; run ${runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
         }
       } finally {
         await device?.close();
@@ -199,96 +186,4 @@ function episodeLine(r: EpisodeRecord, i: number, episodes: number): string {
     (r.readoutNmse !== undefined ? `  readout nmse ${r.readoutNmse.toFixed(4)}` : '') +
     (r.surrogateNmse !== undefined ? `  surrogate nmse ${r.surrogateNmse.toFixed(4)}` : '') +
     `  device samples ${r.deviceSamples}`;
-}
-
-/** Opens the run database at `path` for reading what a run needs, with the session's clear errors. */
-function openDb(path: string, write: boolean): Database.Database | null {
-  if (!write && !existsSync(path)) return null;
-  try {
-    return openRecordDb(path, write ? {} : { readonly: true });
-  } catch (e) {
-    throw explainDbError(path, e);
-  }
-}
-
-/** The run to resume: its stored config and checkpoint, refused unless it is a train run that stopped before completing. */
-function loadResume(dbPath: string, id: number): { config: TrainConfig; checkpoint: TrainCheckpoint } {
-  if (!existsSync(dbPath)) throw new UsageError(`--resume ${id}: no run database at ${dbPath}; pass --db where run ${id} was recorded`);
-  // Opened for writing so that a run whose process died is marked interrupted first.
-  const db = openDb(dbPath, true)!;
-  try {
-    const run = getRun(db, id);
-    if (!run) throw new UsageError(`--resume ${id}: no run ${id} in ${dbPath}`);
-    if (run.kind !== 'train') throw new UsageError(`--resume ${id}: run ${id} is a ${run.kind} run, not a train run`);
-    if (run.status === 'completed') throw new UsageError(`--resume ${id}: run ${id} completed; there is nothing to resume`);
-    if (run.status === 'running') throw new UsageError(`--resume ${id}: run ${id} is still running (pid ${run.pid} on ${run.host})`);
-    const art = readArtifact(db, id, 'checkpoint');
-    if (!art || art.json === undefined) {
-      throw new UsageError(`--resume ${id}: run ${id} has no checkpoint (it stopped before its first, or its trainer does not checkpoint); start a new run`);
-    }
-    const config = run.config as Partial<TrainConfig>;
-    if (typeof config?.task !== 'string' || typeof config.trainer !== 'string' || typeof config.seed !== 'number') {
-      throw new UsageError(`--resume ${id}: run ${id}'s config lacks task, trainer or seed`);
-    }
-    return { config: config as TrainConfig, checkpoint: art.json as TrainCheckpoint };
-  } finally {
-    db.close();
-  }
-}
-
-
-/**
- * The calibration for this run: `choice` is --calibration (undefined on a resume without it, which
- * reuses the first part's `previous`, so the checkpoint's weights keep the drive mapping they were
- * trained under).
- */
-function pickCalibration(choice: string | undefined, previous: UsedCalibration | undefined, device: Device, dbPath: string, recording: boolean):
-  { used: UsedCalibration; applied: AppliedCalibration | undefined; note: string } {
-  const info = device.info;
-  const byId = (id: number, flag: string) => {
-    const db = openDb(dbPath, recording);
-    if (!db) throw new UsageError(`${flag}: no run database at ${dbPath}`);
-    try {
-      const c = loadCalibration(db, id);
-      assertCalibrationFits(c.record, info, `calibration ${id}`);
-      if (!hasSweep(c.record)) throw new CalibrationError(`calibration ${id} (plan ${c.record.plan.name}) has no sweep, so it cannot map drives`);
-      return { used: { id, name: c.name }, applied: applyCalibration(c.record), note: `${id} (${c.name}, ${new Date(c.createdMs).toISOString()})` };
-    } catch (e) {
-      throw e instanceof CalibrationError ? new UsageError(`${flag}: ${e.message}`) : e;
-    } finally {
-      db.close();
-    }
-  };
-  const byPath = (path: string, flag: string) => {
-    try {
-      const record = readCalibrationFile(path);
-      assertCalibrationFits(record, info, `calibration ${path}`);
-      if (!hasSweep(record)) throw new CalibrationError(`calibration ${path} (plan ${record.plan.name}) has no sweep, so it cannot map drives`);
-      return { used: { path: resolvePath(path) }, applied: applyCalibration(record), note: `${path} (plan ${record.plan.name}, ${record.createdAt})` };
-    } catch (e) {
-      throw e instanceof CalibrationError ? new UsageError(`${flag}: ${e.message}`) : e;
-    }
-  };
-  if (choice === undefined) {
-    if (!previous) return { used: null, applied: undefined, note: 'none (as in the resumed run)' };
-    return 'id' in previous ? byId(previous.id, 'resumed calibration') : byPath(previous.path, 'resumed calibration');
-  }
-  if (choice === 'none') return { used: null, applied: undefined, note: 'none (--calibration none)' };
-  if (/^\d+$/.test(choice)) return byId(Number(choice), `--calibration ${choice}`);
-  if (choice !== 'auto') return byPath(choice, `--calibration ${choice}`);
-  const db = openDb(dbPath, recording);
-  if (!db) return { used: null, applied: undefined, note: `none (no database at ${dbPath})` };
-  try {
-    let c;
-    try {
-      c = findNewestCalibration(db, info, { accept: hasSweep });
-    } catch (e) {
-      if (e instanceof CalibrationError) throw new CalibrationError(`${e.message}; pass --calibration none or another calibration's id`);
-      throw e;
-    }
-    if (!c) return { used: null, applied: undefined, note: `none (no calibration of ${info.model} serial ${info.serial} with a sweep in ${dbPath}; run rhil calibrate)` };
-    return { used: { id: c.id, name: c.name }, applied: applyCalibration(c.record), note: `${c.id} (${c.name}, ${new Date(c.createdMs).toISOString()}; newest of this device)` };
-  } finally {
-    db.close();
-  }
 }
