@@ -6,8 +6,8 @@
 import type { Argv } from 'yargs';
 import { UsageError } from './util.js';
 
-/** Options whose value may be left out on purpose (`--reconnect` alone means its default attempts). */
-const OPTIONAL_VALUE = new Set(['reconnect']);
+/** Options whose value may be left out on purpose (`--reconnect` alone means its default attempts, `--live` alone a free port). */
+const OPTIONAL_VALUE = new Set(['reconnect', 'live']);
 
 /** A token that is another option rather than a value (`-` alone and negative numbers are values). */
 const isFlag = (t: string): boolean => /^--?[A-Za-z]/.test(t);
