@@ -75,9 +75,10 @@ export type SurrogateDesignOption = 'auto' | 'narx' | 'memoryless';
 export interface ExploreSettings {
   /**
    * Device samples of the exploration. Defaults to 15 % of the run's planned samples (the
-   * budget, or episodes x (washout + steps) plus the final fit and test when there is none):
-   * 7,215 of a default 100-episode run, enough for the memory probe, a 6-direction fidelity
-   * reading and about 18 segments of 200 steps.
+   * budget, or episodes x (washout + steps) plus the final fit and test when there is none), and
+   * at least what the memory probe, the fidelity reading and 8 segments need (5,200 with the
+   * default segments and directions on up to 199 response channels): 7,215 of a default
+   * 100-episode run, about 18 segments of 200 steps.
    */
   budget?: number;
   /** Steps per random segment. Defaults to 200. */

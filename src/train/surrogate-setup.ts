@@ -15,7 +15,7 @@ import { warmup } from '../surrogate/windows.js';
 import {
   type Resolved, type SurrogateChoiceRecord, type SurrogateDesignOption, type SurrogateTrainOptions, type TrainOptions, finalCost,
 } from './common.js';
-import { exploreDevice, exploreRecord } from './explore.js';
+import { exploreCost, exploreDevice, exploreRecord } from './explore.js';
 import { deviceMeasurer } from './spot-check.js';
 
 export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore'>>;
@@ -25,6 +25,8 @@ export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'nar
 
 /** Share of the run's planned device samples that design 'auto' explores with (ExploreSettings.budget). */
 export const EXPLORE_SHARE = 0.15;
+/** Random segments design 'auto' explores with at least (a short run's share would give fewer). */
+export const EXPLORE_MIN_SEGMENTS = 8;
 
 /** The design asked for, checked; 'narx' when none. */
 export function surrogateDesign(o: TrainOptions): SurrogateDesignOption {
@@ -63,7 +65,7 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
   if (requested === 'memoryless') return shaped('memoryless', 1, 0, [memorylessWidth(ci, co)], 0);
   const x = o.surrogate?.explore ?? {};
   const planned = Math.min(r.budget, r.episodes * episodeLength + finalCost(r));
-  const budget = x.budget ?? Math.floor(EXPLORE_SHARE * planned);
+  const budget = x.budget ?? Math.max(Math.floor(EXPLORE_SHARE * planned), exploreCost(co, x.segmentSteps, x.directions, EXPLORE_MIN_SEGMENTS));
   // The final fit needs at least 10 steps (finalFitSteps): refuse before spending anything.
   if (budget + finalCost(r, 10) > r.budget) {
     throw new RangeError(`surrogate design auto: the exploration's ${budget} samples and the final fit and test leave nothing of budget ${r.budget}`);
