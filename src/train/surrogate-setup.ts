@@ -3,7 +3,9 @@
  * one response lag, 64 hidden units) and the one refit scheduler (surrogate/lagged-refit.ts) with
  * its replay buffer, held-out tail and drift alarm, seeded by the same forks of the trainer's Rng
  * ('surrogate', 'replay', 'replay-sample') whichever trainer asks. pat steps with it; oracle
- * monitors its gradient fidelity along the oracle's trajectory.
+ * monitors its gradient fidelity along the oracle's trajectory. With `surrogate.design`
+ * (chooseSurrogate) the shape comes from a design of surrogate/designs.ts, forced or chosen by
+ * exploring the device; only NARX-family designs, as the scheduler fits nothing else.
  */
 import type { Device } from '../device/client.js';
 import type { NarxJSON } from '../surrogate/narx.js';
