@@ -1,7 +1,7 @@
 /**
  * Trainer comparisons for the training issue's tables (not a test: minutes of CPU per row).
  *
- *   node dist/scripts/bench/trainers.js table  [--profile analog] [--task narma10] [--seeds 1,2,3] [--trainers pat,oracle,...] [--episodes 100] [--overrides JSON]
+ *   node dist/scripts/bench/trainers.js table  [--profile analog] [--task narma10] [--seeds 1,2,3] [--trainers pat,oracle,...] [--episodes 100] [--overrides JSON] [--surrogate narx|auto|memoryless] [--budget N]
  *   node dist/scripts/bench/trainers.js drift  [--profile analog] [--seeds 1,2,3] [--episodes 100]
  *   node dist/scripts/bench/trainers.js curves [--profile analog] [--seeds 1] [--episodes 100]
  *
@@ -14,13 +14,18 @@
  * sample period stretched so the run spans 0.1 h of device time); pat with continuous refit, pat
  * with its surrogate frozen after the first fit, and pat without drift.
  *
+ * --surrogate: pat's and oracle's surrogate design (TrainOptions.surrogate.design; default narx).
+ * With auto, pat's exploration counts in its deviceSamples, so in the budget of the others.
+ * --budget: pat's device-sample budget (default none: its episodes decide), e.g. 48100 to hold
+ * pat with auto to the default run's samples, exploration included.
+ *
  * curves: samples-to-target: pat's test metric after 10, 25, 50 and `episodes` episodes with the
  * device samples each used, and spsa's at 1x, 3x and 10x pat's full budget.
  */
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
 import { selectBackend } from '../../src/core/backend.js';
-import type { TrainOptions, TrainResult } from '../../src/train/common.js';
+import type { SurrogateDesignOption, TrainOptions, TrainResult } from '../../src/train/common.js';
 import { train, type AnyTrainOptions } from '../../src/train/train.js';
 
 const args = process.argv.slice(2);
@@ -35,6 +40,8 @@ const seeds = flag('seeds', mode === 'curves' ? '1' : '1,2,3').split(',').map(Nu
 const episodes = Number(flag('episodes', '100'));
 const overrides = JSON.parse(flag('overrides', '{}')) as Record<string, unknown>;
 const trainers = flag('trainers', 'pat,oracle,insilico,spsa,classic,digital').split(',');
+const design = flag('surrogate', 'narx') as SurrogateDesignOption;
+const patBudget = flag('budget', '') === '' ? {} : { budget: Number(flag('budget', '')) };
 
 await selectBackend('wasm');
 
@@ -48,10 +55,14 @@ async function run(label: string, seed: number, opts: Partial<AnyTrainOptions> &
   try {
     const res = await train({
       task, seed, episodes, ...opts, device,
+      ...(opts.trainer === 'pat' || opts.trainer === 'oracle' ? { surrogate: { design } } : {}),
     } as AnyTrainOptions);
     const row = { label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric };
     rows.push(row);
-    console.log(JSON.stringify({ ...row, value: +row.value.toFixed(4), seconds: +row.seconds.toFixed(1), saturation: res.episodes.at(-1)?.saturation }));
+    console.log(JSON.stringify({
+      ...row, value: +row.value.toFixed(4), seconds: +row.seconds.toFixed(1), saturation: res.episodes.at(-1)?.saturation,
+      ...(res.surrogateChoice ? { surrogate: { ...res.surrogateChoice, exploration: undefined } } : {}),
+    }));
     return res;
   } finally {
     await device?.close();
@@ -74,7 +85,7 @@ const base: Omit<TrainOptions, 'trainer' | 'seed' | 'task'> = { fidelityEvery: 0
 
 if (mode === 'table') {
   for (const seed of seeds) {
-    const pat = await run('pat', seed, { ...base, trainer: 'pat' });
+    const pat = await run('pat', seed, { ...base, trainer: 'pat', ...patBudget });
     for (const t of trainers.filter((x) => x !== 'pat')) {
       const budgeted = t === 'classic' || t === 'insilico' || t === 'spsa';
       await run(t, seed, { ...base, trainer: t as AnyTrainOptions['trainer'], ...(budgeted ? { budget: pat.deviceSamples } : {}) });

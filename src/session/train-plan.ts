@@ -15,7 +15,7 @@ import { resolve as resolvePath } from 'node:path';
 import { type AppliedCalibration, applyCalibration, hasSweep } from '../calibration/index.js';
 import type { Device } from '../device/client.js';
 import { getRun, openRecordDb, readArtifact } from '../record/index.js';
-import type { BackendChoice, TrainerName } from '../train/index.js';
+import { type BackendChoice, SURROGATE_DESIGNS, type SurrogateDesignOption, type TrainerName } from '../train/index.js';
 import type { TrainCheckpoint } from '../train/common.js';
 import { CalibrationError, assertCalibrationFits, findNewestCalibration, loadCalibration, readCalibrationFile } from './calibrations.js';
 import { SessionError, explainDbError } from './run.js';
@@ -30,6 +30,8 @@ export interface TrainConfig {
   seed: number;
   episodes: number;
   learningRate: number;
+  /** --surrogate (absent in runs recorded before it existed: narx). */
+  surrogate?: SurrogateDesignOption;
   device: string | null;
   backend: BackendChoice;
   checkpointEvery: number;
@@ -59,6 +61,7 @@ export interface GivenTrainSettings {
   seed?: number;
   episodes?: number;
   learningRate?: number;
+  surrogate?: string;
   backend?: BackendChoice;
   device?: string;
 }
@@ -68,7 +71,7 @@ export interface GivenTrainSettings {
  * resumed run keeps its task, trainer and seed; asking for others is refused.
  */
 export function trainSettings(given: GivenTrainSettings, resumed: Resumed | undefined, defaults: { device: string; episodes: number }):
-  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; backend: BackendChoice; device: string } {
+  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; surrogate: SurrogateDesignOption; backend: BackendChoice; device: string } {
   const prev = resumed?.config;
   const same = <K extends 'task' | 'trainer' | 'seed'>(k: K, v: TrainConfig[K] | undefined): TrainConfig[K] | undefined => {
     if (prev && v !== undefined && v !== prev[k]) {
@@ -82,9 +85,11 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     seed: same('seed', given.seed) ?? 1,
     episodes: given.episodes ?? prev?.episodes ?? defaults.episodes,
     learningRate: given.learningRate ?? prev?.learningRate ?? 0.03,
+    surrogate: (given.surrogate ?? prev?.surrogate ?? 'narx') as SurrogateDesignOption,
     backend: given.backend ?? prev?.backend ?? 'auto',
     device: given.device ?? prev?.device ?? defaults.device,
   };
+  if (!SURROGATE_DESIGNS.includes(s.surrogate)) throw new SessionError(`--surrogate must be ${SURROGATE_DESIGNS.join(', ')}, got ${String(s.surrogate)}`);
   // Equal counts are fine: the resumed run then only does the final fit and test.
   if (resumed && resumed.checkpoint.episode > s.episodes) {
     throw new SessionError(`run ${resumed.id} already has ${resumed.checkpoint.episode} episodes, more than --episodes ${s.episodes}`);

@@ -313,11 +313,6 @@ export class NarxSurrogate implements DeviceSurrogate {
     return len.history === 0 ? d : tf.concat([d, tf.tensor2d(ex.history, [ex.count, len.history])], 1);
   }
 
-  private targetsNorm(ex: Examples): tf.Tensor2D {
-    const y = tf.tensor2d(ex.targets, [ex.count, this.shape.outChannels]);
-    return tf.div(tf.sub(y, tf.tensor1d(this.yMean)), tf.tensor1d(this.yStd));
-  }
-
   private norm(x: tf.Tensor2D): tf.Tensor2D {
     return tf.div(tf.sub(x, tf.tensor1d(this.xMean)), tf.tensor1d(this.xStd));
   }

@@ -52,6 +52,54 @@ export interface SurrogateTrainOptions {
    * NMSE 0.032 against 0.041 with lag 1, at 91-95 % device utilisation (bench:utilisation).
    */
   lag?: 0 | 1;
+  /**
+   * pat and oracle's fidelity companion: the surrogate's design (surrogate/designs.ts). `narx` is
+   * the NARX MLP of `window`, `responseLags` and `hidden` above. `memoryless` is window 1, no
+   * response lags, `memorylessWidth` hidden units (256 for sim:optical): for a device whose
+   * response depends on the current drive only. `auto` first explores the device
+   * (train/explore.ts: memory probe, random segments, held-out NMSE and a device-measured
+   * gradient-fidelity reading of each design) and trains with the better of `narx` (hidden width
+   * by `narxWidth`) and `memoryless`; the exploration's samples count in `deviceSamples` and in
+   * the budget. `window`, `responseLags` and `hidden` given here override the design's. Defaults
+   * to 'narx' (issue 11: optical test NMSE 0.250 with it, 0.129 memoryless; fpga 0.076 and 0.072).
+   */
+  design?: SurrogateDesignOption;
+  /** design 'auto': the exploration's settings. Defaults to {} (see {@link ExploreSettings}). */
+  explore?: ExploreSettings;
+}
+
+/** The surrogate designs a trainer can be asked for (see SurrogateTrainOptions.design). */
+export type SurrogateDesignOption = 'auto' | 'narx' | 'memoryless';
+
+/** Settings of the exploration that design 'auto' runs before training. */
+export interface ExploreSettings {
+  /**
+   * Device samples of the exploration. Defaults to 15 % of the run's planned samples (the
+   * budget, or episodes x (washout + steps) plus the final fit and test when there is none), and
+   * at least what the memory probe, the fidelity reading and 8 segments need (5,200 with the
+   * default segments and directions on up to 199 response channels): 7,215 of a default
+   * 100-episode run, about 18 segments of 200 steps.
+   */
+  budget?: number;
+  /** Steps per random segment. Defaults to 200. */
+  segmentSteps?: number;
+  /** Directions of the fidelity reading. Defaults to 6. */
+  directions?: number;
+  /** Epochs of each candidate design's fit. Defaults to 30. */
+  epochs?: number;
+}
+
+/** What a run records of a surrogate design other than the default: what was asked, what it trained with. */
+export interface SurrogateChoiceRecord {
+  requested: 'auto' | 'memoryless';
+  design: 'narx' | 'memoryless';
+  window: number;
+  responseLags: number;
+  hidden: number[];
+  /** Device samples of the exploration (0 when the design was forced). */
+  samples: number;
+  /** design 'auto': exploreRecord of the exploration (every design's scores, the device's memory, suggested taps). */
+  exploration?: Record<string, unknown>;
 }
 
 /** Training episodes when none are given. */
@@ -208,6 +256,8 @@ export interface TrainCheckpoint {
   episodes: EpisodeRecord[];
   inputLayer: TappedDenseJSON;
   surrogate?: NarxJSON;
+  /** The surrogate design when not the default 'narx' (a resume must ask for the same). */
+  surrogateChoice?: SurrogateChoiceRecord;
 }
 
 /** Thrown by a trainer stopped through TrainOptions.signal; carries what was done. */
@@ -272,6 +322,8 @@ export interface TrainResult {
   model: { inputLayer: TappedDenseJSON; readout: ReadoutJSON; surrogate?: NarxJSON };
   /** Trainers on a device: the start of the test, for reports (see {@link TestTrace}). */
   trace?: TestTrace;
+  /** pat, oracle: the surrogate design when not the default (surrogate.design auto or memoryless). */
+  surrogateChoice?: SurrogateChoiceRecord;
 }
 
 /**

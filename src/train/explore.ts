@@ -79,6 +79,11 @@ export interface Exploration {
   segments: { drives: Float32Array; responses: Float32Array }[];
 }
 
+/** Device samples of an exploration with `segments` random segments (memory probe and fidelity reading included). */
+export function exploreCost(outChannels: number, segmentSteps = 200, directions = 6, segments = 4): number {
+  return Math.max(1000, 5 * (outChannels + 1)) + (2 * directions + 1) * segmentSteps + segments * segmentSteps;
+}
+
 /** The serialisable summary of an exploration (no tensors, no closures). */
 export function exploreRecord(e: Exploration): Record<string, unknown> {
   const row = (s: DesignScore) => ({
@@ -111,7 +116,7 @@ export async function exploreDevice(measureSeg: Measurer, o: ExploreOptions): Pr
   const memSteps = Math.max(1000, 5 * (co + 1));
   const fidelityCost = (2 * K + 1) * L; // the baseline is a held-out segment already measured
   const fitSegments = Math.floor((budget - memSteps - fidelityCost) / L);
-  if (fitSegments < 4) throw new RangeError(`budget ${budget} is too small: the memory probe (${memSteps}), the fidelity reading (${fidelityCost}) and 4 segments of ${L} need ${memSteps + fidelityCost + 4 * L}`);
+  if (fitSegments < 4) throw new RangeError(`budget ${budget} is too small: the memory probe (${memSteps}), the fidelity reading (${fidelityCost}) and 4 segments of ${L} need ${exploreCost(co, L, K, 4)}`);
   const rng = new Rng(seed);
   let samples = 0, breaks = 0;
   const counted: Measurer = async (d) => {

@@ -5,6 +5,7 @@ export * from './vjp-check.js';
 export * from './hybrid.js';
 export type {
   TrainOptions, TrainResult, EpisodeRecord, DeviceSummary, SurrogateTrainOptions, TrainerName, TrainCheckpoint, TestTrace, CustomTask,
+  SurrogateDesignOption, SurrogateChoiceRecord, ExploreSettings,
 } from './common.js';
 export { DEFAULT_EPISODES, TrainingInterrupted, taskName } from './common.js';
 export { trainPat } from './pat.js';
@@ -15,5 +16,5 @@ export { trainInsilico, type InsilicoOptions, type InsilicoSettings, type Insili
 export { trainSpsa, ridgeLoss, type SpsaOptions, type SpsaGains } from './spsa.js';
 export * from './fidelity.js';
 export * from './twin-grad.js';
-export { surrogateRefitter, surrogateDefaults, type ResolvedSurrogateOptions } from './surrogate-setup.js';
+export { surrogateRefitter, surrogateDefaults, chooseSurrogate, SURROGATE_DESIGNS, EXPLORE_SHARE, type ResolvedSurrogateOptions, type SurrogateChoice } from './surrogate-setup.js';
 export * from './apply.js';

@@ -11,8 +11,9 @@
  *
  * Fidelity (fidelity.ts), per episode in `fidelity` of the episode record (extra field):
  * - unless `fidelity: false`, a surrogate is fitted alongside exactly as `pat` fits it (no extra
- *   device samples, CPU only) and the cosine / norm ratio of its VJP against the twin's is logged
- *   (`vjpCosine`, `vjpNormRatio`), and its drift NMSE as `surrogateNmse`;
+ *   device samples, CPU only; but `surrogate.design` 'auto' explores the device first, counted as
+ *   in pat) and the cosine / norm ratio of its VJP against the twin's is logged (`vjpCosine`,
+ *   `vjpNormRatio`), and its drift NMSE as `surrogateNmse`;
  * - with `fidelity: { spot: { directions, h } }` a directional spot check on the device is added
  *   (2 x directions extra episodes, counted in deviceSamples and in the budget check).
  *
@@ -29,7 +30,7 @@ import {
 import { type FidelityRecord, type SpotOptions, episodeFidelity, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
-import { surrogateDefaults, surrogateRefitter } from './surrogate-setup.js';
+import { chooseSurrogate, surrogateRefitter } from './surrogate-setup.js';
 import { TwinGradient, type TwinSource, twinMismatch, twinModelFor } from './twin-grad.js';
 
 /** Fidelity monitoring options of `oracle`. */
@@ -70,15 +71,17 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const fid = o.fidelity === false ? undefined : { every: o.fidelity?.every ?? 1, spot: o.fidelity?.spot };
   const spotCost = (fid?.spot ? 2 * (fid.spot.directions ?? 1) : 0);
   const L = r.washout + r.steps;
+  // The same surrogate design (design 'auto' explores the device first: its samples count) and refit
+  // scheduler as pat's, fitted along the oracle's trajectory, for its fidelity.
+  const chosen = fid ? await chooseSurrogate(o, r, device, ci, co, L) : undefined;
   const layer = inputLayer(r, ci);
-  // The same surrogate and refit scheduler as pat's, fitted along the oracle's trajectory, for its fidelity.
-  const track = fid ? surrogateRefitter(o, r, surrogateDefaults(o.surrogate), ci, co, L) : undefined;
+  const track = chosen ? surrogateRefitter(o, r, chosen.so, ci, co, L) : undefined;
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
   const windows = r.rng.fork('episodes'), spotRng = r.rng.fork('fidelity-spot');
   const ring: RidgeAccumulator[] = [];
   const episodes: OracleEpisodeRecord[] = [];
-  let samples = 0;
+  let samples = chosen?.samples ?? 0;
   try {
     for (let e = 0; e < r.episodes; e++) {
       const withFid = fid !== undefined && e % fid.every === 0;
@@ -136,7 +139,9 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
         x.dispose();
       }
     }
-    return await finishOnDevice(o, r, 'oracle', t0, device, layer, samples, episodes, track?.surrogate.toJSON());
+    const result = await finishOnDevice(o, r, 'oracle', t0, device, layer, samples, episodes, track?.surrogate.toJSON());
+    if (chosen?.record) result.surrogateChoice = chosen.record;
+    return result;
   } finally {
     optimizer.dispose();
     layer.dispose();

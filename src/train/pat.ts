@@ -1,7 +1,9 @@
 /**
  * Physics-aware training (Wright et al., Nature 601, 2022): the forward pass runs on the device,
  * the backward pass through the vector-Jacobian product of a surrogate fitted on the device's
- * own (drive, response) pairs. The training loop is one RxJS pipeline (trainPat's `training$`):
+ * own (drive, response) pairs. With `surrogate.design` 'auto' the device is first explored to
+ * choose the surrogate's design (surrogate-setup.chooseSurrogate; its samples count). The training
+ * loop is one RxJS pipeline (trainPat's `training$`):
  *
  *     range(episodes) ─► gate ─► measure$ ─► (wait for e+1 sent) ─► learn ─► stepped
  *
@@ -76,7 +78,7 @@ import { episodeFidelity, readoutUpstream } from './fidelity.js';
 import { type Measurement, RidgeReadout, TappedDense, measure, tapFeatures } from './hybrid.js';
 import { type StepEpisode, patGradients } from './pat-step.js';
 import type { RidgeAccumulator } from './ridge.js';
-import { surrogateDefaults, surrogateRefitter } from './surrogate-setup.js';
+import { chooseSurrogate, surrogateDesign, surrogateRefitter } from './surrogate-setup.js';
 import { TwinGradient, twinModelFor } from './twin-grad.js';
 
 export async function trainPat(o: TrainOptions): Promise<TrainResult> {
@@ -87,7 +89,6 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const info = device.info;
   if (info.inChannels < 1 || info.outChannels < 1) throw new RangeError('device has no channels');
   const ci = info.inChannels, co = info.outChannels;
-  const so = surrogateDefaults(o.surrogate);
   const lag = o.surrogate?.lag ?? 0;
   if (lag !== 0 && lag !== 1) throw new RangeError(`surrogate.lag must be 0 or 1, got ${String(lag)}`);
   const L = r.washout + r.steps;
@@ -97,7 +98,9 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   let optimizer: tf.Optimizer | undefined;
   let inFlight: Promise<unknown> = Promise.resolve();
   try {
-    refitter = surrogateRefitter(o, r, so, ci, co, L, resume?.surrogate);
+    // Design 'auto' explores the device here, before the first episode; its samples count below.
+    const chosen = await chooseSurrogate(o, r, device, ci, co, L);
+    refitter = surrogateRefitter(o, r, chosen.so, ci, co, L, resume?.surrogate);
     const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
     const penalty = r.drivePenalty * variance(r.train.targets);
     const adam: tf.Optimizer = optimizer = tf.train.adam(r.learningRate);
@@ -106,7 +109,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const ring: RidgeAccumulator[] = [];
     const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
     const firstEpisode = episodes.length;
-    let samples = resume?.deviceSamples ?? 0, busy = 0, tStart = NaN, tEnd = NaN;
+    let samples = (resume?.deviceSamples ?? 0) + chosen.samples, busy = 0, tStart = NaN, tEnd = NaN;
     const fidelityEvery = checkInt(o.fidelityEvery ?? 10, 'fidelityEvery', 0);
     const checkpointEvery = checkInt(o.checkpointEvery ?? 1, 'checkpointEvery', 1);
     const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
@@ -193,6 +196,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         o.onCheckpoint({
           format: 'rhil-checkpoint/1', trainer: 'pat', task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples,
           episodes: episodes.map((x) => ({ ...x })), inputLayer: layer.toJSON(), surrogate: surrogate.toJSON(),
+          ...(chosen.record ? { surrogateChoice: chosen.record } : {}),
         });
       }
       if (r.signal?.aborted) throw interrupted();
@@ -222,6 +226,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const result = await finishOnDevice(o, r, 'pat', t0, device, layer, samples, episodes);
     await last;
     result.model.surrogate = refitter.surrogate.toJSON();
+    if (chosen.record) result.surrogateChoice = chosen.record;
     if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
     return result;
   } finally {
@@ -241,6 +246,7 @@ function checkCheckpoint(c: TrainCheckpoint, o: TrainOptions, ci: number): Train
     c.task !== taskName(o.task) && `task ${c.task} (this run: ${taskName(o.task)})`,
     c.seed !== o.seed && `seed ${c.seed} (this run: ${o.seed})`,
     c.inputLayer?.units !== ci && `an input layer of ${c.inputLayer?.units} units for a device of ${ci} input channels`,
+    (c.surrogateChoice?.requested ?? 'narx') !== surrogateDesign(o) && `surrogate design ${c.surrogateChoice?.requested ?? 'narx'} (this run: ${surrogateDesign(o)})`,
   ].filter(Boolean);
   if (differs.length) throw new RangeError(`resume: the checkpoint is of another run: ${differs.join('; ')}`);
   if (!Number.isInteger(c.episode) || c.episode < 0 || !Array.isArray(c.episodes) || c.episodes.length !== c.episode) {

@@ -3,16 +3,86 @@
  * one response lag, 64 hidden units) and the one refit scheduler (surrogate/lagged-refit.ts) with
  * its replay buffer, held-out tail and drift alarm, seeded by the same forks of the trainer's Rng
  * ('surrogate', 'replay', 'replay-sample') whichever trainer asks. pat steps with it; oracle
- * monitors its gradient fidelity along the oracle's trajectory.
+ * monitors its gradient fidelity along the oracle's trajectory. With `surrogate.design`
+ * (chooseSurrogate) the shape comes from a design of surrogate/designs.ts, forced or chosen by
+ * exploring the device; only NARX-family designs, as the scheduler fits nothing else.
  */
+import type { Device } from '../device/client.js';
 import type { NarxJSON } from '../surrogate/narx.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
+import { memorylessWidth, surrogateDesigns } from '../surrogate/designs.js';
 import { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
 import { warmup } from '../surrogate/windows.js';
-import type { Resolved, SurrogateTrainOptions, TrainOptions } from './common.js';
+import {
+  type Resolved, type SurrogateChoiceRecord, type SurrogateDesignOption, type SurrogateTrainOptions, type TrainOptions, finalCost,
+} from './common.js';
+import { exploreCost, exploreDevice, exploreRecord } from './explore.js';
+import { deviceMeasurer } from './spot-check.js';
 
-export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag'>>;
+export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore'>>;
+
+/** The values of SurrogateTrainOptions.design. */
+export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'narx', 'memoryless'];
+
+/** Share of the run's planned device samples that design 'auto' explores with (ExploreSettings.budget). */
+export const EXPLORE_SHARE = 0.15;
+/** Random segments design 'auto' explores with at least (a short run's share would give fewer). */
+export const EXPLORE_MIN_SEGMENTS = 8;
+
+/** The design asked for, checked; 'narx' when none. */
+export function surrogateDesign(o: TrainOptions): SurrogateDesignOption {
+  const d = o.surrogate?.design ?? 'narx';
+  if (!SURROGATE_DESIGNS.includes(d)) throw new RangeError(`surrogate.design must be ${SURROGATE_DESIGNS.join(', ')}, got ${String(d)}`);
+  return d;
+}
+
+/** What {@link chooseSurrogate} returns: the resolved options, what to record, what the exploration spent. */
+export interface SurrogateChoice {
+  so: ResolvedSurrogateOptions;
+  /** Absent for the default design 'narx'. */
+  record?: SurrogateChoiceRecord;
+  /** Device samples spent choosing (the exploration's; 0 otherwise). */
+  samples: number;
+}
+
+/**
+ * The surrogate options of a run with SurrogateTrainOptions.design: 'narx' is
+ * {@link surrogateDefaults} untouched; 'memoryless' sets window 1, no lags, memorylessWidth units;
+ * 'auto' explores the device (its samples returned, to be counted) and takes the chosen design's
+ * window, lags and width. Options given explicitly win over the design's. A resumed run takes the
+ * design its checkpoint recorded and does not explore again.
+ */
+export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Device, ci: number, co: number, episodeLength: number): Promise<SurrogateChoice> {
+  const requested = surrogateDesign(o);
+  if (requested === 'narx') return { so: surrogateDefaults(o.surrogate), samples: 0 };
+  const shaped = (design: SurrogateChoiceRecord['design'], window: number, responseLags: number, hidden: readonly number[], samples: number, exploration?: Record<string, unknown>): SurrogateChoice => {
+    const so = surrogateDefaults(o.surrogate, { window, responseLags, hidden: [...hidden] });
+    const record: SurrogateChoiceRecord = { requested, design, window: so.window, responseLags: so.responseLags, hidden: [...so.hidden], samples };
+    if (exploration) record.exploration = exploration;
+    return { so, record, samples };
+  };
+  const before = o.resume?.surrogateChoice;
+  if (before) return { ...shaped(before.design, before.window, before.responseLags, before.hidden, before.samples, before.exploration), samples: 0 };
+  if (requested === 'memoryless') return shaped('memoryless', 1, 0, [memorylessWidth(ci, co)], 0);
+  const x = o.surrogate?.explore ?? {};
+  const planned = Math.min(r.budget, r.episodes * episodeLength + finalCost(r));
+  const budget = x.budget ?? Math.max(Math.floor(EXPLORE_SHARE * planned), exploreCost(co, x.segmentSteps, x.directions, EXPLORE_MIN_SEGMENTS));
+  // The final fit needs at least 10 steps (finalFitSteps): refuse before spending anything.
+  if (budget + finalCost(r, 10) > r.budget) {
+    throw new RangeError(`surrogate design auto: the exploration's ${budget} samples and the final fit and test leave nothing of budget ${r.budget}`);
+  }
+  // Only the designs the refit scheduler fits (NarxSurrogate); the transmission matrix is not one.
+  const designs = surrogateDesigns(ci, co, { window: o.surrogate?.window, responseLags: o.surrogate?.responseLags, names: ['narx', 'memoryless'] })
+    .map((d) => (x.epochs === undefined ? d : { ...d, fit: { ...d.fit, epochs: x.epochs } }));
+  const ex = await exploreDevice(deviceMeasurer(device, r.measure), {
+    inChannels: ci, outChannels: co, seed: r.rng.fork('explore').nextU32(), budget, segmentSteps: x.segmentSteps, directions: x.directions, designs, horizon: r.taps,
+  }).catch((e: unknown) => {
+    throw e instanceof RangeError ? new RangeError(`surrogate design auto: ${e.message}`) : e;
+  });
+  const d = ex.choice.design;
+  return shaped(d.name as SurrogateChoiceRecord['design'], d.window, d.responseLags, d.hidden ?? [], ex.samples, exploreRecord(ex));
+}
 
 /** The surrogate defaults over `s` (and over `base`, a trainer's own defaults). */
 export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<ResolvedSurrogateOptions> = {}): ResolvedSurrogateOptions {

@@ -19,6 +19,11 @@ import { trainSpsa, type SpsaOptions } from './spsa.js';
 export type AnyTrainOptions = DigitalOptions & Partial<Omit<OracleOptions, keyof DigitalOptions>> & Partial<Omit<InsilicoOptions, keyof DigitalOptions>> & Partial<Omit<SpsaOptions, keyof DigitalOptions>>;
 
 export async function train(opts: AnyTrainOptions): Promise<TrainResult> {
+  // Only pat and oracle (its fidelity companion) use the refit scheduler's surrogate; a design asked of another trainer would be ignored.
+  const design = opts.surrogate?.design ?? 'narx';
+  if (design !== 'narx' && opts.trainer !== 'pat' && opts.trainer !== 'oracle') {
+    throw new RangeError(`surrogate design ${String(design)} is for pat and oracle; ${String(opts.trainer)} does not use it`);
+  }
   switch (opts.trainer) {
     case 'pat': return trainPat(opts);
     case 'classic': return trainClassic(opts);

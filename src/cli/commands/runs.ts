@@ -3,8 +3,9 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import {
   RUN_KINDS, RUN_STATUSES, SCHEMA_VERSION, type RunDetail, type RunKind, type RunStatus, type RunSummary, getRun, lastMetrics, listRuns,
-  openRecordDb, runSamples, salvageRuns, schemaVersion, verifyRun,
+  openRecordDb, readArtifact, runSamples, salvageRuns, schemaVersion, verifyRun,
 } from '../../record/index.js';
+import type { SurrogateChoiceRecord } from '../../train/common.js';
 import { DB_OPTION, runIdArg, withRunsDb } from '../run-db.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
@@ -63,12 +64,15 @@ function runsCommand(y: Argv): Argv {
           const last = new Map(lastMetrics(db, id).map((m) => [m.name, m]));
           let samples = -1;
           try { samples = runSamples(db, id); } catch (e) { if (!String((e as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) throw e; }
+          // A train run with --surrogate auto or memoryless stores what it trained with (issue 11).
+          const surrogateChoice = readArtifact(db, id, 'surrogate_choice')?.json as SurrogateChoiceRecord | undefined;
           if (args.json) {
             return void console.log(JSON.stringify({
               ...run, samples, metrics: run.metrics.map((m) => ({ ...m, lastValue: jsonNumber(last.get(m.name)?.value) })),
+              ...(surrogateChoice ? { surrogateChoice } : {}),
             }, null, 2));
           }
-          console.log(showRun(run, samples, last));
+          console.log(showRun(run, samples, last, surrogateChoice));
         }),
       )
       .command(
@@ -170,7 +174,7 @@ function runsCommand(y: Argv): Argv {
 
 export { type Comparison, compareRuns } from '../../report/comparison-data.js';
 
-function showRun(run: RunDetail, samples: number, last: Map<string, { step: number; value: number }>): string {
+function showRun(run: RunDetail, samples: number, last: Map<string, { step: number; value: number }>, surrogate?: SurrogateChoiceRecord): string {
   const lines: [string, string][] = [
     ['run', `${run.id} ${run.kind} ${run.status}`],
     ['started', `${when(run.startedMs)}${run.endedMs === null ? ', still running' : `, ended ${when(run.endedMs)} (${duration(run)})`}`],
@@ -190,12 +194,23 @@ function showRun(run: RunDetail, samples: number, last: Map<string, { step: numb
     const l = last.get(m.name);
     lines.push([i === 0 ? 'metrics' : '', `${m.name}: ${m.count} point${m.count === 1 ? '' : 's'}, last ${l ? short(l.value) : '-'} at step ${m.lastStep}`]);
   }
+  if (surrogate) lines.push(['surrogate', surrogateLine(surrogate)]);
   if (run.artifacts.length === 0) lines.push(['artifacts', 'none']);
   for (const [i, a] of run.artifacts.entries()) lines.push([i === 0 ? 'artifacts' : '', `${a.name} (${a.kind}, ${a.isBlob ? 'blob' : 'json'}, ${bytes(a.bytes)})`]);
   const ev = Object.entries(run.events);
   lines.push(['events', ev.length ? ev.map(([k, n]) => `${k} ${n}`).join(', ') : 'none']);
   if (run.error) lines.push(['error', run.error]);
   return lines.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n');
+}
+
+/** The surrogate a run trained with and, when it explored, every design's score and the device's memory. */
+function surrogateLine(c: SurrogateChoiceRecord): string {
+  const s = `${c.design} (window ${c.window}, ${c.responseLags} response lags, ${c.hidden.join('x')} hidden; asked: ${c.requested})`;
+  const ex = c.exploration as { scores?: { design: string; score: number; heldOutNmse: number; cosine: number }[]; memory?: { capacity: number; reach: number } } | undefined;
+  if (!ex?.scores) return s;
+  const scores = ex.scores.map((d) => `${d.design} ${d.score.toFixed(3)} (held-out nmse ${d.heldOutNmse.toFixed(3)}, cosine ${d.cosine.toFixed(2)})`).join(', ');
+  return `${s}; explored with ${c.samples} samples: score ${scores}` +
+    (ex.memory ? `; device memory capacity ${short(ex.memory.capacity)}, reach ${ex.memory.reach}` : '');
 }
 
 /** A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */

@@ -7,12 +7,16 @@ import {
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
 import {
-  BACKEND_CHOICES, type BackendChoice, DEFAULT_EPISODES, type EpisodeRecord, type TrainResult, selectBackend, train, type TrainerName,
+  BACKEND_CHOICES, type BackendChoice, DEFAULT_EPISODES, EXPLORE_SHARE, type EpisodeRecord, type TrainResult, selectBackend,
+  train, type TrainerName,
 } from '../../train/index.js';
 import { TrainingInterrupted } from '../../train/common.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
+
+/** EXPLORE_SHARE as the help text states it. */
+const EXPLORE_PERCENT = Math.round(EXPLORE_SHARE * 100);
 
 const TRAINERS = ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'] as const;
 
@@ -37,6 +41,7 @@ export function trainCommand(y: Argv): Argv {
       .option('reconnect', { type: 'string', describe: 'after an unplug or a hang, reconnect to the same board (checked by identity) up to N attempts per loss and re-measure the cut segment from a reset (--reconnect alone: 5); default off: the run stops with an error naming the fault' })
       .option('episodes', { type: 'number', defaultDescription: String(DEFAULT_EPISODES), describe: 'training episodes (with --resume: the new total)' })
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
+      .option('surrogate', { type: 'string', defaultDescription: 'narx', describe: `pat, oracle: the surrogate's design: narx (4-drive window, 1 response lag, 64 hidden units); memoryless (window 1, no lags, wider: for a device without memory); auto (explore the device with ${EXPLORE_PERCENT} % of the run's samples, then train with the better of narx and memoryless; the choice is stored as the run's surrogate_choice artifact)` })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
       .option('db', { type: 'string', defaultDescription: '$RHIL_DB or rhil.db', describe: 'run database that records the run (config, every device batch, metrics per episode, checkpoints, the model)' })
@@ -61,10 +66,10 @@ export function trainCommand(y: Argv): Argv {
       const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
       const policy = usage(() => parseRecordPolicy(args['record-batches']));
       const resumed = resumeId === undefined ? undefined : usage(() => loadResume(dbPath, resumeId));
-      const { task, trainer, seed, episodes, learningRate, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
+      const { task, trainer, seed, episodes, learningRate, surrogate, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
         task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
         episodes: intArg('episodes', args.episodes, 1, 100000), learningRate: numArg('learning-rate', args['learning-rate'], 1e-6, 10),
-        backend: args.backend as BackendChoice | undefined, device: args.device,
+        surrogate: args.surrogate, backend: args.backend as BackendChoice | undefined, device: args.device,
       }, resumed, { device: DEFAULT_DEVICE, episodes: DEFAULT_EPISODES }));
       const prev = resumed?.config;
 
@@ -84,7 +89,7 @@ export function trainCommand(y: Argv): Argv {
         const cal = device ? usage(() => pickCalibration(choice, prev?.calibration, device, dbPath, recording)) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
         const config: TrainConfig = {
-          task, trainer, seed, episodes, learningRate, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
+          task, trainer, seed, episodes, learningRate, surrogate, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
           calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: args.out === undefined ? null : resolvePath(args.out),
           recordBatches: policyText(policy),
           ...(resumeId !== undefined ? { resumedFrom: resumeId } : {}),
@@ -109,7 +114,7 @@ export function trainCommand(y: Argv): Argv {
             if (runId !== null) live?.attach(dbPath, runId);
             const result = await train({
               task, device, trainer, seed, episodes, learningRate, signal: ctx.signal, calibration: cal.applied, checkpointEvery, maxRetries,
-              resume: resumed?.checkpoint,
+              resume: resumed?.checkpoint, surrogate: { design: surrogate },
               onEpisode: (r, i) => {
                 for (const [field, name] of EPISODE_METRICS) {
                   const v = r[field];
@@ -146,6 +151,12 @@ export function trainCommand(y: Argv): Argv {
             ctx.artifact('model', 'model', { ...saved, savedTo: savedTo && resolvePath(savedTo) });
             const trace = (result as TrainResult & { trace?: unknown }).trace;
             if (trace !== undefined) ctx.artifact('test_trace', 'trace', trace);
+            if (result.surrogateChoice) {
+              const c = result.surrogateChoice;
+              ctx.artifact('surrogate_choice', 'surrogate-choice', c);
+              say(`surrogate ${c.design} (window ${c.window}, ${c.responseLags} response lags, ${c.hidden.join('x')} hidden)` +
+                (c.exploration ? `, chosen by exploring the device (${c.samples} samples)` : ''));
+            }
             if (fileError) {
               throw new Error(`cannot write the model file ${args.out ?? 'rhil-…json'}: ${fileError.message}; ` + (ctx.runId !== null
                 ? `the model is kept in run ${ctx.runId} (rhil run --model-run ${ctx.runId}${where})` : 'it was not recorded either, so it is lost'));

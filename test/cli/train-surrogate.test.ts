@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
+const run = async (args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+};
+
+test('--surrogate bogus is a one-line usage error (exit 2) naming the choices', async () => {
+  const r = await run(['train', '--surrogate', 'bogus', '--no-record']);
+  assert.is(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n'), ['rhil: --surrogate must be auto, narx, memoryless, got bogus']);
+});
+
+test('--surrogate memoryless trains with it, records it in the config and as an artifact that runs show prints', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-surrogate-'));
+  try {
+    const db = join(dir, 'r.db');
+    const r = await run(['train', '--device', 'sim:optical', '--surrogate', 'memoryless', '--episodes', '1', '--db', db, '--out', join(dir, 'm.json')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^surrogate memoryless \(window 1, 0 response lags, 256 hidden\)$/m);
+    const show = await run(['runs', 'show', 'last', '--db', db]);
+    assert.is(show.code, 0, show.stderr);
+    assert.match(show.stdout, /surrogate = "memoryless"/);
+    assert.match(show.stdout, /^surrogate\s+memoryless \(window 1, 0 response lags, 256 hidden; asked: memoryless\)$/m);
+    assert.match(show.stdout, /surrogate_choice \(surrogate-choice, json/);
+    const json = JSON.parse((await run(['runs', 'show', 'last', '--db', db, '--json'])).stdout);
+    assert.equal(json.surrogateChoice, { requested: 'memoryless', design: 'memoryless', window: 1, responseLags: 0, hidden: [256], samples: 0 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
