@@ -7,7 +7,7 @@
  * are small beside them. test/session/record-policy.test.ts holds the figures to real files.
  */
 import type { CalibrationPlan } from '../calibration/index.js';
-import { SessionError } from './run.js';
+import { SessionError } from './errors.js';
 
 /** Which device batches a run records: every one, none, or one in `every` (the first of each N). */
 export type RecordPolicy = 'all' | 'none' | { every: number };

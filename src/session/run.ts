@@ -76,10 +76,7 @@ export class RecordDbError extends Error {
   }
 }
 
-/** What the caller asked for cannot be done as asked (a conflicting flag, an unknown run, a bad policy); the message says why. */
-export class SessionError extends Error {
-  override name = 'SessionError';
-}
+export { SessionError } from './errors.js';
 
 /** The reason ctx.signal carries after SIGINT/SIGTERM (a recording failure carries its RecordDbError). */
 export class InterruptRequest extends Error {

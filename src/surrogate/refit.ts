@@ -47,7 +47,7 @@ export interface RefitEvent {
   driftAlarms: number;
 }
 
-/** Options of {@link ContinuousRefitter} and {@link continuousRefit}. */
+/** Options of the refit scheduler (lagged-refit.ts LaggedRefitter). */
 export interface RefitOptions {
   /** Refit every this many new buffered pairs. Defaults to 1024. */
   every?: number;
@@ -83,7 +83,7 @@ export interface RefitOptions {
   onError?: (error: unknown) => void;
 }
 
-/** What {@link ContinuousRefitter.observe} reports about one segment. */
+/** What the refit scheduler's `observe` reports about one segment. */
 export interface SegmentReport {
   /** Examples of the segment. */
   pairs: number;
@@ -95,7 +95,7 @@ export interface SegmentReport {
   drift: boolean;
 }
 
-/** A handle that stops {@link fitInSlices} at its next slice and clears its pending immediate. */
+/** A handle that stops {@link fitJSONInSlices} at its next slice and clears its pending immediate. */
 export class SliceCancel {
   cancelled = false;
   private handle: NodeJS.Immediate | undefined;
@@ -191,7 +191,7 @@ export function resolveRefitOptions(opts: RefitOptions): ResolvedRefitOptions {
   };
 }
 
-/** One refit to run: what {@link fitInSlices} needs besides the surrogate. */
+/** One refit to run: what {@link fitJSONInSlices} needs besides the surrogate. */
 export interface RefitJob {
   examples: Examples;
   epochs: number;
