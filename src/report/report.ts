@@ -69,6 +69,7 @@ export function renderReport(db: Database.Database, runId: number, opts: ReportO
     ...metricSections(db, run, charts, maxPoints),
     calibrationSection(db, run, charts),
     signalSection(db, run, charts, maxPoints, opts.batchSamples ?? 500, maxChannels),
+    surrogateSection(db, run),
     eventSection(db, run),
     artifactSection(run),
     footer(maxPoints),
@@ -501,6 +502,36 @@ function eventSection(db: Database.Database, run: RunDetail): string {
       return /_ms$/.test(c) && typeof v === 'number' ? `<td>${escapeHtml(fmtTime(v))}</td>` : `<td>${eventCell(v)}</td>`;
     }).join('')}</tr>`).join('')}</table></div></details>`);
   return out.join('\n');
+}
+
+// ---- surrogate choice --------------------------------------------------------------------------
+
+/** A number for a table cell: 3 significant digits, '-' when absent. */
+function num3(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? escapeHtml(v.toPrecision(3)) : '-';
+}
+
+/**
+ * The surrogate a train run chose for its device (artifact `surrogate_choice`, from `--surrogate
+ * auto|memoryless`): the design, and with auto every candidate's held-out error and the gradient
+ * fidelity measured on the device (slope ± standard error, cosine), and the device's memory.
+ */
+function surrogateSection(db: Database.Database, run: RunDetail): string {
+  if (!run.artifacts.some((a) => a.name === 'surrogate_choice')) return '';
+  const c = readArtifact(db, run.id, 'surrogate_choice')?.json as
+    { requested?: string; design?: string; window?: number; responseLags?: number; hidden?: number[]; samples?: number; exploration?: Record<string, unknown> } | undefined;
+  if (!c || typeof c !== 'object') return `<h2>Surrogate</h2>\n<p class="banner warn">artifact 'surrogate_choice' is not a JSON record</p>`;
+  const head = `<p>Design <b>${escapeHtml(String(c.design))}</b> (asked for: ${escapeHtml(String(c.requested))}): window ${escapeHtml(String(c.window))}, ` +
+    `${escapeHtml(String(c.responseLags))} response lags, ${escapeHtml((c.hidden ?? []).join('x'))} hidden units` +
+    `${c.samples ? `; chosen by exploring the device with ${escapeHtml(c.samples.toLocaleString('en-US'))} samples (counted in the run's budget)` : ''}.</p>`;
+  const ex = c.exploration as { choice?: { design?: string }; scores?: Record<string, unknown>[]; memory?: { capacity?: number; reach?: number }; suggestedTaps?: number } | undefined;
+  if (!ex || !Array.isArray(ex.scores)) return `<h2>Surrogate</h2>\n${head}`;
+  const rows = ex.scores.map((r) => `<tr${r.design === ex.choice?.design ? ' class="chosen"' : ''}><td>${escapeHtml(String(r.design))}${r.design === ex.choice?.design ? ' (chosen)' : ''}</td>` +
+    `<td>${escapeHtml(String(r.window))} / ${escapeHtml(String(r.responseLags))} / ${escapeHtml(Array.isArray(r.hidden) ? r.hidden.join('x') : String(r.hidden ?? '-'))}</td>` +
+    `<td>${num3(r.heldOutNmse)}</td><td>${num3(r.slope)} ± ${num3(r.slopeSe)}</td><td>${num3(r.cosine)}</td><td>${num3(r.score)}</td></tr>`).join('');
+  const mem = ex.memory ? `<p>Device memory measured in the exploration: linear capacity ${num3(ex.memory.capacity)}, recall reaches ${escapeHtml(String(ex.memory.reach))} steps back; suggested input taps ${escapeHtml(String(ex.suggestedTaps))} (recorded, not applied).</p>` : '';
+  return `<h2>Surrogate</h2>\n${head}\n<table class="grid"><tr><th>design</th><th>window / lags / hidden</th><th>held-out NMSE</th><th>gradient slope on the device ± s.e. (1 is right)</th><th>cosine</th><th>score (lower wins)</th></tr>${rows}</table>\n` +
+    `<p class="note">Held-out NMSE: the design's prediction error on exploration segments it was not fitted on. Slope and cosine: its directional derivative against the device's measured change along random drive directions (device queries only, no twin). Score: held-out NMSE + (1 - cosine).</p>\n${mem}`;
 }
 
 // ---- artifacts, footer -------------------------------------------------------------------------
