@@ -14,13 +14,15 @@ export interface SimChild {
   readonly pid: number;
   readonly child: ChildProcess;
   stats(): Promise<ChildStats>;
+  /** Every PROCESS the board handled so far: [start, end, count], its paced window in absolute ms. */
+  windows(): Promise<[number, number, number][]>;
   /** Closes the pty and waits for the process to exit; `exited` is false if it had to be killed after `graceMs`. */
   close(graceMs?: number): Promise<{ resources: string[]; exited: boolean; code: number | null }>;
 }
 
 /** Forks scripts/bench/sim-child.js serving `profile` on a new pty; resolves once the device has booted. */
-export function startSimChild(profile: string, seed: number, model: 'real' | 'trivial' | 'paced' = 'real'): Promise<SimChild> {
-  const child = fork(new URL('./sim-child.js', import.meta.url), [profile, String(seed), model], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startSimChild(profile: string, seed: number, model: 'real' | 'trivial' | 'paced' = 'real', overrides: Record<string, unknown> = {}): Promise<SimChild> {
+  const child = fork(new URL('./sim-child.js', import.meta.url), [profile, String(seed), model, JSON.stringify(overrides)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // 'close', not 'exit': the process has exited and its IPC and stdio pipes are closed too.
   const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   const waitFor = <T>(type: string) => new Promise<T>((resolve, reject) => {
@@ -36,6 +38,11 @@ export function startSimChild(profile: string, seed: number, model: 'real' | 'tr
     stats() {
       const p = waitFor<ChildStats>('stats');
       child.send({ type: 'stats' });
+      return p;
+    },
+    windows() {
+      const p = waitFor<{ windows: [number, number, number][] }>('windows').then((m) => m.windows);
+      child.send({ type: 'windows' });
       return p;
     },
     async close(graceMs = 3000) {

@@ -3,9 +3,12 @@
  * scripts/bench/soak.ts (started with child_process.fork, never run by hand). Keeping the board
  * in another process gives it its own event loop and its own core, as a real board has.
  *
- *   argv: <profile> <seed> <model: real|trivial|paced>
+ *   argv: <profile> <seed> <model: real|trivial|paced> [model overrides as JSON]
  *
  * IPC, child -> parent: { type: 'ready', path } once the pty exists and the device has booted.
+ * parent -> child: { type: 'windows' } -> { type: 'windows', windows: [start, end, count][] }: every
+ * PROCESS handled so far with its paced window (start = max(arrival, previous end), end = start +
+ * count x period), in absolute ms (performance.timeOrigin + now), for device utilisation.
  * parent -> child: { type: 'stats' } -> { type: 'stats', ... } (memory, CPU, event loop
  * utilisation since the last stats, batches processed); { type: 'close' } -> closes the pty
  * (socat exits), answers { type: 'closed', resources } with what is still active apart from the
@@ -20,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { type ReservoirModel, SimDevice, serveSim } from '../../src/sim/index.js';
 import { createPty } from '../../src/transport/index.js';
 
-const [profile = 'analog', seedArg = '1', mode = 'real'] = process.argv.slice(2);
+const [profile = 'analog', seedArg = '1', mode = 'real', overridesArg = '{}'] = process.argv.slice(2);
 const seed = Number(seedArg);
 
 /** Same shape and ranges as the analog profile, output a cheap function of the input. */
@@ -37,6 +40,8 @@ function trivialModel(): ReservoirModel {
   };
 }
 
+const windows: [number, number, number][] = [];
+
 function send(m: unknown): void {
   process.send?.(m);
 }
@@ -47,7 +52,19 @@ if (mode === 'trivial') {
   device = new SimDevice(trivialModel(), { seed });
   device.attach(pty.link);
 } else {
-  device = serveSim(pty.link, profile, { seed, device: { pacing: { samplePeriod: mode === 'paced' } } }).device;
+  const served = serveSim(pty.link, profile, { seed, overrides: JSON.parse(overridesArg), device: { pacing: { samplePeriod: mode === 'paced' } } });
+  device = served.device;
+  // Every PROCESS with its paced window, as the simulator schedules it (utilisation.ts --board child).
+  const periodMs = served.model.samplePeriodNs / 1e6;
+  let lastEnd = 0;
+  const dev = device as unknown as { process: (seq: number, p: { count: number }) => void };
+  const orig = dev.process.bind(device);
+  dev.process = (seq, p) => {
+    const start = Math.max(performance.timeOrigin + performance.now(), lastEnd);
+    lastEnd = start + p.count * periodMs;
+    windows.push([start, lastEnd, p.count]);
+    orig(seq, p);
+  };
 }
 
 let elu = performance.eventLoopUtilization();
@@ -62,7 +79,9 @@ process.on('disconnect', () => {
 });
 
 process.on('message', (msg: { type: string }) => {
-  if (msg.type === 'stats') {
+  if (msg.type === 'windows') {
+    send({ type: 'windows', windows });
+  } else if (msg.type === 'stats') {
     const e = performance.eventLoopUtilization(elu);
     const c = process.cpuUsage(cpu);
     const now = performance.now();

@@ -1,7 +1,8 @@
 /**
  * Device utilisation during `pat` training (`node dist/scripts/bench/utilisation.js [--episodes N]
  * [--steps N] [--backend auto|wasm|cpu] [--seeds 1,2] [--rate samples/s] [--refit-every N]
- * [--variants 'on/off/...']`): the in-process analog
+ * [--variants 'on/off/...'] [--board inproc|child]`): the in-process analog (or, with --board child,
+ * the same board in its own process on a pty)
  * simulator paced like a real board at 2,000 samples/s by default (50 virtual nodes x
  * nodeSeparationNs 10,000 ns = samplePeriodNs 500,000; pacing.samplePeriod true: each RESULT is
  * held until count x 0.5 ms of wall time has passed since its batch started), NARMA10, pat
@@ -31,6 +32,8 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
+import { type Link, openSerial } from '../../src/transport/index.js';
+import { type SimChild, startSimChild } from './harness.js';
 import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
 import { liveRefitWorkers } from '../../src/surrogate/lagged-refit.js';
 import type { TrainOptions } from '../../src/train/common.js';
@@ -44,6 +47,8 @@ const WASHOUT = 50;
 const SEEDS = opt('--seeds', '1').split(',').map(Number);
 const PERIOD_NS = Math.round(1e9 / Number(opt('--rate', '2000')));
 const NODES = 50;
+// --board child: the simulated board in its own process on a pty (as a real board is), not in this thread.
+const CHILD = opt('--board', 'inproc') === 'child';
 
 const backend = await selectBackend(opt('--backend', 'auto') as BackendChoice);
 
@@ -77,22 +82,34 @@ const out: Out[] = [];
 
 for (const seed of SEEDS) {
   for (const { name: variant, pipeline, extra } of VARIANTS) {
-    const { link, device: sim } = openSimLink('analog', {
-      seed, overrides: { nodeSeparationNs: PERIOD_NS / NODES }, device: { pacing: { samplePeriod: true } },
-    });
-    if (sim.model.samplePeriodNs !== PERIOD_NS) throw new Error(`samplePeriodNs is ${sim.model.samplePeriodNs}, expected ${PERIOD_NS}`);
-    const batches: Batch[] = [];
-    let lastEnd = 0;
-    // Record every PROCESS the simulator handles, with its paced window (same rule as SimDevice.process).
-    const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
-    const orig = dev.process.bind(sim);
-    dev.process = (seq, p) => {
-      const start = Math.max(performance.now(), lastEnd);
-      lastEnd = start + (p.count * PERIOD_NS) / 1e6;
-      batches.push({ start, end: lastEnd, count: p.count });
-      orig(seq, p);
+    const overrides = { nodeSeparationNs: PERIOD_NS / NODES };
+    let batches: Batch[] = [];
+    let client: DeviceClient, board: SimChild | undefined, serial: Link | undefined;
+    if (CHILD) {
+      // The board in its own process, on a pty, as a real board is: host work cannot stall it.
+      board = await startSimChild('analog', seed, 'paced', overrides);
+      serial = await openSerial(board.path, { baudRate: 3_000_000 });
+      client = await DeviceClient.connect(serial);
+    } else {
+      const { link, device: sim } = openSimLink('analog', { seed, overrides, device: { pacing: { samplePeriod: true } } });
+      if (sim.model.samplePeriodNs !== PERIOD_NS) throw new Error(`samplePeriodNs is ${sim.model.samplePeriodNs}, expected ${PERIOD_NS}`);
+      let lastEnd = 0;
+      // Record every PROCESS the simulator handles, with its paced window (same rule as SimDevice.process).
+      const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
+      const orig = dev.process.bind(sim);
+      dev.process = (seq, p) => {
+        const start = Math.max(performance.now(), lastEnd);
+        lastEnd = start + (p.count * PERIOD_NS) / 1e6;
+        batches.push({ start, end: lastEnd, count: p.count });
+        orig(seq, p);
+      };
+      client = await DeviceClient.connect(link);
+    }
+    if (client.info.samplePeriodNs !== PERIOD_NS) throw new Error(`samplePeriodNs is ${client.info.samplePeriodNs}, expected ${PERIOD_NS}`);
+    // The child's windows are in absolute ms: onto this process's performance.now() scale.
+    const fetchWindows = async () => {
+      if (board) batches = (await board.windows()).map(([start, end, count]) => ({ start: start - performance.timeOrigin, end: end - performance.timeOrigin, count }));
     };
-    const client = await DeviceClient.connect(link);
     // Host-side timestamps of every resetState and process call and of their resolution (instance wrappers).
     const groups: { call: number; done: number }[] = [];
     const procs: { group: number; call: number; done: number }[] = [];
@@ -120,8 +137,10 @@ for (const seed of SEEDS) {
         onEpisode: () => { marks.push({ t: performance.now(), batches: batches.length, groups: groups.length }); worker = liveRefitWorkers() > 0; },
       };
       const res = await train(opts);
+      await fetchWindows();
       const first = batches[trainStartBatch].start, end = marks.at(-1)!.t;
-      const trainBatches = batches.slice(trainStartBatch, marks.at(-1)!.batches);
+      // The child's windows arrive after the run: there, training's batches are those that started before its end.
+      const trainBatches = batches.slice(trainStartBatch, CHILD ? batches.filter((b) => b.start < end).length : marks.at(-1)!.batches);
       const busy = busyIn(trainBatches, first, end);
       const steadyFrom = marks[1]?.t ?? first;
       const steady = busyIn(trainBatches, steadyFrom, end) / (end - steadyFrom);
@@ -150,12 +169,13 @@ for (const seed of SEEDS) {
       });
     } finally {
       await client.close();
+      await board?.close();
     }
   }
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-console.log(`pat device utilisation, sim:analog paced at ${1e9 / PERIOD_NS} samples/s (samplePeriodNs ${PERIOD_NS.toLocaleString('en-US')}), narma10, ${EPISODES} episodes x (${WASHOUT} + ${STEPS}) samples = ${((STEPS + WASHOUT) * PERIOD_NS / 1e6).toFixed(0)} ms device time each, backend ${backend.detail}`);
+console.log(`pat device utilisation, sim:analog ${CHILD ? 'in its own process on a pty' : 'in this process'}, paced at ${1e9 / PERIOD_NS} samples/s (samplePeriodNs ${PERIOD_NS.toLocaleString('en-US')}), narma10, ${EPISODES} episodes x (${WASHOUT} + ${STEPS}) samples = ${((STEPS + WASHOUT) * PERIOD_NS / 1e6).toFixed(0)} ms device time each, backend ${backend.detail}`);
 console.log(`  ${'seed'.padStart(4)} ${'pipeline'.padEnd(22)} ${'host util'.padStart(9)} ${'sim util'.padStart(9)} ${'steady'.padStart(7)} ${'wall s'.padStart(7)} ${'idle ms/ep'.padStart(10)} ${'samples'.padStart(8)} ${'test NMSE'.padStart(9)} ${'worker'.padStart(6)}`);
 for (const r of out) {
   console.log(`  ${String(r.seed).padStart(4)} ${r.variant.padEnd(22)} ${pct(r.host).padStart(9)} ${pct(r.sim).padStart(9)} ${pct(r.steady).padStart(7)} ${r.wall.toFixed(2).padStart(7)} ${r.perEpisodeHost.toFixed(1).padStart(10)} ${String(r.samples).padStart(8)} ${r.nmse.toFixed(3).padStart(9)} ${(r.worker ? 'yes' : 'no').padStart(6)}`);
