@@ -6,6 +6,8 @@
  * For tests and screenshots the page exposes what it shows: `#run-status[data-status]` (waiting,
  * running, finished, interrupted, failed, lost) and `figure.chart[data-points]` (finite values drawn).
  */
+import { FMT_JS } from '../report/client.js';
+
 export const LIVE_JS = String.raw`
 (function () {
   'use strict';
@@ -46,14 +48,7 @@ export const LIVE_JS = String.raw`
   var finals = {};
   var events = [];
 
-  function fmt(v) {
-    if (v == null || !isFinite(v)) return null;
-    if (v === 0) return '0';
-    var r = Number(v.toPrecision(6));
-    var a = Math.abs(r);
-    if (a >= 1e6 || a < 1e-3) return r.toExponential();
-    return r.toLocaleString('en-US', { maximumFractionDigits: 6 });
-  }
+  ${FMT_JS}
   function nice(v, up) {
     var e = Math.pow(10, Math.floor(Math.log10(v)));
     var m = v / e;

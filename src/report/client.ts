@@ -7,6 +7,16 @@
  * After drawing, each figure carries data-points (the finite values it plots) and, on failure,
  * data-error; a failure is also a console error, which the rendering test treats as a failure.
  */
+/** Tick and legend numbers for both pages: uPlot's default labels keep 3 decimals, so a loss of 1e-5 would read 0; small and huge values go exponential. */
+export const FMT_JS = String.raw`function fmt(v) {
+    if (v == null || !isFinite(v)) return null;
+    if (v === 0) return '0';
+    var r = Number(v.toPrecision(6));
+    var a = Math.abs(r);
+    if (a >= 1e6 || a < 1e-3) return r.toExponential();
+    return r.toLocaleString('en-US', { maximumFractionDigits: 6 });
+  }`;
+
 export const CLIENT_JS = String.raw`
 (function () {
   'use strict';
@@ -37,15 +47,7 @@ export const CLIENT_JS = String.raw`
     return Number((k * e).toPrecision(12));
   }
 
-  // uPlot's default labels keep 3 decimals, so a loss of 1e-5 reads 0: small and huge values go exponential.
-  function fmt(v) {
-    if (v == null || !isFinite(v)) return null;
-    if (v === 0) return '0';
-    var r = Number(v.toPrecision(6));
-    var a = Math.abs(r);
-    if (a >= 1e6 || a < 1e-3) return r.toExponential();
-    return r.toLocaleString('en-US', { maximumFractionDigits: 6 });
-  }
+  ${FMT_JS}
   function tickValues(u, splits) { return splits.map(fmt); }
   // A log axis gets a split at every 1..9 x 10^k; grid lines and ticks only at whole decades stay readable over many decades.
   function decades(u, splits) {
