@@ -6,7 +6,7 @@
  * For tests and screenshots the page exposes what it shows: `#run-status[data-status]` (waiting,
  * running, finished, interrupted, failed, lost) and `figure.chart[data-points]` (finite values drawn).
  */
-import { FMT_JS } from '../report/client.js';
+import { NUMBERS_JS } from '../report/client.js';
 
 export const LIVE_JS = String.raw`
 (function () {
@@ -48,14 +48,7 @@ export const LIVE_JS = String.raw`
   var finals = {};
   var events = [];
 
-  ${FMT_JS}
-  function nice(v, up) {
-    var e = Math.pow(10, Math.floor(Math.log10(v)));
-    var m = v / e;
-    var steps = [1, 2, 5, 10];
-    var k = up ? steps.find(function (x) { return x >= m - 1e-9; }) : steps.slice().reverse().find(function (x) { return x <= m + 1e-9; });
-    return Number((k * e).toPrecision(12));
-  }
+  ${NUMBERS_JS}
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });

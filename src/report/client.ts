@@ -7,8 +7,19 @@
  * After drawing, each figure carries data-points (the finite values it plots) and, on failure,
  * data-error; a failure is also a console error, which the rendering test treats as a failure.
  */
-/** Tick and legend numbers for both pages: uPlot's default labels keep 3 decimals, so a loss of 1e-5 would read 0; small and huge values go exponential. */
-export const FMT_JS = String.raw`function fmt(v) {
+/**
+ * Number helpers both pages' scripts share: `nice` rounds an axis bound to 1, 2 or 5 x 10^k, and
+ * `fmt` writes tick and legend numbers (uPlot's default labels keep 3 decimals, so a loss of 1e-5
+ * would read 0; small and huge values go exponential).
+ */
+export const NUMBERS_JS = String.raw`function nice(v, up) {
+    var e = Math.pow(10, Math.floor(Math.log10(v)));
+    var m = v / e;
+    var steps = [1, 2, 5, 10];
+    var k = up ? steps.find(function (x) { return x >= m - 1e-9; }) : steps.slice().reverse().find(function (x) { return x <= m + 1e-9; });
+    return Number((k * e).toPrecision(12));
+  }
+  function fmt(v) {
     if (v == null || !isFinite(v)) return null;
     if (v === 0) return '0';
     var r = Number(v.toPrecision(6));
@@ -39,15 +50,8 @@ export const CLIENT_JS = String.raw`
     return Math.ceil(size);
   }
 
-  function nice(v, up) {
-    var e = Math.pow(10, Math.floor(Math.log10(v)));
-    var m = v / e;
-    var steps = [1, 2, 5, 10];
-    var k = up ? steps.find(function (x) { return x >= m - 1e-9; }) : steps.slice().reverse().find(function (x) { return x <= m + 1e-9; });
-    return Number((k * e).toPrecision(12));
-  }
 
-  ${FMT_JS}
+  ${NUMBERS_JS}
   function tickValues(u, splits) { return splits.map(fmt); }
   // A log axis gets a split at every 1..9 x 10^k; grid lines and ticks only at whole decades stay readable over many decades.
   function decades(u, splits) {
