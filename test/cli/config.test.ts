@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rhil as runCli } from './rhil.js';
 import type { Argv } from 'yargs';
 import { benchCommand } from '../../src/cli/commands/bench.js';
 import { calibrateCommand } from '../../src/cli/commands/calibrate.js';
@@ -13,18 +12,9 @@ import { trainCommand } from '../../src/cli/commands/train.js';
 import { checkConfig, commandTable, configSupport, givenFlags, readConfigFile } from '../../src/cli/config.js';
 import { UsageError } from '../../src/cli/util.js';
 
-const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rhil-config-'));
 const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
-const rhil = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
+const rhil = (args: string[]) => runCli(args, { cwd: dir });
 
 // A command defined here, so the test does not depend on another command's options.
 const toyCommand = (y: Argv): Argv => y.command('toy [file]', 'toy', (a) => a

@@ -1,24 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CLI_MAIN, rhil } from '../cli/rhil.js';
 import { LiveServer } from '../../src/live/index.js';
 import { withRecordedRun } from '../../src/session/index.js';
 
-const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
-const rhil = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'rhil-live-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +50,7 @@ test('rhil watch serves a run another process records, and exits when it ends', 
   let err = '';
   await withRecordedRun({ db, kind: 'run', config: {}, handleSignals: false }, async (ctx) => {
     ctx.metric('steps', 0, 0);
-    child = spawn(process.execPath, [main, 'watch', 'last', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [CLI_MAIN, 'watch', 'last', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
     const url = await new Promise<string>((resolve, reject) => {
       child!.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
@@ -80,7 +70,7 @@ test('rhil watch serves a run another process records, and exits when it ends', 
 
 test('rhil train --live serves the run while it trains, reports its end, and the process exits', async () => {
   const db = join(dir, 'train.db');
-  const child = spawn(process.execPath, [main, 'train', '--trainer', 'pat', '--episodes', '3', '--live', '--db', db, '--out', join(dir, 'm.json')],
+  const child = spawn(process.execPath, [CLI_MAIN, 'train', '--trainer', 'pat', '--episodes', '3', '--live', '--db', db, '--out', join(dir, 'm.json')],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,21 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rhil } from '../cli/rhil.js';
 import { type Fixture, makeFixture } from './fixtures.js';
 
-const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
-const rhil = async (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { encoding: 'utf8', ...opts });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
 
 let fixture: Promise<Fixture> | null = null;
 const fx = () => (fixture ??= makeFixture());
