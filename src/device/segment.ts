@@ -20,7 +20,7 @@
  * segment$(device, units).subscribe((ev) => { if (ev.type === 'sent') startHostWork(); });
  * ```
  */
-import { Observable, filter, lastValueFrom, map } from 'rxjs';
+import { Observable, filter, lastValueFrom, map, tap } from 'rxjs';
 import type { BatchResult } from './client.js';
 import type { SegmentDevice } from './device.js';
 import { StateBreakError } from './errors.js';
@@ -77,8 +77,9 @@ export function segment$(device: SegmentDevice, units: Float64Array, opts: Segme
 /** The segment as a Promise; `onSent` is called when its (final) pass has been issued. */
 export function measureSegment(device: SegmentDevice, units: Float64Array, opts: SegmentOptions & { onSent?: () => void } = {}): Promise<Segment> {
   return lastValueFrom(segment$(device, units, opts).pipe(
-    filter((ev) => { if (ev.type === 'sent') opts.onSent?.(); return ev.type === 'measured'; }),
-    map((ev) => (ev as Extract<SegmentEvent, { type: 'measured' }>).segment),
+    tap((ev) => { if (ev.type === 'sent') opts.onSent?.(); }),
+    filter((ev): ev is Extract<SegmentEvent, { type: 'measured' }> => ev.type === 'measured'),
+    map((ev) => ev.segment),
   ));
 }
 
