@@ -20,9 +20,9 @@ export interface SimChild {
   close(graceMs?: number): Promise<{ resources: string[]; exited: boolean; code: number | null }>;
 }
 
-/** Forks scripts/bench/sim-child.js serving `profile` on a new pty; resolves once the device has booted. */
-export function startSimChild(profile: string, seed: number, model: 'real' | 'trivial' | 'paced' = 'real', overrides: Record<string, unknown> = {}): Promise<SimChild> {
-  const child = fork(new URL('./sim-child.js', import.meta.url), [profile, String(seed), model, JSON.stringify(overrides)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Forks scripts/bench/sim-child.js serving `profile` on a new pty (or a local TCP port); resolves once the device is ready. */
+export function startSimChild(profile: string, seed: number, model: 'real' | 'trivial' | 'paced' = 'real', overrides: Record<string, unknown> = {}, link: 'pty' | 'tcp' = 'pty'): Promise<SimChild> {
+  const child = fork(new URL('./sim-child.js', import.meta.url), [profile, String(seed), model, JSON.stringify(overrides), link], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // 'close', not 'exit': the process has exited and its IPC and stdio pipes are closed too.
   const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   const waitFor = <T>(type: string) => new Promise<T>((resolve, reject) => {

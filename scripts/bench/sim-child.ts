@@ -1,11 +1,16 @@
 /**
- * A simulated device served on a socat pty in its own process, for scripts/bench/link.ts and
- * scripts/bench/soak.ts (started with child_process.fork, never run by hand). Keeping the board
- * in another process gives it its own event loop and its own core, as a real board has.
+ * A simulated device served on a socat pty (or a local TCP port) in its own process, for the
+ * benchmarks (started with child_process.fork, never run by hand). Keeping the board in another
+ * process gives it its own event loop and its own core, as a real board has.
  *
- *   argv: <profile> <seed> <model: real|trivial|paced> [model overrides as JSON]
+ *   argv: <profile> <seed> <model: real|trivial|paced> [model overrides as JSON] [link: pty|tcp]
  *
- * IPC, child -> parent: { type: 'ready', path } once the pty exists and the device has booted.
+ * 'tcp' stands for a board behind an Ethernet bridge (the one link fast enough for a board that
+ * streams 50 channels at 10,000 samples/s: 1 MB/s, over three times a 3 Mbaud UART). The device
+ * is created at once and attached to the first connection.
+ *
+ * IPC, child -> parent: { type: 'ready', path } once the pty (or the port: path tcp://127.0.0.1:N)
+ * exists and the device has booted.
  * parent -> child: { type: 'windows' } -> { type: 'windows', windows: [start, end, count][] }: every
  * PROCESS handled so far with its paced window (start = max(arrival, previous end), end = start +
  * count x period), in absolute ms (performance.timeOrigin + now), for device utilisation.
@@ -20,10 +25,11 @@
  * the real model answering no faster than its sample rate, as the board would.
  */
 import { performance } from 'node:perf_hooks';
-import { type ReservoirModel, SimDevice, serveSim } from '../../src/sim/index.js';
-import { createPty } from '../../src/transport/index.js';
+import { type ReservoirModel, SimDevice, createSim } from '../../src/sim/index.js';
+import { createPty, listenTcp } from '../../src/transport/index.js';
 
-const [profile = 'analog', seedArg = '1', mode = 'real', overridesArg = '{}'] = process.argv.slice(2);
+const [profile = 'analog', seedArg = '1', mode = 'real', overridesArg = '{}', linkKind = 'pty'] = process.argv.slice(2);
+if (linkKind !== 'pty' && linkKind !== 'tcp') throw new Error(`sim-child: link must be pty or tcp, got '${linkKind}'`);
 const seed = Number(seedArg);
 
 /** Same shape and ranges as the analog profile, output a cheap function of the input. */
@@ -46,13 +52,11 @@ function send(m: unknown): void {
   process.send?.(m);
 }
 
-const pty = await createPty();
 let device: SimDevice;
 if (mode === 'trivial') {
   device = new SimDevice(trivialModel(), { seed });
-  device.attach(pty.link);
 } else {
-  const served = serveSim(pty.link, profile, { seed, overrides: JSON.parse(overridesArg), device: { pacing: { samplePeriod: mode === 'paced' } } });
+  const served = createSim(profile, { seed, overrides: JSON.parse(overridesArg), device: { pacing: { samplePeriod: mode === 'paced' } } });
   device = served.device;
   // Every PROCESS with its paced window, as the simulator schedules it (utilisation.ts --board child).
   const periodMs = served.model.samplePeriodNs / 1e6;
@@ -66,6 +70,16 @@ if (mode === 'trivial') {
     orig(seq, p);
   };
 }
+const pty = linkKind === 'pty' ? await createPty() : undefined;
+let attached = false;
+const server = linkKind === 'tcp' ? await listenTcp('127.0.0.1', 0, (link) => {
+  // One board, one host: a second connection is refused, as a board's single socket would.
+  if (attached) { void link.close(); return; }
+  attached = true;
+  device.attach(link);
+}) : undefined;
+if (pty) device.attach(pty.link);
+const closeLink = () => (pty ? pty.close() : server!.close());
 
 let elu = performance.eventLoopUtilization();
 let cpu = process.cpuUsage();
@@ -75,7 +89,7 @@ let closing = false;
 // The parent died without asking us to close: do not linger with a pty and a socat child.
 process.on('disconnect', () => {
   if (closing) return;
-  void device.detach().then(() => pty.close()).then(() => process.exit(1));
+  void device.detach().then(closeLink).then(() => process.exit(1));
 });
 
 process.on('message', (msg: { type: string }) => {
@@ -96,7 +110,7 @@ process.on('message', (msg: { type: string }) => {
     closing = true;
     void (async () => {
       await device.detach();
-      await pty.close();
+      await closeLink();
       // Let close callbacks of the port and the child run before looking.
       await new Promise((r) => setImmediate(r));
       const resources = process.getActiveResourcesInfo();
@@ -106,4 +120,4 @@ process.on('message', (msg: { type: string }) => {
   }
 });
 
-send({ type: 'ready', path: pty.path });
+send({ type: 'ready', path: pty ? pty.path : `tcp://127.0.0.1:${server!.port}` });

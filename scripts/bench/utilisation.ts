@@ -1,8 +1,9 @@
 /**
  * Device utilisation during `pat` training (`node dist/scripts/bench/utilisation.js [--episodes N]
  * [--steps N] [--backend auto|wasm|cpu] [--seeds 1,2] [--rate samples/s] [--refit-every N]
- * [--variants 'on/off/...'] [--board inproc|child]`): the in-process analog (or, with --board child,
- * the same board in its own process on a pty)
+ * [--variants 'on/off/...'] [--board inproc|child|tcp]`): the in-process analog (or, with --board
+ * child, the same board in its own process on a pty; with --board tcp, in its own process behind a
+ * local TCP port, as a fast board behind an Ethernet bridge)
  * simulator paced like a real board at 2,000 samples/s by default (50 virtual nodes x
  * nodeSeparationNs 10,000 ns = samplePeriodNs 500,000; pacing.samplePeriod true: each RESULT is
  * held until count x 0.5 ms of wall time has passed since its batch started), NARMA10, pat
@@ -32,7 +33,7 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
-import { type Link, openSerial } from '../../src/transport/index.js';
+import { type Link, openLink, openSerial } from '../../src/transport/index.js';
 import { type SimChild, startSimChild } from './harness.js';
 import { selectBackend, type BackendChoice } from '../../src/core/backend.js';
 import { liveRefitWorkers } from '../../src/surrogate/lagged-refit.js';
@@ -47,8 +48,10 @@ const WASHOUT = 50;
 const SEEDS = opt('--seeds', '1').split(',').map(Number);
 const PERIOD_NS = Math.round(1e9 / Number(opt('--rate', '2000')));
 const NODES = 50;
-// --board child: the simulated board in its own process on a pty (as a real board is), not in this thread.
-const CHILD = opt('--board', 'inproc') === 'child';
+// --board child|tcp: the simulated board in its own process (as a real board is), on a pty or a TCP port, not in this thread.
+const BOARD = opt('--board', 'inproc');
+if (!['inproc', 'child', 'tcp'].includes(BOARD)) throw new Error(`--board must be inproc, child or tcp, got '${BOARD}'`);
+const CHILD = BOARD !== 'inproc';
 
 const backend = await selectBackend(opt('--backend', 'auto') as BackendChoice);
 
@@ -67,6 +70,8 @@ const ALL_VARIANTS: Variant[] = [
   // For a fast board: the refit schedule counted in device samples (every REFIT_EVERY episodes' worth of pairs).
   { name: `on, refit every ${REFIT_EVERY}`, pipeline: true, extra: { surrogate: { refitEvery: REFIT_EVERY } } },
   { name: 'on, surrogate lag 1', pipeline: true, extra: { surrogate: { lag: 1 } } },
+  // For a fast board: one refit stale, so a refit runs in slices across the episodes until the next refit point.
+  { name: `on, lag 1, refit every ${REFIT_EVERY}`, pipeline: true, extra: { surrogate: { lag: 1, refitEvery: REFIT_EVERY } } },
   { name: 'off', pipeline: false, extra: {} },
   // Diagnostics (not the target's configuration): the refits in a worker thread, and none after the first fit.
   { name: 'on, refit worker', pipeline: true, extra: { refitWorker: true } },
@@ -87,8 +92,8 @@ for (const seed of SEEDS) {
     let client: DeviceClient, board: SimChild | undefined, serial: Link | undefined;
     if (CHILD) {
       // The board in its own process, on a pty, as a real board is: host work cannot stall it.
-      board = await startSimChild('analog', seed, 'paced', overrides);
-      serial = await openSerial(board.path, { baudRate: 3_000_000 });
+      board = await startSimChild('analog', seed, 'paced', overrides, BOARD === 'tcp' ? 'tcp' : 'pty');
+      serial = BOARD === 'tcp' ? await openLink(board.path) : await openSerial(board.path, { baudRate: 3_000_000 });
       client = await DeviceClient.connect(serial);
     } else {
       const { link, device: sim } = openSimLink('analog', { seed, overrides, device: { pacing: { samplePeriod: true } } });
@@ -175,7 +180,7 @@ for (const seed of SEEDS) {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-console.log(`pat device utilisation, sim:analog ${CHILD ? 'in its own process on a pty' : 'in this process'}, paced at ${1e9 / PERIOD_NS} samples/s (samplePeriodNs ${PERIOD_NS.toLocaleString('en-US')}), narma10, ${EPISODES} episodes x (${WASHOUT} + ${STEPS}) samples = ${((STEPS + WASHOUT) * PERIOD_NS / 1e6).toFixed(0)} ms device time each, backend ${backend.detail}`);
+console.log(`pat device utilisation, sim:analog ${BOARD === 'tcp' ? 'in its own process on a local TCP port' : CHILD ? 'in its own process on a pty' : 'in this process'}, paced at ${1e9 / PERIOD_NS} samples/s (samplePeriodNs ${PERIOD_NS.toLocaleString('en-US')}), narma10, ${EPISODES} episodes x (${WASHOUT} + ${STEPS}) samples = ${((STEPS + WASHOUT) * PERIOD_NS / 1e6).toFixed(0)} ms device time each, backend ${backend.detail}`);
 console.log(`  ${'seed'.padStart(4)} ${'pipeline'.padEnd(22)} ${'host util'.padStart(9)} ${'sim util'.padStart(9)} ${'steady'.padStart(7)} ${'wall s'.padStart(7)} ${'idle ms/ep'.padStart(10)} ${'samples'.padStart(8)} ${'test NMSE'.padStart(9)} ${'worker'.padStart(6)}`);
 for (const r of out) {
   console.log(`  ${String(r.seed).padStart(4)} ${r.variant.padEnd(22)} ${pct(r.host).padStart(9)} ${pct(r.sim).padStart(9)} ${pct(r.steady).padStart(7)} ${r.wall.toFixed(2).padStart(7)} ${r.perEpisodeHost.toFixed(1).padStart(10)} ${String(r.samples).padStart(8)} ${r.nmse.toFixed(3).padStart(9)} ${(r.worker ? 'yes' : 'no').padStart(6)}`);

@@ -95,7 +95,14 @@ export class DeviceClient implements Device {
   private readonly pending = new Map<number, Pending>();
   /** PROCESS requests in send order, abandoned ones included (they hold device credits). */
   private readonly inFlight: Pending[] = [];
-  private readonly creditWaiters: (() => void)[] = [];
+  /**
+   * Calls not yet written, in call order: a PROCESS waits here for a credit and every later
+   * PROCESS, RESET_STATE or CONFIGURE waits behind it, so requests reach the device in call order
+   * (a reset written ahead of a waiting batch would land inside that batch's segment).
+   */
+  private readonly queue: { process: boolean; go: () => void }[] = [];
+  /** Whether a call let go from the queue has not written yet (the next waits for it). */
+  private handing = false;
   private seq = 0;
   private nextBatchId = 1;
   private segmentEpoch: number | undefined;
@@ -180,7 +187,7 @@ export class DeviceClient implements Device {
 
   /** Applies parameters (all or none); resolves with the epoch after it. */
   async configure(params: ConfigParam[]): Promise<number> {
-    return ((await this.request({ kind: 'configure', params })) as { epoch: number }).epoch;
+    return ((await this.inTurn(false, () => this.request({ kind: 'configure', params }))) as { epoch: number }).epoch;
   }
 
   /**
@@ -188,7 +195,7 @@ export class DeviceClient implements Device {
    * proves every earlier request was handled, so credits held by abandoned batches are freed.
    */
   async resetState(): Promise<number> {
-    const ack = (await this.request({ kind: 'resetState' })) as { epoch: number };
+    const ack = (await this.inTurn(false, () => this.request({ kind: 'resetState' }))) as { epoch: number };
     // No PROCESS is sent while a break is unresolved, so every abandoned batch predates the reset.
     this.releaseAbandoned();
     this.segmentEpoch = ack.epoch;
@@ -216,20 +223,19 @@ export class DeviceClient implements Device {
   async process(input: Samples | ArrayLike<number>): Promise<BatchResult> {
     const samples = this.toDrive(input);
     const count = samples.length / this.info.inChannels;
-    while (this.inFlight.length >= this.info.credits) {
+    const m = await this.inTurn(true, () => {
       this.assertUsable();
-      await new Promise<void>((r) => this.creditWaiters.push(r));
-    }
-    this.assertUsable();
-    const batchId = this.nextBatchId;
-    this.nextBatchId = (this.nextBatchId + 1) >>> 0 || 1;
-    const batchMs = (count * this.info.samplePeriodNs) / 1e6;
-    const aheadMs = this.inFlight.reduce((s, p) => s + ((p.count ?? 0) * this.info.samplePeriodNs) / 1e6, 0);
-    const m = await this.request(
-      { kind: 'process', batchId, count, channels: this.info.inChannels, format: this.info.inFormat, samples },
-      this.processTimeoutMs + batchMs + aheadMs,
-      { batchId, count, input: samples },
-    ) as Extract<Message, { kind: 'result' }>;
+      const batchId = this.nextBatchId;
+      this.nextBatchId = (this.nextBatchId + 1) >>> 0 || 1;
+      const batchMs = (count * this.info.samplePeriodNs) / 1e6;
+      const aheadMs = this.inFlight.reduce((s, p) => s + ((p.count ?? 0) * this.info.samplePeriodNs) / 1e6, 0);
+      return this.request(
+        { kind: 'process', batchId, count, channels: this.info.inChannels, format: this.info.inFormat, samples },
+        this.processTimeoutMs + batchMs + aheadMs,
+        { batchId, count, input: samples },
+      );
+    }) as Extract<Message, { kind: 'result' }>;
+    const batchId = m.batchId;
     const result: BatchResult = { batchId, epoch: m.epoch, timestampUs: m.timestampUs, status: m.status, count, input: samples, output: m.samples };
     this.results.next(result);
     return result;
@@ -242,6 +248,36 @@ export class DeviceClient implements Device {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Runs `send` (which writes a request at once) in call order: at once when nothing waits and,
+   * for a PROCESS, a credit is free; else at its turn in the queue. A PROCESS let go after a break
+   * or a close throws from `send` (assertUsable) and passes the turn on.
+   */
+  private inTurn(process: boolean, send: () => Promise<Message>): Promise<Message> {
+    if (this.queue.length === 0 && !this.handing && !(process && this.inFlight.length >= this.info.credits)) return send();
+    return new Promise<void>((go) => {
+      this.queue.push({ process, go });
+      this.pump();
+    }).then(() => {
+      try {
+        return send();
+      } finally {
+        this.handing = false;
+        this.pump();
+      }
+    });
+  }
+
+  /** Lets the oldest queued call go if it can write now (a PROCESS needs a credit, unless it is to fail). */
+  private pump(): void {
+    const head = this.queue[0];
+    if (!head || this.handing) return;
+    if (head.process && this.inFlight.length >= this.info.credits && !this.closed && !this.broken) return;
+    this.queue.shift();
+    this.handing = true;
+    head.go();
+  }
 
   private assertUsable(): void {
     if (this.closed) throw this.closed;
@@ -408,7 +444,7 @@ export class DeviceClient implements Device {
       p.abandoned = true;
       p.reject(err);
     }
-    this.wakeCreditWaiters();
+    this.pump();   // queued batches fail now, not when a credit frees
   }
 
   /** Frees the credits of abandoned batches once the device provably no longer holds them. */
@@ -434,7 +470,7 @@ export class DeviceClient implements Device {
     const i = this.inFlight.indexOf(p);
     if (i >= 0) {
       this.inFlight.splice(i, 1);
-      this.creditWaiters.shift()?.();
+      this.pump();
     }
   }
 
@@ -448,16 +484,12 @@ export class DeviceClient implements Device {
     }
   }
 
-  private wakeCreditWaiters(): void {
-    for (const w of this.creditWaiters.splice(0)) w();
-  }
-
   private shutdown(err: LinkClosedError, cause?: Error): void {
     if (this.closed) return;
     this.closed = err;
     for (const p of [...this.pending.values()]) this.fail(p, err);
     this.inFlight.length = 0;
-    this.wakeCreditWaiters();
+    this.pump();
     this.events.next({ type: 'closed', error: cause });
     this.events.complete();
     this.results.complete();

@@ -6,7 +6,8 @@
  * 2. after a reset, the `washIn` drives (their responses discarded) bring the state back to where
  *    a continued segment left it;
  * 3. the drives go out in batches of up to `maxBatch`, all issued at once (the client keeps within
- *    the device's credits), and "sent" is signalled as soon as they are issued;
+ *    the device's credits and writes requests in call order), and "sent" is signalled as soon as
+ *    they are issued: the next segment may be issued then, queued on the device behind this one;
  * 4. every result is bounded against its batch and must carry the segment's epoch;
  * 5. a StateBreakError (boot, epoch change, timeout, reply out of order, a reconnect) throws the
  *    partial segment away and measures it again from a reset (steps 1-4), up to `maxRetries` times.
@@ -95,15 +96,23 @@ async function run(device: SegmentDevice, units: Float64Array, o: SegmentOptions
     o.signal?.throwIfAborted();
     if (stopped()) throw new Error('segment unsubscribed');
     try {
-      if (epoch === undefined) {
-        epoch = await device.resetState();
-        if (washIn.length > 0) {
-          samples += washIn.length / ci;
-          await pass(device, washIn, epoch);
+      let batches: Promise<BatchResult>[];
+      const release = await takeLane(device);
+      try {
+        if (epoch === undefined) {
+          epoch = await device.resetState();
+          if (washIn.length > 0) {
+            samples += washIn.length / ci;
+            await collect(device, issue(device, washIn), epoch, washIn.length / ci);
+          }
         }
+        samples += steps;
+        batches = issue(device, units, o.onBatch);
+      } finally {
+        release();
       }
-      samples += steps;
-      const seg = await pass(device, units, epoch, sent, o.onBatch);
+      sent(epoch);
+      const seg = await collect(device, batches, epoch, steps);
       return { ...seg, epoch, samples, breaks };
     } catch (e) {
       if (!(e instanceof StateBreakError) || breaks >= maxRetries) throw e;
@@ -112,9 +121,26 @@ async function run(device: SegmentDevice, units: Float64Array, o: SegmentOptions
   }
 }
 
-/** One pass: every batch issued at once, all awaited, then checked and joined in order; the first failure is thrown once all have settled. */
-async function pass(device: SegmentDevice, units: Float64Array, epoch: number, sent?: (epoch: number) => void, onBatch?: (done: number, total: number) => void): Promise<Omit<Segment, 'epoch' | 'samples' | 'breaks'>> {
-  const { inChannels: ci, outChannels: co, samplePeriodNs } = device.info;
+/**
+ * Per device, the end of the last segment's issue (its reset, wash-in and batch calls). A segment
+ * may start while an earlier one is still being measured (the device runs requests in arrival
+ * order, and the client writes them in call order), but never in the middle of another's issue:
+ * a re-measurement after a break waits for the segment issued behind the broken one.
+ */
+const lanes = new WeakMap<SegmentDevice, Promise<void>>();
+
+async function takeLane(device: SegmentDevice): Promise<() => void> {
+  const before = lanes.get(device) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => { release = r; });
+  lanes.set(device, before.then(() => mine));
+  await before;
+  return release;
+}
+
+/** Issues every batch of `units` at once (the client keeps within the device's credits). */
+function issue(device: SegmentDevice, units: Float64Array, onBatch?: (done: number, total: number) => void): Promise<BatchResult>[] {
+  const ci = device.info.inChannels;
   const steps = units.length / ci;
   const batch = Math.max(1, device.maxBatch);
   let done = 0;
@@ -124,7 +150,12 @@ async function pass(device: SegmentDevice, units: Float64Array, epoch: number, s
     if (onBatch) p.then((b) => onBatch((done += b.count), steps), () => undefined);
     batches.push(p);
   }
-  sent?.(epoch);
+  return batches;
+}
+
+/** One pass's results, all awaited, then checked and joined in order; the first failure is thrown once all have settled. */
+async function collect(device: SegmentDevice, batches: Promise<BatchResult>[], epoch: number, steps: number): Promise<Omit<Segment, 'epoch' | 'samples' | 'breaks'>> {
+  const { inChannels: ci, outChannels: co, samplePeriodNs } = device.info;
   const settled = await Promise.allSettled(batches);
   const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failed) throw failed.reason;

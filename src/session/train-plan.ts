@@ -32,6 +32,8 @@ export interface TrainConfig {
   learningRate: number;
   /** --surrogate (absent in runs recorded before it existed: narx). */
   surrogate?: SurrogateDesignOption;
+  /** --refit-every (absent in runs recorded before it existed: 1). */
+  refitEvery?: number;
   device: string | null;
   backend: BackendChoice;
   checkpointEvery: number;
@@ -62,6 +64,7 @@ export interface GivenTrainSettings {
   episodes?: number;
   learningRate?: number;
   surrogate?: string;
+  refitEvery?: number;
   backend?: BackendChoice;
   device?: string;
 }
@@ -71,7 +74,7 @@ export interface GivenTrainSettings {
  * resumed run keeps its task, trainer and seed; asking for others is refused.
  */
 export function trainSettings(given: GivenTrainSettings, resumed: Resumed | undefined, defaults: { device: string; episodes: number }):
-  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; surrogate: SurrogateDesignOption; backend: BackendChoice; device: string } {
+  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; surrogate: SurrogateDesignOption; refitEvery: number; backend: BackendChoice; device: string } {
   const prev = resumed?.config;
   const same = <K extends 'task' | 'trainer' | 'seed'>(k: K, v: TrainConfig[K] | undefined): TrainConfig[K] | undefined => {
     if (prev && v !== undefined && v !== prev[k]) {
@@ -86,6 +89,7 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     episodes: given.episodes ?? prev?.episodes ?? defaults.episodes,
     learningRate: given.learningRate ?? prev?.learningRate ?? 0.03,
     surrogate: (given.surrogate ?? prev?.surrogate ?? 'narx') as SurrogateDesignOption,
+    refitEvery: given.refitEvery ?? prev?.refitEvery ?? 1,
     backend: given.backend ?? prev?.backend ?? 'auto',
     device: given.device ?? prev?.device ?? defaults.device,
   };

@@ -12,7 +12,9 @@
  * 3. starts the refit the segment calls for (the first fit, every `every` buffered pairs, a drift
  *    alarm), from the weights now in use, on a replay sample drawn now.
  * So after observe(segment e) the surrogate in use was fitted on the pairs up to segment e-1, and
- * at most one refit runs at a time (no triggers to coalesce). A surrogate that was fitted already
+ * at most one refit runs at a time (no triggers to coalesce). With `publishWhenDue` step 1 moves
+ * to just before step 3 and happens only when a refit is due: the surrogate in use is then the one
+ * the previous refit point started, and a refit has until the next point to run. A surrogate that was fitted already
  * (a checkpoint) is in use from the start and its first refit runs `epochs`, not `firstEpochs`.
  *
  * Where refits run: on this thread by default, in slices that yield to the event loop (refit.ts
@@ -47,6 +49,13 @@ import type { Examples } from './windows.js';
 export interface LaggedRefitOptions extends Omit<RefitOptions, 'onError'> {
   /** Refit in a worker thread. Defaults to false: on this thread, in slices. */
   worker?: boolean;
+  /**
+   * Publish a running refit only when the next one is due (after `every` pairs or on a drift
+   * alarm), not at the next observe: the surrogate in use is one refit stale and a refit may run
+   * across every segment until then, so on a fast device it never holds up a step. The first fit
+   * is published at the next observe (steps wait for a surrogate). Defaults to false.
+   */
+  publishWhenDue?: boolean;
   /** The worker's module. Defaults to refit-worker.js beside this module; tests point it elsewhere. */
   workerUrl?: URL;
 }
@@ -113,6 +122,7 @@ export class LaggedRefitter {
   private running: { reason: string; result: Promise<NarxJSON> } | undefined;
   private busy = false;
   private closed = false;
+  private readonly publishWhenDue: boolean;
   private failure: unknown;
 
   /** Takes ownership of `surrogate` (the first one in use). */
@@ -120,6 +130,7 @@ export class LaggedRefitter {
     const o = resolveRefitOptions(opts);
     this.core = new RefitCore(o, surrogate, buffer, surrogate.toJSON().normalized);
     this.current = surrogate;
+    this.publishWhenDue = opts.publishWhenDue ?? false;
     this.engine = opts.worker ? new WorkerEngine(opts.workerUrl ?? new URL('./refit-worker.js', import.meta.url), tf.getBackend()) : new MainEngine();
   }
 
@@ -163,10 +174,14 @@ export class LaggedRefitter {
   async observe(seg: ObservedSegment): Promise<SegmentReport> {
     this.enter();
     try {
-      await this.publishRunning();
+      const later = this.publishWhenDue && this.core.fitted;
+      if (!later) await this.publishRunning();
       this.live();
       const { trigger, ...report } = this.core.take(seg, this.current);
-      if (trigger) this.start(trigger);
+      if (trigger) {
+        if (later) await this.publishRunning();
+        this.start(trigger);
+      }
       return report;
     } finally {
       this.busy = false;

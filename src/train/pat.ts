@@ -5,11 +5,11 @@
  * choose the surrogate's design (surrogate-setup.chooseSurrogate; its samples count). The training
  * loop is one RxJS pipeline (trainPat's `training$`):
  *
- *     range(episodes) ─► gate ─► measure$ ─► (wait for e+1 sent) ─► learn ─► stepped
+ *     range(episodes) ─► gate ─► launch$ ─► measured ─► (wait for e+1 sent) ─► learn ─► stepped
  *
- * - gate: episode e is launched once e-1 is measured and e-2 stepped (pipeline on; e-1 stepped
- *   when off), and only while the device-sample budget allows;
- * - measure$: drives a = inputLayer(taps of u) for a window of washout + T steps of the training
+ * - gate: episode e is launched once e-1's batches are out and e-2 is stepped (pipeline on; e-1
+ *   stepped when off), and only while the device-sample budget allows;
+ * - launch$: drives a = inputLayer(taps of u) for a window of washout + T steps of the training
  *   sequence, with the weights as they are now, measured on the device as one segment (reset,
  *   batches of maxBatch, re-measured from a reset on a state break: device/segment.ts);
  * - learn (host work on e, started once e+1's batches are out, on a later macrotask):
@@ -29,23 +29,25 @@
  * Which surrogate a step uses is fixed by the episode index, never by how long a refit took or
  * where it ran. With `surrogate.lag` 0 (the default) the step of episode e waits for the refit on
  * the pairs up to e, which runs while the device measures episode e+1. With lag 1 the step uses
- * the refit on the pairs up to e-1 ("one refit stale"), so the refit also overlaps the step;
- * episode 0's step then has no earlier pairs: it uses the first fit (on its own pairs) and is
- * taken at episode 1, just before episode 1's, so the device measures episodes 1 and 2 during
- * the first fit. Episode 0's record carries its loss (the loss does not depend on the
- * surrogate). A run resumed with a fitted surrogate steps with it from its first episode.
+ * the surrogate of the previous refit point ("one refit stale": with `refitEvery` k, the refit
+ * started at episode e is published at episode e+k), so a refit runs across the episodes until
+ * then, in slices, and never holds up a step on a fast device. The first fit is the exception: it
+ * is published at episode 1 (measuring more episodes with the initial weights meanwhile cost
+ * accuracy), and episode 0's step, which has no surrogate before it, is taken then, just before
+ * episode 1's. Episode 0's record carries its loss (the loss does not depend on the surrogate). A run resumed with a fitted surrogate steps with it from its first episode.
  *
  * Pipelining (`pipeline`, default true): episode e+1's drives are computed and sent to the device
- * as soon as episode e's measurement is in, so the device measures e+1 while the host refits and
- * steps on e. Episode e+1's drives are therefore one step stale: computed with the weights before
+ * as soon as episode e's batches are out and e-1 is stepped, so the device finds e+1 queued behind
+ * e (no idle gap for the result's delivery, the host's hand-over and the reset's round trip) and
+ * measures it while the host refits and steps on e. Episode e+1's drives are therefore one step stale: computed with the weights before
  * step e. Its gradient is taken at the drives actually sent (a straight-through term
  * a_sent + (a(θ) - stop(a(θ))) carries the value a_sent and the Jacobian of the current layer),
  * so the surrogate's VJP is at the measured point. The host starts its work on episode e only
  * once episode e+1's batches are on their way: that work is synchronous, and the reset's answer
  * and the send would otherwise wait behind it with the device idle. Determinism is kept: the
  * gate fixes which step each episode's drives follow, episode windows are drawn in episode
- * order, only one measurement is in flight at a time (the device sees the same batches in the
- * same order), and refits are published at fixed points. With
+ * order, segments are issued whole and in episode order (device/segment.ts; the device sees the
+ * same batches in the same order), and refits are published at fixed points. With
  * `pipeline: false` the next episode is measured after the step (the drives are current;
  * a_sent = a(θ) exactly).
  *
@@ -114,34 +116,55 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const checkpointEvery = checkInt(o.checkpointEvery ?? 1, 'checkpointEvery', 1);
     const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
     const spotRng = r.rng.fork(resume ? `fidelity-after-${resume.episode}` : 'fidelity');
-    const more = (e: number): boolean => e < r.episodes && samples + L + finalCost(r) <= r.budget && !r.signal?.aborted;
-    const interrupted = () => new TrainingInterrupted(episodes, samples);
+    // `samples` counts up to the episode learned last (so a record's count never depends on timing);
+    // the budget also counts episodes measured ahead, and those still measuring as L each.
+    let launchedUnmeasured = 0, measuredAhead = 0;
+    const more = (e: number): boolean => e < r.episodes && samples + measuredAhead + (launchedUnmeasured + 1) * L + finalCost(r) <= r.budget && !r.signal?.aborted;
+    const interrupted = () => new TrainingInterrupted(episodes, samples + measuredAhead);
 
     // Progress marks the stages publish (the last episode stepped, sent, measured) and the end of launches.
     const stepped = new BehaviorSubject(firstEpisode - 1), sent = new BehaviorSubject(firstEpisode - 1), measured = new BehaviorSubject(firstEpisode - 1);
     const launchesEnded = new BehaviorSubject(false);
     const reached = (mark: BehaviorSubject<number>, e: number) => combineLatest([mark, launchesEnded]).pipe(first(([m, end]) => m >= e || end));
-    // With the pipeline on, episode e+1 is launched once e is measured and e-1 stepped: its drives
-    // are exactly one step stale, whatever the timing. Off: once e is stepped.
+    // With the pipeline on, episode e+1 is launched once e's batches are out and e-1 is stepped: its
+    // drives are exactly one step stale, whatever the timing, and the device finds e+1 queued behind
+    // e. Off: once e is stepped.
     const lead = r.pipeline ? 1 : 0;
-    const gate = (e: number) => combineLatest([stepped, measured]).pipe(first(([s, m]) => s >= e - 1 - lead && m >= e - 1), map(() => e));
+    const gate = (e: number) => combineLatest([stepped, sent]).pipe(first(([s, x]) => s >= e - 1 - lead && x >= e - 1), map(() => e));
+    // Time with at least one measurement outstanding (they overlap when pipelined).
+    let outstanding = 0, busySince = 0;
+    const measuring = (on: boolean) => {
+      const t = performance.now();
+      if (on && outstanding++ === 0) busySince = t;
+      if (!on && --outstanding === 0) busy += t - busySince;
+    };
 
-    /** Episode e: its window (drawn in episode order), its drives with the weights as they are now, measured on the device. */
-    const measure$ = (e: number): Observable<Episode> => defer(() => {
+    /** Episode e: its window (drawn in episode order), its drives with the weights as they are now, sent to the device; emits once its batches are out. */
+    const launch$ = (e: number): Observable<Launched> => defer(() => {
       const start = windows.int(r.trainSteps - L + 1);
       const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
       const a = layer.runFeatures(x);
-      const t = performance.now();
-      if (Number.isNaN(tStart)) tStart = t;
-      const m = measure(device, a, { ...r.measure, onSent: () => sent.next(e) }).finally(() => { busy += performance.now() - t; });
-      inFlight = m.catch(() => undefined);
-      return from(m).pipe(map((mm): Episode => { samples += mm.samples; measured.next(e); return { e, start, x, a, m: mm }; }));
+      if (Number.isNaN(tStart)) tStart = performance.now();
+      measuring(true);
+      launchedUnmeasured++;
+      let out!: () => void;
+      const isOut = new Promise<void>((res) => { out = res; });
+      // A re-measured episode signals sent again: the mark never goes back.
+      const settled = () => { measuring(false); launchedUnmeasured--; };
+      const m = measure(device, a, { ...r.measure, onSent: () => { sent.next(Math.max(sent.value, e)); out(); } }).then(
+        (mm) => { settled(); measuredAhead += mm.samples; measured.next(Math.max(measured.value, e)); return mm; },
+        (err: unknown) => { settled(); throw err; },
+      );
+      inFlight = Promise.all([inFlight, m.catch(() => undefined)]);
+      return from(Promise.race([isOut, m])).pipe(map((): Launched => ({ e, start, x, a, m })));
     });
 
-    // Episode 0's step needs the first fit, which needs episode 0's pairs: it waits for episode 1.
+    // Episode 0's step needs the first fit, which needs episode 0's pairs: with lag 1 it waits for episode 1.
     let deferred: StepEpisode | undefined;
     /** Host work on one measured episode: observe the pairs (replay, refit, drift alarm), readout, step, fidelity, checkpoint. */
     const learn = async ({ e, start, a, x, m }: Episode): Promise<EpisodeRecord> => {
+      samples += m.samples;
+      measuredAhead -= m.samples;
       // Publishes the refit episode e-1 started (waiting for it if need be), then starts one on pairs up to e.
       const seen = await refitter!.observe({ drives: m.drives, responses: m.responses, epoch: m.epoch });
       // Lag 0: the step waits for the refit on this episode's own pairs.
@@ -205,13 +228,14 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     };
 
     // The training loop: episodes → measure on the device → observe, refit, step. Pipelining is the
-    // overlap of measure$ for e+1 with learn for e; host work on e starts once e+1's batches are out
+    // overlap of e+1's measurement with learn for e; host work on e starts once e+1's batches are out
     // (on a later macrotask, after the link's I/O), so the device is not left waiting behind it.
     const training$ = range(firstEpisode, Math.max(0, r.episodes - firstEpisode)).pipe(
       concatMap((e) => gate(e)),
       takeWhile((e) => more(e)),
-      concatMap((e) => measure$(e)),
+      concatMap((e) => launch$(e)),
       finalize(() => launchesEnded.next(true)),
+      concatMap(({ m, ...ep }: Launched) => from(m).pipe(map((mm): Episode => ({ ...ep, m: mm })))),
       concatMap((ep: Episode) => (lead ? reached(sent, ep.e + 1).pipe(map(() => ep)) : of(ep))),
       observeOn(asyncScheduler),
       concatMap((ep: Episode) => from(learn(ep)).pipe(tap(() => stepped.next(ep.e)))),
@@ -284,6 +308,9 @@ export function saturation(a: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) if (Math.abs(a[i]) > 0.95) n++;
   return a.length ? n / a.length : 0;
 }
+
+/** One episode, its batches sent and its measurement under way. */
+type Launched = Omit<Episode, 'm'> & { m: Promise<Measurement> };
 
 /** One episode, measured. */
 interface Episode {

@@ -119,5 +119,7 @@ export function surrogateRefitter(o: TrainOptions, r: Resolved, so: ResolvedSurr
     ...o.refit, holdOut, every: so.refitEvery * buffered, firstEpochs: so.firstEpochs, epochs: so.refitEpochs,
     examples: so.fitExamples, learningRate: so.learningRate, seed: r.rng.fork('replay-sample').nextU32(), freeze: r.freezeSurrogate,
     worker: o.refitWorker ?? false,
+    // Lag 1 is "one refit stale": a refit runs until the next refit point, never holding up a step.
+    publishWhenDue: (o.surrogate?.lag ?? 0) === 1,
   });
 }

@@ -124,6 +124,26 @@ test('never more PROCESS frames in flight than the credits, and results stay in 
   await c.close();
 });
 
+test('a reset or configure called while batches wait for a credit is written after them: requests reach the device in call order', async () => {
+  const dev = ScriptedDevice.pair({ credits: 2 });
+  dev.holdProcess = true;
+  const c = await connected(dev);
+  const batches = Array.from({ length: 5 }, (_, i) => c.process([i]));
+  const reset = c.resetState();
+  const more = c.process([9]);
+  for (let answered = 0; answered < 6;) {
+    while (dev.heldCount === 0) await new Promise((r) => setTimeout(r, 1));
+    answered += dev.heldCount;
+    dev.release([...Array(dev.heldCount).keys()]);
+  }
+  await Promise.all([...batches, more]);
+  await reset;
+  const order = dev.received.map((f) => f.message).filter((m) => m.kind === 'process' || m.kind === 'resetState')
+    .map((m) => (m.kind === 'process' ? m.samples[0] : 'reset'));
+  assert.equal(order, [0, 1, 2, 3, 4, 'reset', 9]);
+  await c.close();
+});
+
 test('a RESULT with the wrong batch id breaks the state; PROCESS is refused until resetState', async () => {
   const dev = ScriptedDevice.pair({}, (f, d) => {
     const m = d.reply(f);

@@ -22,7 +22,7 @@ class FakeDevice implements SegmentDevice {
   }
 
   async process(input: ArrayLike<number>): Promise<BatchResult> {
-    const call = this.calls++;
+    const call = this.calls++, epoch = this.epoch;   // the device runs requests in arrival order: a later reset does not reach this batch
     this.log.push(`process ${Array.from(input).join(',')}`);
     await new Promise((r) => setImmediate(r));
     const err = this.fail(call);
@@ -30,7 +30,7 @@ class FakeDevice implements SegmentDevice {
     const count = input.length, t = this.clockUs;
     this.clockUs += count;
     const output = Float32Array.from({ length: 2 * count }, (_, i) => (i % 2 ? 2 : 1) * input[i >> 1]);
-    return { batchId: call + 1, epoch: this.epochOf(call) ?? this.epoch, timestampUs: t, status: 0, count, input: Float32Array.from(input), output };
+    return { batchId: call + 1, epoch: this.epochOf(call) ?? epoch, timestampUs: t, status: 0, count, input: Float32Array.from(input), output };
   }
 }
 
@@ -94,6 +94,21 @@ test('segment$: sent then measured then complete; unsubscribing before the end e
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   assert.equal(seen, ['sent'], 'the first pass was issued; nothing after unsubscribe');
   assert.equal(dev.log, ['reset', 'process 0,1'], 'no re-measurement after unsubscribe');
+});
+
+test('a segment started while another is measured is issued whole behind it; a re-measurement after a break waits for the segment issued meanwhile', async () => {
+  const dev = new FakeDevice();
+  const [a, b] = await Promise.all([measureSegment(dev, units(6, 100)), measureSegment(dev, units(3, 200))]);
+  assert.equal(dev.log, ['reset', 'process 100,101,102,103', 'process 104,105', 'reset', 'process 200,201,202']);
+  assert.equal({ a: a.epoch, b: b.epoch }, { a: 11, b: 12 });
+  assert.equal(Array.from(b.sent), [200, 201, 202]);
+
+  // The first segment's second batch breaks after the second segment is issued: it is measured again after that one, never interleaved.
+  const broken = new FakeDevice((call) => (call === 1 ? new StateBreakError('lost', 'timeout') : undefined));
+  const [c, d] = await Promise.all([measureSegment(broken, units(6, 100)), measureSegment(broken, units(3, 200))]);
+  assert.equal(broken.log, ['reset', 'process 100,101,102,103', 'process 104,105', 'reset', 'process 200,201,202', 'reset', 'process 100,101,102,103', 'process 104,105']);
+  assert.equal({ c: c.epoch, cBreaks: c.breaks, d: d.epoch }, { c: 13, cBreaks: 1, d: 12 });
+  assert.equal(Array.from(c.sent), Array.from(units(6, 100)));
 });
 
 test.run();

@@ -85,6 +85,24 @@ test('the surrogate in use after observing segment e is the refit on segments up
   assert.equal(waited.ran, { worker: 0, main: 8 });
 });
 
+test('publishWhenDue: a refit is published when the next one is due, so it may run across the segments until then (the first fit at the next observe)', async () => {
+  // every 300 pairs: segments of 200 steps (180 buffered) make a refit due every second segment.
+  const r = refitter({ every: 300, publishWhenDue: true });
+  const inUse: number[] = [];
+  try {
+    for (const seg of segments(7)) {
+      await r.observe(seg);
+      inUse.push(r.stats.refits);
+    }
+    // Started at 0 (first), 2, 4, 6: the first published at observe(1), the others at the next due point.
+    assert.equal(inUse, [0, 1, 1, 1, 2, 2, 3]);
+    await r.settle();
+    assert.is(r.stats.refits, 4, 'settle publishes the last one');
+  } finally {
+    await r.close();
+  }
+});
+
 async function initialWeights(): Promise<number[]> {
   const s = new NarxSurrogate({ ...SHAPE, hidden: [16], seed: 1 });
   const w = s.toJSON().layers.flatMap((l) => [...l.w, ...l.b]);

@@ -105,6 +105,26 @@ test('pipelining: the next episode is on the device while the host steps on the 
   }
 });
 
+test('pipelining queues the next episode on the device behind the current one (its reset goes out before the current results are in); lag 1 with refitEvery 3 publishes a refit every third episode; same seed, same numbers', async () => {
+  const paced = { pacing: { samplePeriod: true } };
+  let outstanding = 0, queuedResets = 0;
+  const watching = (d: DeviceClient): DeviceClient => intercept(
+    intercept(d, 'process', (f) => (input) => { outstanding++; return f(input).finally(() => { outstanding--; }); }),
+    'resetState', (f) => () => { if (outstanding > 0) queuedResets++; return f(); },
+  );
+  const opts = { ...SMALL, trainer: 'pat' as const, seed: 2, episodes: 8 };
+  await onAnalog({ nodeSeparationNs: 4000 }, paced, opts, watching);
+  assert.ok(queuedResets >= 5, `resets issued behind a measuring episode: ${queuedResets} of 8`);
+
+  // No drift alarms (they would start refits of their own): the schedule alone.
+  const spread = { ...opts, episodes: 10, surrogate: { ...SMALL.surrogate, lag: 1 as const, refitEvery: 3 }, refit: { driftFactor: 1e9 } };
+  const a = await onAnalog({ nodeSeparationNs: 4000 }, {}, spread);
+  // First fit after episode 0 (in use from episode 1); the refits started at episodes 3 and 6 are in use from 6 and 9.
+  assert.equal(a.episodes.map((e) => e.refits), [0, 1, 1, 1, 1, 1, 2, 2, 2, 3]);
+  const b = await onAnalog({ nodeSeparationNs: 4000 }, {}, spread);
+  assert.is(b.test.value, a.test.value);
+});
+
 test('refits on this thread (the default) or in a worker: identical numbers; no worker and no tensor left after a run, an abort or a device failure', async () => {
   const opts = { ...SMALL, trainer: 'pat' as const, seed: 3, episodes: 5, fitSteps: 300, testSteps: 200 };
   const strip = (r: TrainResult) => ({ ...r, elapsedMs: 0, deviceUtilisation: 0 });
