@@ -72,6 +72,8 @@ const ALL_VARIANTS: Variant[] = [
   { name: 'on, surrogate lag 1', pipeline: true, extra: { surrogate: { lag: 1 } } },
   // For a fast board: one refit stale, so a refit runs in slices across the episodes until the next refit point.
   { name: `on, lag 1, refit every ${REFIT_EVERY}`, pipeline: true, extra: { surrogate: { lag: 1, refitEvery: REFIT_EVERY } } },
+  // The same with the refits in a worker thread (a host with a core to spare: the board's own process uses little).
+  { name: `on, lag 1, refit every ${REFIT_EVERY}, worker`, pipeline: true, extra: { surrogate: { lag: 1, refitEvery: REFIT_EVERY }, refitWorker: true } },
   { name: 'off', pipeline: false, extra: {} },
   // Diagnostics (not the target's configuration): the refits in a worker thread, and none after the first fit.
   { name: 'on, refit worker', pipeline: true, extra: { refitWorker: true } },

@@ -31,15 +31,20 @@ export function toDeviceUnits(a: ArrayLike<number>, info: InRange): Float64Array
 
 /** Inverse of {@link toDeviceUnits} on device units (what was actually sent, as a ∈ [-1, 1]). */
 export function drivesFromDeviceUnits(samples: ArrayLike<number>, info: InRange): Float32Array {
-  const span = info.inMax - info.inMin;
-  return Float32Array.from({ length: samples.length }, (_, i) => (2 * (samples[i] - info.inMin)) / span - 1);
+  const span = info.inMax - info.inMin, lo = info.inMin;
+  // Plain loops: Float32Array.from with a callback costs ~100 ns a value, a measurable share of an episode's host work.
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < out.length; i++) out[i] = (2 * (samples[i] - lo)) / span - 1;
+  return out;
 }
 
 /** Responses in device units to [0, 1]: (y - outMin) / (outMax - outMin). */
 export function fromDeviceUnits(response: ArrayLike<number>, info: OutRange): Float32Array {
   const span = info.outMax - info.outMin;
   if (!(span > 0)) throw new RangeError(`device output range [${info.outMin}, ${info.outMax}] is empty`);
-  return Float32Array.from({ length: response.length }, (_, i) => (response[i] - info.outMin) / span);
+  const out = new Float32Array(response.length), lo = info.outMin;
+  for (let i = 0; i < out.length; i++) out[i] = (response[i] - lo) / span;
+  return out;
 }
 
 /** Drives a ∈ [-1, 1] to device units, through a calibration's inverse transfer tables when given. */

@@ -132,5 +132,7 @@ export class RidgeReadout {
 }
 
 function slice(a: ArrayLike<number>, from: number, to: number): Float64Array {
-  return Float64Array.from({ length: to - from }, (_, i) => a[from + i]);
+  const out = new Float64Array(to - from);
+  for (let i = 0; i < out.length; i++) out[i] = a[from + i];
+  return out;
 }
