@@ -34,6 +34,8 @@ export interface TrainConfig {
   surrogate?: SurrogateDesignOption;
   /** --refit-every (absent in runs recorded before it existed: 1). */
   refitEvery?: number;
+  /** --refit-worker (absent in runs recorded before it existed: false). */
+  refitWorker?: boolean;
   device: string | null;
   backend: BackendChoice;
   checkpointEvery: number;
@@ -65,6 +67,7 @@ export interface GivenTrainSettings {
   learningRate?: number;
   surrogate?: string;
   refitEvery?: number;
+  refitWorker?: boolean;
   backend?: BackendChoice;
   device?: string;
 }
@@ -74,7 +77,7 @@ export interface GivenTrainSettings {
  * resumed run keeps its task, trainer and seed; asking for others is refused.
  */
 export function trainSettings(given: GivenTrainSettings, resumed: Resumed | undefined, defaults: { device: string; episodes: number }):
-  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; surrogate: SurrogateDesignOption; refitEvery: number; backend: BackendChoice; device: string } {
+  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; surrogate: SurrogateDesignOption; refitEvery: number; refitWorker: boolean; backend: BackendChoice; device: string } {
   const prev = resumed?.config;
   const same = <K extends 'task' | 'trainer' | 'seed'>(k: K, v: TrainConfig[K] | undefined): TrainConfig[K] | undefined => {
     if (prev && v !== undefined && v !== prev[k]) {
@@ -90,6 +93,7 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     learningRate: given.learningRate ?? prev?.learningRate ?? 0.03,
     surrogate: (given.surrogate ?? prev?.surrogate ?? 'narx') as SurrogateDesignOption,
     refitEvery: given.refitEvery ?? prev?.refitEvery ?? 1,
+    refitWorker: given.refitWorker ?? prev?.refitWorker ?? false,
     backend: given.backend ?? prev?.backend ?? 'auto',
     device: given.device ?? prev?.device ?? defaults.device,
   };

@@ -31,4 +31,20 @@ test('--surrogate memoryless trains with it, records it in the config and as an 
   }
 });
 
+test('--refit-every outside 1..1000 is a one-line usage error (exit 2); --refit-every 3 --refit-worker trains, stored in the config', async () => {
+  const bad = await run(['train', '--refit-every', '0', '--no-record']);
+  assert.is(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n'), ['rhil: --refit-every must be an integer in 1..1000, got 0']);
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-refit-'));
+  try {
+    const db = join(dir, 'r.db');
+    const r = await run(['train', '--episodes', '4', '--refit-every', '3', '--refit-worker', '--db', db, '--out', join(dir, 'm.json')]);
+    assert.is(r.code, 0, r.stderr);
+    const json = JSON.parse((await run(['runs', 'show', 'last', '--db', db, '--json'])).stdout);
+    assert.equal({ every: json.config.refitEvery, worker: json.config.refitWorker }, { every: 3, worker: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -42,6 +42,7 @@ export function trainCommand(y: Argv): Argv {
       .option('episodes', { type: 'number', defaultDescription: String(DEFAULT_EPISODES), describe: 'training episodes (with --resume: the new total)' })
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
       .option('refit-every', { type: 'number', defaultDescription: '1', describe: 'pat: refit the surrogate every N episodes\' worth of pairs. Above 1 the surrogate in use is one refit stale and each refit runs in the background across the N episodes, so a board faster than the host\'s refit is not left waiting (see README, device utilisation)' })
+      .option('refit-worker', { type: 'boolean', defaultDescription: 'false', describe: 'pat: run the surrogate refits in a worker thread (a host core to spare), with the same numbers as on the training thread' })
       .option('surrogate', { type: 'string', defaultDescription: 'narx', describe: `pat, oracle: the surrogate's design: narx (4-drive window, 1 response lag, 64 hidden units); memoryless (window 1, no lags, wider: for a device without memory); auto (explore the device with ${EXPLORE_PERCENT} % of the run's samples, then train with the better of narx and memoryless; the choice is stored as the run's surrogate_choice artifact)` })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
@@ -67,10 +68,10 @@ export function trainCommand(y: Argv): Argv {
       const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
       const policy = usage(() => parseRecordPolicy(args['record-batches']));
       const resumed = resumeId === undefined ? undefined : usage(() => loadResume(dbPath, resumeId));
-      const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
+      const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
         task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
         episodes: intArg('episodes', args.episodes, 1, 100000), learningRate: numArg('learning-rate', args['learning-rate'], 1e-6, 10),
-        surrogate: args.surrogate, refitEvery: intArg('refit-every', args['refit-every'], 1, 1000), backend: args.backend as BackendChoice | undefined, device: args.device,
+        surrogate: args.surrogate, refitEvery: intArg('refit-every', args['refit-every'], 1, 1000), refitWorker: args['refit-worker'], backend: args.backend as BackendChoice | undefined, device: args.device,
       }, resumed, { device: DEFAULT_DEVICE, episodes: DEFAULT_EPISODES }));
       const prev = resumed?.config;
 
@@ -90,7 +91,7 @@ export function trainCommand(y: Argv): Argv {
         const cal = device ? usage(() => pickCalibration(choice, prev?.calibration, device, dbPath, recording)) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
         const config: TrainConfig = {
-          task, trainer, seed, episodes, learningRate, surrogate, refitEvery, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
+          task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
           calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: args.out === undefined ? null : resolvePath(args.out),
           recordBatches: policyText(policy),
           ...(resumeId !== undefined ? { resumedFrom: resumeId } : {}),
@@ -115,7 +116,7 @@ export function trainCommand(y: Argv): Argv {
             if (runId !== null) live?.attach(dbPath, runId);
             const result = await train({
               task, device, trainer, seed, episodes, learningRate, signal: ctx.signal, calibration: cal.applied, checkpointEvery, maxRetries,
-              resume: resumed?.checkpoint, surrogate: { design: surrogate, ...(refitEvery > 1 ? { refitEvery, lag: 1 as const } : {}) },
+              resume: resumed?.checkpoint, surrogate: { design: surrogate, ...(refitEvery > 1 ? { refitEvery, lag: 1 as const } : {}) }, refitWorker,
               onEpisode: (r, i) => {
                 for (const [field, name] of EPISODE_METRICS) {
                   const v = r[field];
