@@ -3,11 +3,14 @@
  * reports each step's loss (and, when it has one, a gradient-fidelity reading from spot-check.ts)
  * and gets back what to do with the step just taken and the rate for the next one.
  *
- * With r the loss of the step just taken and ref the loss of the last accepted step:
- *   - r not finite, or r > (1 + rollbackRise) ref:   'rollback'  (restore the parameters before the
- *     step), rate × backoff²; ref unchanged.
- *   - r > (1 + tolerance) ref:                        'backoff'   (keep the step), rate × backoff.
- *   - otherwise:                                      'accept',   rate × grow, up to maxRate.
+ * With r the loss of the step just taken, ref the loss of the last accepted step, and σ the loss's
+ * own noise (the typical rise of log r over log ref, learnt from the losses kept: a trainer
+ * whose losses come from different data windows sees rises that no step caused):
+ *   - r not finite, or log(r/ref) > max(log(1 + rollbackRise), 4σ):   'rollback' (restore the
+ *     parameters before the step), rate × backoff²; ref unchanged.
+ *   - log(r/ref) > max(log(1 + tolerance), 2σ):                       'backoff' (keep the step),
+ *     rate × backoff.
+ *   - otherwise:                                                      'accept', rate × grow, up to maxRate.
  * The rate handed out is rate × trust, trust = clamp(slope - 2 SE(slope), minTrust, 1) from the
  * fidelity reading: a gradient whose device-measured slope is low, negative or uncertain gets
  * smaller steps (first order, a step -η g changes the device loss by -η slope |g|²), and a reading
@@ -23,6 +26,9 @@
  * }
  * ```
  */
+
+/** Weight of the newest rise in the noise estimate (about the last ten losses). */
+const NOISE_ALPHA = 0.1;
 
 /** Options of {@link initGuard}. */
 export interface GuardOptions {
@@ -52,6 +58,8 @@ export interface GuardState {
   /** Loss of the last accepted step (Infinity before the first). */
   readonly reference: number;
   readonly rollbacks: number;
+  /** Mean square of the rises of log loss over the reference (EMA): σ² / 2 for symmetric noise. */
+  readonly noise: number;
 }
 
 /** A fidelity reading: slope of device-measured on predicted directional derivatives, with its SE. */
@@ -87,7 +95,7 @@ export function initGuard(o: GuardOptions): GuardState {
   bad('tolerance', options.tolerance >= 0);
   bad('rollbackRise', options.rollbackRise > options.tolerance);
   bad('minTrust', options.minTrust > 0 && options.minTrust <= 1);
-  return { options: Object.freeze(options), rate: lr, reference: Infinity, rollbacks: 0 };
+  return { options: Object.freeze(options), rate: lr, reference: Infinity, rollbacks: 0, noise: 0 };
 }
 
 /** trust = clamp(slope - 2 SE, minTrust, 1); 1 without a reading; minTrust for an unusable one. */
@@ -101,12 +109,14 @@ export function fidelityTrust(f: FidelityInput | undefined, minTrust: number): n
 export function guardStep(s: GuardState, loss: number, fidelity?: FidelityInput): GuardDecision {
   const o = s.options;
   const clampRate = (r: number): number => Math.min(o.maxRate, Math.max(o.minRate, r));
-  let action: GuardAction, rate: number, reference = s.reference, rollbacks = s.rollbacks;
-  if (!Number.isFinite(loss) || loss > (1 + o.rollbackRise) * s.reference) {
+  let action: GuardAction, rate: number, reference = s.reference, rollbacks = s.rollbacks, noise = s.noise;
+  const rise = Number.isFinite(loss) && Number.isFinite(s.reference) && loss > 0 && s.reference > 0 ? Math.log(loss / s.reference) : 0;
+  const sigma = Math.sqrt(2 * s.noise);
+  if (!Number.isFinite(loss) || rise > Math.max(Math.log1p(o.rollbackRise), 4 * sigma)) {
     action = 'rollback';
     rate = clampRate(s.rate * o.backoff * o.backoff);
     rollbacks++;
-  } else if (loss > (1 + o.tolerance) * s.reference) {
+  } else if (rise > Math.max(Math.log1p(o.tolerance), 2 * sigma)) {
     action = 'backoff';
     rate = clampRate(s.rate * o.backoff);
     reference = loss;
@@ -115,6 +125,8 @@ export function guardStep(s: GuardState, loss: number, fidelity?: FidelityInput)
     rate = clampRate(s.rate * o.grow);
     reference = loss;
   }
+  // Learnt from the losses kept only (a rolled-back one may be a real divergence), capped at a factor e.
+  if (action !== 'rollback') noise = (1 - NOISE_ALPHA) * noise + NOISE_ALPHA * Math.min(1, Math.max(0, rise)) ** 2;
   const trust = fidelityTrust(fidelity, o.minTrust);
-  return { state: { options: o, rate, reference, rollbacks }, action, learningRate: Math.max(o.minRate, rate * trust), trust };
+  return { state: { options: o, rate, reference, rollbacks, noise }, action, learningRate: Math.max(o.minRate, rate * trust), trust };
 }

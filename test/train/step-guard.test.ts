@@ -64,6 +64,20 @@ test('actions: accept grows, a small rise backs off, a jump or NaN rolls back; r
   assert.throws(() => initGuard({ learningRate: -1 }), /'learningRate'/);
 });
 
+test('losses that vary by their data (±30 % around a slow fall) neither roll back after the first few nor wear the rate down', () => {
+  const rng = new Rng(3);
+  let s = initGuard({ learningRate: 0.01 });
+  const actions: string[] = [];
+  for (let k = 0; k < 200; k++) {
+    const d = guardStep(s, (1 - k / 400) * Math.exp(0.3 * rng.normal()));
+    s = d.state;
+    actions.push(d.action);
+  }
+  assert.ok(actions.slice(20).filter((a) => a === 'rollback').length <= 2, `rollbacks after 20: ${actions.slice(20).filter((a) => a === 'rollback').length}`);
+  assert.ok(s.rate >= 0.005, `rate ${s.rate}`);
+  assert.ok(Math.sqrt(2 * s.noise) > 0.15, `noise learnt: σ ${Math.sqrt(2 * s.noise)}`);
+});
+
 test('fidelity: a confident slope of 1 keeps the rate, a wrong-signed or uncertain gradient gets the smallest trust', () => {
   assert.is(fidelityTrust(undefined, 0.1), 1);
   assert.ok(Math.abs(fidelityTrust({ slope: 1, slopeSe: 0.02 }, 0.1) - 0.96) < 1e-12);
