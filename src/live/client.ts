@@ -29,16 +29,18 @@ export const LIVE_JS = String.raw`
     { key: 'readout', title: 'Readout error on the next episode', y: 'NMSE', names: ['readout_nmse'], log: true },
     { key: 'surrogate', title: 'Surrogate error and drift alarms', y: 'surrogate NMSE', names: ['surrogate_nmse', 'surrogate_heldout_nmse'], log: true, alarms: true },
     { key: 'cosine', title: 'Gradient fidelity: cosine to the exact VJP', y: 'cosine', names: ['fidelity_cosine'], range: [-1, 1] },
-    { key: 'directional', title: 'Gradient fidelity: directional spot check', y: 'slope ratio (1: right)', names: ['fidelity_directional'] },
+    // The device reading's slope with its ±2 s.e. band (dashed), and on a simulator the twin's slope along the same directions.
+    { key: 'slope', title: 'Gradient fidelity: slope on the device', y: 'slope (1: right)', names: ['fidelity_slope', 'fidelity_twin_slope'], band: { of: 'fidelity_slope', se: 'fidelity_slope_se', k: 2 } },
     { key: 'saturation', title: 'Drive saturation', y: 'share |a| > 0.95', names: ['saturation'] },
     { key: 'samples', title: 'Device samples used', y: 'samples (cumulative)', names: ['device_samples'] },
   ];
   var LABELS = {
     surrogate_nmse: 'newest pairs, before refit', surrogate_heldout_nmse: 'held-out, in use',
-    readout_nmse: 'readout NMSE', loss: 'loss', fidelity_cosine: 'cosine', fidelity_directional: 'ratio',
+    readout_nmse: 'readout NMSE', loss: 'loss', fidelity_cosine: 'cosine', fidelity_slope: 'device reading', fidelity_twin_slope: 'twin, same directions',
     saturation: 'saturation', device_samples: 'device samples',
   };
-  var HIDDEN = { drift_alarms: true };
+  // Drawn inside another panel (alarms, the slope's band) or a count of no interest on its own.
+  var HIDDEN = { drift_alarms: true, fidelity_slope_se: true, fidelity_directions: true, fidelity_samples: true };
   var ORDER = PANELS.map(function (p) { return p.key; }).concat(['rate', 'drive', 'response']);
   var panelOf = {};
   PANELS.forEach(function (p) { p.names.forEach(function (n) { panelOf[n] = p; }); });
@@ -134,6 +136,15 @@ export const LIVE_JS = String.raw`
         return raised && v != null ? v : null;
       }));
       series.push({ label: 'drift alarm', points: true, colour: '#d62728' });
+    }
+    if (p.band && points[p.band.of] && points[p.band.se]) {
+      [-1, 1].forEach(function (sign) {
+        data.push(x.map(function (s) {
+          var v = points[p.band.of].get(s), e = points[p.band.se].get(s);
+          return v == null || e == null ? null : v + sign * p.band.k * e;
+        }));
+        series.push({ label: (sign < 0 ? '- ' : '+ ') + p.band.k + ' s.e.', dash: true, colour: '#888' });
+      });
     }
     var xLabel = kind === 'train' ? 'episode' : 'step';
     draw(p.key, 'charts', p.title, xLabel, p.y, { log: p.log, range: p.range, integerX: true }, series, data, null);

@@ -80,28 +80,40 @@ export function makeChart(id: string, input: ChartInput, maxPoints = MAX_POINTS)
 /** A chart's axis titles. */
 export interface AxisLabels { x: string; y: string }
 
+/** A ±k standard-error band around series `of` of a chart, from the metric series `se`. */
+export interface MetricBand { of: string; se: string; k: number }
+
+/** One chart of metric series; `band` adds two dashed series, `of` ± k `se`. */
+export interface MetricGroup { key: string; title: string; yLabel: string; names: readonly string[]; band?: MetricBand }
+
 /**
  * The metric charts of a run, one quantity per chart (a cosine in [-1, 1] never shares an axis
- * with a ratio or a count); metrics named in no group get a chart each.
+ * with a ratio or a count); metrics named in no group get a chart each, except DETAIL_METRICS.
  */
-export const METRIC_GROUPS: readonly { key: string; title: string; yLabel: string; names: readonly string[] }[] = [
+export const METRIC_GROUPS: readonly MetricGroup[] = [
   { key: 'loss', title: 'Training loss', yLabel: 'MSE (in-sample)', names: ['loss'] },
   { key: 'readout', title: 'Readout error on the next episode', yLabel: 'NMSE (out-of-sample)', names: ['readout_nmse'] },
   { key: 'surrogate', title: 'Surrogate error', yLabel: 'surrogate NMSE', names: ['surrogate_nmse', 'surrogate_heldout_nmse'] },
   { key: 'fidelity', title: 'Gradient fidelity: cosine to the exact VJP', yLabel: 'cosine', names: ['fidelity_cosine'] },
-  { key: 'directional', title: 'Gradient fidelity: directional spot check', yLabel: 'slope ratio (1: right)', names: ['fidelity_directional'] },
+  {
+    key: 'slope', title: 'Gradient fidelity: slope on the device', yLabel: 'slope (1: right)', names: ['fidelity_slope', 'fidelity_twin_slope'],
+    band: { of: 'fidelity_slope', se: 'fidelity_slope_se', k: 2 },
+  },
   { key: 'saturation', title: 'Drive saturation', yLabel: 'share |a| > 0.95', names: ['saturation'] },
   { key: 'samples', title: 'Device samples used', yLabel: 'device samples (cumulative)', names: ['device_samples'] },
   { key: 'drift', title: 'Drift alarms', yLabel: 'alarms (cumulative)', names: ['drift_alarms'] },
 ];
 
+/** Metrics shown inside another chart (a band) or in a table, not in a chart of their own. */
+export const DETAIL_METRICS: ReadonlySet<string> = new Set(['fidelity_slope_se', 'fidelity_directions', 'fidelity_samples']);
+
 /** Final metrics: shown as a table, not plotted. */
 export const isTestMetric = (name: string): boolean => name.startsWith('test_');
 
 export interface MetricGrouping {
-  /** The groups that have at least one series, in METRIC_GROUPS order, names in group order. */
-  groups: { key: string; title: string; yLabel: string; names: string[] }[];
-  /** Series in no group, sorted: one chart each. */
+  /** The groups that have at least one series, in METRIC_GROUPS order, names in group order; a band only when its SE series is there. */
+  groups: { key: string; title: string; yLabel: string; names: string[]; band?: MetricBand }[];
+  /** Series in no group and not in DETAIL_METRICS, sorted: one chart each. */
   other: string[];
   /** test_* names, sorted. */
   test: string[];
@@ -112,12 +124,15 @@ export function groupMetrics(names: readonly string[]): MetricGrouping {
   const present = new Set(names);
   const grouped = new Set(METRIC_GROUPS.flatMap((g) => g.names));
   const groups = METRIC_GROUPS
-    .map((g) => ({ key: g.key, title: g.title, yLabel: g.yLabel, names: g.names.filter((n) => present.has(n)) }))
+    .map((g) => ({
+      key: g.key, title: g.title, yLabel: g.yLabel, names: g.names.filter((n) => present.has(n)),
+      ...(g.band && present.has(g.band.of) && present.has(g.band.se) ? { band: g.band } : {}),
+    }))
     .filter((g) => g.names.length > 0);
   const sorted = [...present].sort();
   return {
     groups,
-    other: sorted.filter((n) => !grouped.has(n) && !isTestMetric(n)),
+    other: sorted.filter((n) => !grouped.has(n) && !DETAIL_METRICS.has(n) && !isTestMetric(n)),
     test: sorted.filter(isTestMetric),
   };
 }

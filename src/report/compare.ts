@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type RunDetail, getRun } from '../record/read.js';
-import { type ChartSpec, MAX_POINTS, METRIC_GROUPS, isTestMetric, makeChart } from './charts.js';
+import { type ChartSpec, DETAIL_METRICS, MAX_POINTS, METRIC_GROUPS, isTestMetric, makeChart } from './charts.js';
 import { alignSeries } from './downsample.js';
 import { compareRuns, flatten } from './comparison-data.js';
 import { escapeHtml, fmtNum, fmtTime } from './html.js';
@@ -87,7 +87,7 @@ export function renderComparison(db: Database.Database, ids: number[], opts: { m
       `<tr><td><code>${escapeHtml(k)}</code></td>${vs.map((v) => `<td>${v === null ? '-' : escapeHtml(v)}</td>`).join('')}</tr>`).join('')}</table>`);
 
   // Curves: one chart per metric, one series per run, on the union of their steps.
-  const names = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.name)))].filter((n) => !isTestMetric(n));
+  const names = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.name)))].filter((n) => !isTestMetric(n) && !DETAIL_METRICS.has(n));
   const known = METRIC_GROUPS.flatMap((g) => g.names.map((n) => ({ n, title: g.names.length > 1 ? `${g.title}: ${n}` : g.title, y: g.yLabel })));
   const ordered = [...known.filter((k) => names.includes(k.n)), ...names.filter((n) => !known.some((k) => k.n === n)).sort().map((n) => ({ n, title: n, y: n }))];
   const x = runs.every((r) => r.kind === 'train') ? 'episode' : 'step';

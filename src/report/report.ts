@@ -12,7 +12,8 @@ import type Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { type CalibrationRecord, checkRecord } from '../calibration/record.js';
 import { type RunDetail, getRun, readArtifact } from '../record/read.js';
-import { type AxisLabels, type ChartInput, type ChartSpec, MAX_POINTS, downsampleNote, groupMetrics, makeChart, metricChart } from './charts.js';
+import { type AxisLabels, type ChartInput, type ChartSpec, type MetricBand, MAX_POINTS, downsampleNote, groupMetrics, makeChart, metricChart } from './charts.js';
+import { alignSeries } from './downsample.js';
 import { bucketedMetrics, calibrationData, distinctSteps, eventTable, firstSamples, lastPoint, readSeries } from './queries.js';
 import { escapeHtml, fmtDuration, fmtNum, fmtTime } from './html.js';
 import { chartingLibrary, page } from './page.js';
@@ -69,6 +70,7 @@ export function renderReport(db: Database.Database, runId: number, opts: ReportO
     ...metricSections(db, run, charts, maxPoints),
     calibrationSection(db, run, charts),
     signalSection(db, run, charts, maxPoints, opts.batchSamples ?? 500, maxChannels),
+    fidelitySection(db, run),
     surrogateSection(db, run),
     eventSection(db, run),
     artifactSection(run),
@@ -155,6 +157,35 @@ function metricGroupChart(db: Database.Database, runId: number, title: string, n
   return metricChart('', title, names.map((n) => readSeries(db, runId, n)), maxPoints, labels);
 }
 
+/**
+ * A group's series with the band `of` ± k `se` as two dashed series (drawn where both were
+ * recorded at a step). Read exactly: a band is a sparse per-check series, downsampled by makeChart
+ * if need be, never bucketed (a bucket's extremes of the two edges would not be one reading's band).
+ */
+function bandChart(db: Database.Database, runId: number, title: string, names: string[], band: MetricBand, maxPoints: number, labels: AxisLabels): ChartSpec {
+  const series = names.map((n) => readSeries(db, runId, n));
+  const of = readSeries(db, runId, band.of), se = readSeries(db, runId, band.se);
+  const seAt = new Map(se.step.map((st, i) => [st, se.value[i]]));
+  const edge = (sign: number) => {
+    const step: number[] = [], value: number[] = [];
+    of.step.forEach((st, i) => {
+      const e = seAt.get(st);
+      if (e !== undefined && Number.isFinite(e) && Number.isFinite(of.value[i])) { step.push(st); value.push(of.value[i] + sign * band.k * e); }
+    });
+    return { x: step, y: value };
+  };
+  const a = alignSeries([...series.map((s) => ({ x: s.step, y: s.value })), edge(-1), edge(1)]);
+  return makeChart('', {
+    title, xLabel: labels.x, yLabel: labels.y, x: a.x, log: 'never',
+    series: [
+      ...names.map((n, i) => ({ label: n, y: a.ys[i] })),
+      { label: `${band.of} - ${band.k} s.e.`, y: a.ys[names.length], dash: true },
+      { label: `${band.of} + ${band.k} s.e.`, y: a.ys[names.length + 1], dash: true },
+    ],
+    note: `dashed: ${band.of} ± ${band.k} standard errors (${band.se})`,
+  }, maxPoints);
+}
+
 /** The x axis of a run's metrics: trainers record one point per episode, other runs their own steps. */
 const stepLabel = (run: RunDetail): string => (run.kind === 'train' ? 'episode' : 'step');
 
@@ -183,7 +214,9 @@ function metricSections(db: Database.Database, run: RunDetail, charts: Charts, m
   const g = groupMetrics(run.metrics.map((m) => m.name));
   const out: string[] = [];
   const x = stepLabel(run);
-  const figures = g.groups.map((grp) => charts.add(metricGroupChart(db, run.id, grp.title, grp.names, maxPoints, { x, y: grp.yLabel })));
+  const figures = g.groups.map((grp) => charts.add(grp.band
+    ? bandChart(db, run.id, grp.title, grp.names, grp.band, maxPoints, { x, y: grp.yLabel })
+    : metricGroupChart(db, run.id, grp.title, grp.names, maxPoints, { x, y: grp.yLabel })));
   for (const name of g.other) figures.push(charts.add(metricGroupChart(db, run.id, name, [name], maxPoints, { x, y: name })));
   const vsSamples = errorVsSamples(db, run, maxPoints);
   if (vsSamples) figures.push(charts.add(vsSamples));
@@ -502,6 +535,47 @@ function eventSection(db: Database.Database, run: RunDetail): string {
       return /_ms$/.test(c) && typeof v === 'number' ? `<td>${escapeHtml(fmtTime(v))}</td>` : `<td>${eventCell(v)}</td>`;
     }).join('')}</tr>`).join('')}</table></div></details>`);
   return out.join('\n');
+}
+
+// ---- gradient fidelity -------------------------------------------------------------------------
+
+/** Checks listed in the fidelity table; a longer run shows its last ones (the slope chart has them all). */
+const MAX_FIDELITY_ROWS = 50;
+
+/**
+ * The trainer's gradient fidelity checks (pat's fidelity_* metrics), one row per check: the
+ * device reading's slope ± standard error with its directions and cost, and on a simulator the
+ * twin's slope along the same directions and the cosine to the twin's VJP.
+ */
+function fidelitySection(db: Database.Database, run: RunDetail): string {
+  const names = new Set(run.metrics.map((m) => m.name));
+  if (!names.has('fidelity_slope') && !names.has('fidelity_samples')) return '';
+  const cols = ['fidelity_slope', 'fidelity_slope_se', 'fidelity_twin_slope', 'fidelity_cosine', 'fidelity_directions', 'fidelity_samples'] as const;
+  const at = new Map(cols.map((n) => {
+    const s = names.has(n) ? readSeries(db, run.id, n) : { step: [] as number[], value: [] as number[] };
+    return [n, new Map(s.step.map((st, i) => [st, s.value[i]]))];
+  }));
+  const steps = [...new Set([...at.get('fidelity_slope')!.keys(), ...at.get('fidelity_samples')!.keys()])].sort((a, b) => a - b);
+  const shown = steps.slice(-MAX_FIDELITY_ROWS);
+  const v = (n: typeof cols[number], st: number): number | undefined => at.get(n)!.get(st);
+  const twin = names.has('fidelity_twin_slope');
+  const rows = shown.map((st) => {
+    const b = v('fidelity_slope', st), se = v('fidelity_slope_se', st), t = v('fidelity_twin_slope', st);
+    const band = b !== undefined && se !== undefined && Number.isFinite(b) && Number.isFinite(se) ? `${num3(b - 2 * se)} – ${num3(b + 2 * se)}` : '-';
+    const inside = t === undefined || band === '-' ? '-' : Math.abs(t - (b as number)) <= 2 * (se as number) ? 'yes' : 'no';
+    const n = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : escapeHtml(x.toLocaleString('en-US')));
+    return `<tr><td class="num">${escapeHtml(st)}</td><td class="num">${num3(b)} ± ${num3(se)}</td><td class="num">${band}</td>` +
+      `${twin ? `<td class="num">${num3(t)}</td><td>${inside}</td><td class="num">${num3(v('fidelity_cosine', st))}</td>` : ''}` +
+      `<td class="num">${n(v('fidelity_directions', st))}</td><td class="num">${n(v('fidelity_samples', st))}</td></tr>`;
+  }).join('');
+  const head = `<tr><th>${escapeHtml(stepLabel(run))}</th><th>slope ± s.e.</th><th>slope ± 2 s.e.</th>${
+    twin ? '<th>twin slope, same directions</th><th>twin inside ± 2 s.e.</th><th>cosine to the twin VJP</th>' : ''}<th>directions</th><th>device samples</th></tr>`;
+  const more = steps.length > shown.length ? ` The last ${shown.length} of ${steps.length} checks; the slope chart above has them all.` : '';
+  return `<h2>Gradient fidelity</h2>
+<table class="grid" id="fidelity-checks">${head}${rows}</table>
+` +
+    `<p class="note">Each check measures the device along random drive directions around the episode's drives (central differences, step sized from the response noise of a repeated segment) and regresses the measured change of the loss on the surrogate's predicted change: slope 1 means the gradient the trainer steps with has the device's slope; the standard error is over the directions. Its device samples are counted in the run's samples.${
+      twin ? ' On a simulator the twin slope is what the exact derivative of the simulator twin gives along the same directions: the quantity the reading estimates.' : ''}${more}</p>`;
 }
 
 // ---- surrogate choice --------------------------------------------------------------------------

@@ -205,11 +205,15 @@ export interface TrainOptions {
    */
   calibration?: AppliedCalibration;
   /**
-   * pat: gradient fidelity spot checks every this many episodes (0: never): the surrogate's
-   * directional derivative against two extra device queries along a random direction, and on a
-   * simulator with a twin, the cosine between the surrogate's and the twin's VJP. Defaults to 10.
+   * pat: a gradient fidelity check every this many episodes (0: never): the slope of the device's
+   * directional derivatives on the surrogate's, ± its standard error, from `fidelityDirections`
+   * random directions (2 x fidelityDirections + 1 extra segments of an episode's length, counted;
+   * skipped when the budget has no room), and on a simulator with a twin, the cosine between the
+   * surrogate's and the twin's VJP (no device samples). Defaults to 10.
    */
   fidelityEvery?: number;
+  /** pat: directions of the fidelity check's device reading, at least 2. Defaults to 3 (7 segments a check). */
+  fidelityDirections?: number;
 }
 
 /**
@@ -291,10 +295,19 @@ export interface EpisodeRecord {
   /** pat, on a fidelity episode: cosine between the surrogate's VJP and the simulator twin's exact VJP. */
   fidelityCosine?: number;
   /**
-   * pat, on a fidelity episode: the surrogate's directional derivative over the device's (central
-   * difference of two extra measurements along a random drive direction); 1 is perfect.
+   * pat, on a fidelity episode: slope of the device's measured directional derivatives of the loss
+   * on the surrogate's predictions of them, over `fidelityDirections` random drive directions
+   * (fidelity.ts); 1 is right. Absent when the surrogate's gradient was 0 or the budget had no room.
    */
-  fidelityDirectional?: number;
+  fidelitySlope?: number;
+  /** pat, with fidelitySlope: its standard error over the directions. */
+  fidelitySlopeSe?: number;
+  /** pat, on a fidelity episode with a device reading: the directions it used. */
+  fidelityDirections?: number;
+  /** pat, on a fidelity episode with a device reading: the device samples it cost (included in deviceSamples). */
+  fidelitySamples?: number;
+  /** pat, with fidelitySlope on a simulator: the slope the twin's exact derivatives give along the same directions (what fidelitySlope estimates). */
+  fidelityTwinSlope?: number;
 }
 
 /** The device a run used: its identity and the batch size the client could use. */

@@ -5,31 +5,41 @@
  *
  * (a) {@link vjpFidelity}, simulators only: cosine between the surrogate's VJP and the exact VJP of
  *     the device's float64 twin (twin-grad.ts) for the same dy, and the ratio of their norms.
- * (b) {@link spotCheck}, any device: K random directions v (Rademacher, seeded) in drive space;
- *     the device is measured at clip(d + h v) and clip(d - h v) (2 K extra episodes, counted);
- *     measured change  m = dy · (r₊ - r₋)  versus the surrogate's prediction  p = g · (d₊ - d₋),
- *     g = surrogate VJP at d, d± the drives actually sent (after rounding and clipping). To first
- *     order both are the change of the loss along d₊ - d₋. Reported: m and p per direction, the
- *     least-squares slope Σmp/Σp² (1 when the surrogate's slope is right) and the cosine of the
- *     vectors (m_k) and (p_k) (±1 for K = 1: sign agreement). Noise and quantization enter m, so
- *     h must be well above the device's noise floor (default 0.05).
+ * (b) a device reading (spot-check.ts {@link gradientFidelity}), any device: K random directions,
+ *     the step h sized from the response noise measured by repeating the episode's segment once
+ *     (or given, e.g. by a calibration), and the slope of the device's measured directional
+ *     derivatives on the surrogate's predictions, 1 when the surrogate's slope is right, with its
+ *     standard error over the K directions. With a twin, the twin's exact directional derivatives
+ *     along the same directions give `twinSlope`: what a noise-free device whose derivative is the
+ *     twin's would read, which the device reading estimates.
+ *
+ * Cost of (b), counted in the samples returned: 2 K segments of the episode's length (d ± h v_k),
+ * plus one repeat of the episode's segment for the noise unless `noise` is given (the episode's
+ * own measurement is the other half of the pair). The trainers' default, K = 3 with the repeat,
+ * is 7 segments per check: pat checks every 10 episodes, so about 70 % on top of the training
+ * episodes' samples (the old single-direction check cost 2 segments and read noise: slopes from
+ * -61 to +375 in one run). Fewer than 3 directions leave the standard error 1 degree of freedom.
  *
  * {@link readoutUpstream} computes dy for the episode loss of pat (MSE of the training readout on
  * the scored rows), so a trainer can call both checks with what it already has.
  *
  * ```ts
  * const dy = readoutUpstream(readout.current, m.responses, washout, Y, co, outs);
- * const fid = await episodeFidelity({ surrogate, oracle, device, inChannels: ci, outChannels: co, drives: a, measured: m.responses, dy, rng, spot: { directions: 1 } });
- * record.fidelity = fid.record; samples += fid.samples;
+ * const fid = await episodeFidelity({ surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng, reading: { directions: 3 } });
+ * samples += fid.samples;   // fid.record.reading: slope ± slopeSe over 3 directions
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/client.js';
 import type { Rng } from '../core/rng.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
-import { type MeasureOptions, measure } from './hybrid.js';
+import type { MeasureOptions } from './hybrid.js';
 import type { RidgeWeights } from './ridge.js';
+import { type FidelityOptions, deviceMeasurer, gradientFidelity, predictAlong, slopeStats } from './spot-check.js';
 import { cosineSimilarity } from './vjp-check.js';
+
+/** Directions of a trainer's fidelity reading when none are given. */
+export const DEFAULT_FIDELITY_DIRECTIONS = 3;
 
 /** Per-episode fidelity numbers (optional fields of an episode record). */
 export interface FidelityRecord {
@@ -37,40 +47,42 @@ export interface FidelityRecord {
   vjpCosine?: number;
   /** (a) |surrogate VJP| / |twin VJP|. */
   vjpNormRatio?: number;
-  /** (b) the directional spot check on the device. */
-  spot?: SpotRecord;
+  /** (b) the device reading. */
+  reading?: ReadingRecord;
 }
 
-/** The serialisable part of a spot check. */
-export interface SpotRecord {
-  /** Measured changes dy·(r₊ - r₋), one per direction. */
-  measured: number[];
-  /** The surrogate's predictions g·(d₊ - d₋). */
-  predicted: number[];
-  /** The twin's predictions, when a twin was given. */
-  oracle?: number[];
-  /** Σ measured·predicted / Σ predicted². */
-  ratio: number;
-  /** cosine of (measured) and (predicted); sign agreement for one direction. */
+/** The serialisable part of a device reading (b). */
+export interface ReadingRecord {
+  /** Slope of measured on predicted directional derivatives (1: the surrogate's slope is right); NaN when the surrogate's gradient is 0. */
+  slope: number;
+  /** Its standard error over the directions. */
+  slopeSe: number;
+  /** Cosine of (measured) and (predicted). */
   cosine: number;
-  /** Device samples the check cost. */
+  /** Directions K. */
+  directions: number;
+  /** Step h, in drive units. */
+  h: number;
+  /** Per-sample response noise σ it was sized from. */
+  noise: number;
+  /** The device's directional derivatives of the loss, one per direction. */
+  measured: number[];
+  /** The surrogate's predictions of them. */
+  predicted: number[];
+  /** The twin's exact directional derivatives along the same directions, when a twin was given. */
+  twin?: number[];
+  /** Slope of `twin` on `predicted`: what the reading estimates, when a twin was given. */
+  twinSlope?: number;
+  /** Device samples the reading cost. */
   samples: number;
 }
 
-/** Options of the spot check. */
-export interface SpotOptions extends MeasureOptions {
-  /** Directions K per check (2 K episodes). Defaults to 1. */
-  directions?: number;
-  /** Perturbation size h per drive (Rademacher ±h). Defaults to 0.05. */
-  h?: number;
-}
+/** Options of the device reading (b): those of gradientFidelity but the baseline (the episode's own measurement), and of each measurement. */
+export type ReadingOptions = Omit<FidelityOptions, 'baseline'> & MeasureOptions;
 
-/** Everything {@link spotCheck} returns: the record plus the actual drive differences. */
-export interface SpotCheck extends SpotRecord {
-  /** d₊ - d₋ per direction (what was actually sent), [T * inChannels] each. */
-  deltas: Float32Array[];
-  /** State breaks recovered from. */
-  breaks: number;
+/** Segments of the episode's length a reading with these options costs (re-measurements after state breaks aside). */
+export function readingSegments(opts: Pick<ReadingOptions, 'directions' | 'noise'>): number {
+  return 2 * (opts.directions ?? DEFAULT_FIDELITY_DIRECTIONS) + (opts.noise === undefined ? 1 : 0);
 }
 
 /**
@@ -111,76 +123,33 @@ export function vjpFidelity(gSurrogate: ArrayLike<number>, gOracle: ArrayLike<nu
   return { vjpCosine: cosineSimilarity(gSurrogate, gOracle), vjpNormRatio: no > 0 ? norm(gSurrogate) / no : NaN };
 }
 
-/** g · Δ for each Δ of a spot check: the prediction of another gradient (e.g. the twin's). */
-export function spotPredict(deltas: readonly Float32Array[], g: ArrayLike<number>): number[] {
-  return deltas.map((d) => { let s = 0; for (let i = 0; i < d.length; i++) s += g[i] * d[i]; return s; });
-}
-
-/**
- * (b): the directional spot check (see the module comment).
- * @param drives d, [T * inChannels] in [-1, 1] (the drives the gradient is taken at)
- * @param dy dL/dr at d, [T * outChannels]
- * @param g the gradient under test at d (the surrogate VJP of dy), [T * inChannels]
- * @param rng seeded source of the directions (advanced)
- */
-export async function spotCheck(device: Device, drives: ArrayLike<number>, dy: ArrayLike<number>, g: ArrayLike<number>, rng: Rng, opts: SpotOptions = {}): Promise<SpotCheck> {
-  const K = opts.directions ?? 1, h = opts.h ?? 0.05;
-  if (!Number.isInteger(K) || K < 1) throw new RangeError(`directions must be a positive integer, got ${String(K)}`);
-  if (!(h > 0 && h <= 1)) throw new RangeError(`h must be in (0, 1], got ${String(h)}`);
-  const n = drives.length;
-  const measured: number[] = [], deltas: Float32Array[] = [];
-  let samples = 0, breaks = 0;
-  for (let k = 0; k < K; k++) {
-    const v = Float32Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -h : h));
-    const plus = Float32Array.from({ length: n }, (_, i) => Math.min(1, Math.max(-1, drives[i] + v[i])));
-    const minus = Float32Array.from({ length: n }, (_, i) => Math.min(1, Math.max(-1, drives[i] - v[i])));
-    const mp = await measure(device, plus, opts);
-    const mm = await measure(device, minus, opts);
-    samples += mp.samples + mm.samples;
-    breaks += mp.breaks + mm.breaks;
-    let s = 0;
-    for (let i = 0; i < dy.length; i++) s += dy[i] * (mp.responses[i] - mm.responses[i]);
-    measured.push(s);
-    deltas.push(Float32Array.from({ length: n }, (_, i) => mp.drives[i] - mm.drives[i]));
-  }
-  const predicted = spotPredict(deltas, g);
-  return { ...spotStats(measured, predicted), measured, predicted, samples, deltas, breaks };
-}
-
-/** Slope Σmp/Σp² and cosine of measured against predicted changes. */
-export function spotStats(measured: readonly number[], predicted: readonly number[]): { ratio: number; cosine: number } {
-  let mp = 0, pp = 0;
-  for (let i = 0; i < measured.length; i++) { mp += measured[i] * predicted[i]; pp += predicted[i] ** 2; }
-  return { ratio: pp > 0 ? mp / pp : NaN, cosine: cosineSimilarity(measured, predicted) };
-}
-
 /** Inputs of {@link episodeFidelity}. */
 export interface EpisodeFidelityInput {
   /** The surrogate whose gradient is under test. */
   surrogate: DeviceSurrogate;
-  /** The exact gradient (a TwinGradient), simulators only: enables (a). */
+  /** The exact gradient (a TwinGradient), simulators only: enables (a) and the reading's twinSlope. */
   oracle?: DeviceSurrogate & { vjp?(drives: ArrayLike<number>, dy: ArrayLike<number>): ArrayLike<number> };
-  /** The device: enables (b) when `spot` is given. */
+  /** The device: enables (b) when `reading` is given. */
   device?: Device;
   /** Channels of the drives and of the responses. */
   inChannels: number;
   outChannels: number;
-  /** The episode's drives [T * ci] and measured responses [T * co]. */
+  /** The episode's drives as sent [T * ci] and the responses measured at them [T * co]. */
   drives: ArrayLike<number>;
   measured: ArrayLike<number>;
   /** dL/dr at these drives (see readoutUpstream). */
   dy: ArrayLike<number>;
-  /** Source of the spot-check directions. */
+  /** Source of the reading's directions (advanced). */
   rng: Rng;
-  /** Spot-check options; absent: no spot check (no device samples). */
-  spot?: SpotOptions;
+  /** Options of the device reading (b); absent: no reading (no device samples). */
+  reading?: ReadingOptions;
   /** The surrogate's VJP if already computed. */
   gSurrogate?: ArrayLike<number>;
 }
 
 /**
  * (a) and/or (b) for one episode. Returns the record and the device samples it cost (0 without
- * a spot check); the caller adds those to its accounting.
+ * a reading); the caller adds those to its accounting.
  */
 export async function episodeFidelity(x: EpisodeFidelityInput): Promise<{ record: FidelityRecord; samples: number; breaks: number }> {
   const cin = x.inChannels, co = x.outChannels;
@@ -192,13 +161,16 @@ export async function episodeFidelity(x: EpisodeFidelityInput): Promise<{ record
     go = x.oracle.vjp ? x.oracle.vjp(x.drives, x.dy) : surrogateVjp(x.oracle, x.drives, x.dy, x.measured, cin, co);
     Object.assign(record, vjpFidelity(gs, go));
   }
-  let samples = 0, breaks = 0;
-  if (x.spot && x.device) {
-    const s = await spotCheck(x.device, x.drives, x.dy, gs, x.rng, x.spot);
-    record.spot = { measured: s.measured, predicted: s.predicted, ratio: s.ratio, cosine: s.cosine, samples: s.samples };
-    if (go) record.spot.oracle = spotPredict(s.deltas, go);
-    samples = s.samples;
-    breaks = s.breaks;
+  if (!x.reading || !x.device) return { record, samples: 0, breaks: 0 };
+  const { directions = DEFAULT_FIDELITY_DIRECTIONS, noise, snr, hMin, hMax, ...measureOpts } = x.reading;
+  const f = await gradientFidelity(deviceMeasurer(x.device, measureOpts), x.drives, x.dy, gs, x.rng, { directions, noise, snr, hMin, hMax, baseline: x.measured });
+  const reading: ReadingRecord = {
+    slope: f.slope, slopeSe: f.slopeSe, cosine: f.cosine, directions, h: f.h, noise: f.noise, measured: f.measured, predicted: f.predicted, samples: f.samples,
+  };
+  if (go) {
+    reading.twin = predictAlong(f, go);
+    reading.twinSlope = slopeStats(reading.twin, f.predicted).slope;
   }
-  return { record, samples, breaks };
+  record.reading = reading;
+  return { record, samples: f.samples, breaks: f.breaks };
 }

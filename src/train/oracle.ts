@@ -14,8 +14,9 @@
  *   device samples, CPU only; but `surrogate.design` 'auto' explores the device first, counted as
  *   in pat) and the cosine / norm ratio of its VJP against the twin's is logged (`vjpCosine`,
  *   `vjpNormRatio`), and its drift NMSE as `surrogateNmse`;
- * - with `fidelity: { spot: { directions, h } }` a directional spot check on the device is added
- *   (2 x directions extra episodes, counted in deviceSamples and in the budget check).
+ * - with `fidelity: { reading: { directions } }` a device reading of the surrogate's gradient is
+ *   added (slope ± standard error, and the twin's slope along the same directions; 2 x directions
+ *   + 1 extra episodes, counted in deviceSamples and in the budget check).
  *
  * ```ts
  * const device = await openDevice('sim:analog', { seed: 1 });
@@ -27,7 +28,7 @@ import { physicalLayer } from '../surrogate/physical-layer.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, inputLayer, resolve, targetRows, finishOnDevice,
 } from './common.js';
-import { type FidelityRecord, type SpotOptions, episodeFidelity, readoutUpstream } from './fidelity.js';
+import { type FidelityRecord, type ReadingOptions, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
 import { chooseSurrogate, surrogateRefitter } from './surrogate-setup.js';
@@ -37,8 +38,8 @@ import { TwinGradient, type TwinSource, twinMismatch, twinModelFor } from './twi
 export interface FidelityOptions {
   /** Log the surrogate-vs-twin VJP cosine every this many episodes. Defaults to 1. */
   every?: number;
-  /** Directional spot check on the device (costs 2 x directions episodes each time). Defaults to none. */
-  spot?: SpotOptions;
+  /** Device reading of the surrogate's gradient (fidelity.ts; 2 x directions + 1 episodes each time). Defaults to none. */
+  reading?: ReadingOptions;
 }
 
 /** Options beyond {@link TrainOptions} for `oracle`. */
@@ -68,8 +69,8 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const model = twinModelFor(device, o);
   const oracle = new TwinGradient({ model, scaling: info, h: o.twinStep });
   if (oracle.inChannels !== ci || oracle.outChannels !== co) throw new RangeError(`the twin has ${oracle.inChannels} in / ${oracle.outChannels} out, the device ${ci} / ${co}`);
-  const fid = o.fidelity === false ? undefined : { every: o.fidelity?.every ?? 1, spot: o.fidelity?.spot };
-  const spotCost = (fid?.spot ? 2 * (fid.spot.directions ?? 1) : 0);
+  const fid = o.fidelity === false ? undefined : { every: o.fidelity?.every ?? 1, reading: o.fidelity?.reading };
+  const readingCost = fid?.reading ? readingSegments(fid.reading) : 0;
   const L = r.washout + r.steps;
   // The same surrogate design (design 'auto' explores the device first: its samples count) and refit
   // scheduler as pat's, fitted along the oracle's trajectory, for its fidelity.
@@ -78,14 +79,14 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const track = chosen ? surrogateRefitter(o, r, chosen.so, ci, co, L) : undefined;
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
-  const windows = r.rng.fork('episodes'), spotRng = r.rng.fork('fidelity-spot');
+  const windows = r.rng.fork('episodes'), readingRng = r.rng.fork('fidelity-spot');
   const ring: RidgeAccumulator[] = [];
   const episodes: OracleEpisodeRecord[] = [];
   let samples = chosen?.samples ?? 0;
   try {
     for (let e = 0; e < r.episodes; e++) {
       const withFid = fid !== undefined && e % fid.every === 0;
-      if (samples + L * (1 + (withFid ? spotCost : 0)) + finalCost(r) > r.budget) break;
+      if (samples + L * (1 + (withFid ? readingCost : 0)) + finalCost(r) > r.budget) break;
       const start = windows.int(r.trainSteps - L + 1);
       const x = layer.features2d(r.train.inputs, start, L);
       try {
@@ -111,8 +112,8 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
         if (withFid && track) {
           const dy = readoutUpstream(readout.current, m.responses, r.washout, Y, co, r.train.outChannels);
           const f = await episodeFidelity({
-            surrogate: track.surrogate, oracle, device: fid.spot ? device : undefined, inChannels: ci, outChannels: co,
-            drives: a, measured: m.responses, dy, rng: spotRng, spot: fid.spot,
+            surrogate: track.surrogate, oracle, device: fid.reading ? device : undefined, inChannels: ci, outChannels: co,
+            drives: m.drives, measured: m.responses, dy, rng: readingRng, reading: fid.reading && { ...r.measure, ...fid.reading },
           });
           samples += f.samples;
           rec.breaks = (rec.breaks ?? 0) + f.breaks;

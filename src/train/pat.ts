@@ -76,7 +76,7 @@ import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
   targetRows, finishOnDevice, inputLayer, type Resolved,
 } from './common.js';
-import { episodeFidelity, readoutUpstream } from './fidelity.js';
+import { DEFAULT_FIDELITY_DIRECTIONS, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
 import { type Measurement, RidgeReadout, TappedDense, measure, tapFeatures } from './hybrid.js';
 import { type StepEpisode, patGradients } from './pat-step.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -114,6 +114,8 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     let samples = (resume?.deviceSamples ?? 0) + chosen.samples, busy = 0, tStart = NaN, tEnd = NaN;
     const fidelityEvery = checkInt(o.fidelityEvery ?? 10, 'fidelityEvery', 0);
     const checkpointEvery = checkInt(o.checkpointEvery ?? 1, 'checkpointEvery', 1);
+    const fidelityDirections = checkInt(o.fidelityDirections ?? DEFAULT_FIDELITY_DIRECTIONS, 'fidelityDirections', 2);
+    const fidelityCost = readingSegments({ directions: fidelityDirections }) * L;
     const twin = fidelityEvery > 0 ? simulatorTwin(device) : undefined;
     const spotRng = r.rng.fork(resume ? `fidelity-after-${resume.episode}` : 'fidelity');
     // `samples` counts up to the episode learned last (so a record's count never depends on timing);
@@ -201,17 +203,28 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         // The twin's exact VJP is host work (about as long as a refit): done while the device still measures the next episode.
         const exact = twin?.vjp(m.drives, dy);
         const oracle = twin && exact && { vjpSeq: twin.vjpSeq.bind(twin), vjp: () => exact };
-        // The spot check measures on the device: a pipelined next episode must be in first, so the device sees whole segments in a fixed order.
+        // The reading measures on the device: a pipelined next episode must be in first, so the device sees whole segments in a fixed order.
         if (lead) await firstValueFrom(reached(measured, e + 1));
+        // A reading the budget has no room for is skipped, not cut short (the twin's cosine costs no samples).
+        const fits = samples + measuredAhead + launchedUnmeasured * L + fidelityCost + finalCost(r) <= r.budget;
         const f = await episodeFidelity({
           surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
-          spot: { ...r.measure, directions: 1 },
+          reading: fits ? { ...r.measure, directions: fidelityDirections } : undefined,
         });
         samples += f.samples;
         rec.deviceSamples = samples;
         rec.breaks = (rec.breaks ?? 0) + f.breaks;
         if (f.record.vjpCosine !== undefined) rec.fidelityCosine = f.record.vjpCosine;
-        if (f.record.spot && Number.isFinite(f.record.spot.ratio)) rec.fidelityDirectional = f.record.spot.ratio;
+        const rd = f.record.reading;
+        if (rd) {
+          rec.fidelityDirections = rd.directions;
+          rec.fidelitySamples = rd.samples;
+          if (Number.isFinite(rd.slope)) {
+            rec.fidelitySlope = rd.slope;
+            rec.fidelitySlopeSe = rd.slopeSe;
+            if (rd.twinSlope !== undefined && Number.isFinite(rd.twinSlope)) rec.fidelityTwinSlope = rd.twinSlope;
+          }
+        }
       }
       episodes.push(rec);
       r.onEpisode?.(rec, e);
@@ -298,7 +311,7 @@ function simulatorTwin(device: TrainOptions['device']): TwinGradient | undefined
   try {
     return new TwinGradient({ model: twinModelFor(device, {}), scaling: device!.info });
   } catch {
-    return undefined;   // a real device (or an unknown simulator) has no twin: spot checks only
+    return undefined;   // a real device (or an unknown simulator) has no twin: the device reading only
   }
 }
 

@@ -47,6 +47,12 @@ async function episode(ctx: RunContext, device: DeviceClient, i: number): Promis
   ctx.metric('surrogate_nmse', i, 0.2 / (i + 1));
   ctx.metric('drift_alarms', i, i >= 2 ? 1 : 0);
   ctx.metric('fidelity_cosine', i, 0.9);
+  if (i === 2) {
+    ctx.metric('fidelity_slope', i, 0.9);
+    ctx.metric('fidelity_slope_se', i, 0.1);
+    ctx.metric('fidelity_directions', i, 3);
+    ctx.metric('fidelity_samples', i, 1260);
+  }
 }
 
 test('the live page follows a recorded simulator run, offline, and says finished at the end', async () => {
@@ -76,6 +82,9 @@ test('the live page follows a recorded simulator run, offline, and says finished
     assert.is(await statusOf(page), 'finished');
     assert.match(await page.textContent('#run-status') ?? '', /finished/);
     assert.is(await pointsOf(page, 'live-surrogate'), 4 + 1, 'surrogate error, and one marker where the drift alarm count rose');
+    assert.is(await pointsOf(page, 'live-slope'), 3, 'the fidelity slope and its ±2 s.e. band');
+    assert.is(await pointsOf(page, 'live-m-fidelity_slope_se'), -1, 'the SE is drawn as the band, not a panel of its own');
+    assert.is(await pointsOf(page, 'live-m-fidelity_samples'), -1);
     assert.ok(await pointsOf(page, 'live-rate') >= 1, 'device rate');
     assert.is(await pointsOf(page, 'live-drive'), 40, 'newest batch drive, one input');
     assert.match(await page.textContent('#live-drive figcaption') ?? '', /batch 3,/);

@@ -74,7 +74,11 @@ function trainRun(db: Database.Database): number {
     if (s % 3 === 0) rec.recordMetric('surrogate_heldout_nmse', s, 0.35 * Math.exp(-s / 10) + 0.06);
     if (s % 5 === 0) {
       rec.recordMetric('fidelity_cosine', s, 0.6 + 0.3 * (1 - Math.exp(-s / 8)));
-      rec.recordMetric('fidelity_directional', s, 0.5 + 0.35 * (1 - Math.exp(-s / 8)));
+      rec.recordMetric('fidelity_slope', s, 0.5 + 0.35 * (1 - Math.exp(-s / 8)));
+      rec.recordMetric('fidelity_slope_se', s, 0.2 * Math.exp(-s / 20));
+      rec.recordMetric('fidelity_twin_slope', s, 0.55 + 0.33 * (1 - Math.exp(-s / 8)));
+      rec.recordMetric('fidelity_directions', s, 3);
+      rec.recordMetric('fidelity_samples', s, 7 * 450);
     }
     rec.recordMetric('saturation', s, 0.02 + 0.004 * s);
   }

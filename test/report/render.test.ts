@@ -55,7 +55,7 @@ test('train report renders offline: every chart drawn, test table, nothing injec
   const o = await open((f) => f.trainId);
   assertDrawn(o, EXPECTED_CHARTS.train);
   assert.equal(o.charts.map((c) => c.title), [
-    'Training loss', 'Readout error on the next episode', 'Surrogate error', 'Gradient fidelity: cosine to the exact VJP', 'Gradient fidelity: directional spot check',
+    'Training loss', 'Readout error on the next episode', 'Surrogate error', 'Gradient fidelity: cosine to the exact VJP', 'Gradient fidelity: slope on the device',
     'Drive saturation', 'Test: target and prediction', 'Test: residual (prediction - target)', 'Test: drive', 'Test: response',
   ]);
   // Legends are static: labels, never the '--' a live legend shows without a cursor.

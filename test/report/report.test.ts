@@ -121,10 +121,12 @@ test('parseTestTrace accepts the documented shape and names what is wrong otherw
 // ---- grouping ----------------------------------------------------------------------------------
 
 test('groupMetrics: one quantity per chart, in order, each with its y label; the rest one chart each; test_* apart', () => {
-  const g = groupMetrics(['loss', 'fidelity_cosine', 'test_nmse', 'zeta', 'alpha', 'surrogate_heldout_nmse', 'readout_nmse', 'test_mae', 'fidelity_directional']);
+  const g = groupMetrics(['loss', 'fidelity_cosine', 'test_nmse', 'zeta', 'alpha', 'surrogate_heldout_nmse', 'readout_nmse', 'test_mae', 'fidelity_slope', 'fidelity_slope_se', 'fidelity_samples']);
   assert.equal(g.groups.map((x) => [x.key, x.names]), [
-    ['loss', ['loss']], ['readout', ['readout_nmse']], ['surrogate', ['surrogate_heldout_nmse']], ['fidelity', ['fidelity_cosine']], ['directional', ['fidelity_directional']],
+    ['loss', ['loss']], ['readout', ['readout_nmse']], ['surrogate', ['surrogate_heldout_nmse']], ['fidelity', ['fidelity_cosine']], ['slope', ['fidelity_slope']],
   ]);
+  assert.equal(g.groups[4].band, { of: 'fidelity_slope', se: 'fidelity_slope_se', k: 2 }, 'the slope carries its band; the SE and the cost get no chart of their own');
+  assert.is(groupMetrics(['fidelity_slope']).groups[0].band, undefined, 'no band without its SE');
   for (const x of g.groups) assert.ok(x.yLabel.length > 0 && x.yLabel !== 'value', x.key);
   assert.equal(g.other, ['alpha', 'zeta']);
   assert.equal(g.test, ['test_mae', 'test_nmse']);
@@ -138,7 +140,7 @@ test('train report: every group charted, test metrics tabled, hostile strings es
   const html = renderReport(f.db, f.trainId);
   const charts = chartsOf(html);
   assert.equal(charts.map((c) => c.title), [
-    'Training loss', 'Readout error on the next episode', 'Surrogate error', 'Gradient fidelity: cosine to the exact VJP', 'Gradient fidelity: directional spot check',
+    'Training loss', 'Readout error on the next episode', 'Surrogate error', 'Gradient fidelity: cosine to the exact VJP', 'Gradient fidelity: slope on the device',
     'Drive saturation', 'Test: target and prediction', 'Test: residual (prediction - target)', 'Test: drive', 'Test: response',
   ]);
   assert.is(charts.length, EXPECTED_CHARTS.train);

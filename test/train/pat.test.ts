@@ -35,12 +35,13 @@ test('pat on NARMA10 beats the classic random input layer at the same device-sam
   console.log(`    utilisation ${pat.deviceUtilisation?.toFixed(2)} refits ${pat.episodes.at(-1)?.refits} drift ${pat.episodes.at(-1)?.driftAlarms}; NMSE pat ${pat.test.value.toFixed(3)} classic ${classic.test.value.toFixed(3)} digital ${digital.test.value.toFixed(3)}; device samples ${pat.deviceSamples} / ${classic.deviceSamples}`);
   assert.is(pat.episodes.length, 15);
   assert.is(classic.deviceSamples, pat.deviceSamples);
-  // 15 episodes, the fidelity spot check after episode 10 (two more), final fit and test.
-  assert.is(pat.deviceSamples, 15 * 250 + 2 * 250 + 2 * 50 + 1000 + 500);
-  const checked = pat.episodes.filter((e) => e.fidelityDirectional !== undefined || e.fidelityCosine !== undefined);
+  // 15 episodes, the fidelity check after episode 10 (3 directions: 6 segments and a repeat), final fit and test.
+  assert.is(pat.deviceSamples, 15 * 250 + 7 * 250 + 2 * 50 + 1000 + 500);
+  const checked = pat.episodes.filter((e) => e.fidelitySamples !== undefined || e.fidelityCosine !== undefined);
   assert.equal(checked, [pat.episodes[9]], 'one fidelity check, after episode 10');
   assert.ok(Math.abs(pat.episodes[9].fidelityCosine!) <= 1, 'twin cosine present on a simulator');
-  assert.ok(Number.isFinite(pat.episodes[9].fidelityDirectional), 'directional ratio present');
+  assert.ok(Number.isFinite(pat.episodes[9].fidelitySlope) && pat.episodes[9].fidelitySlopeSe! > 0, 'slope and its standard error present');
+  assert.is(pat.episodes[9].fidelitySamples, 7 * 250);
   assert.ok(pat.test.value < 0.4, `pat NMSE ${pat.test.value}`);
   assert.ok(pat.test.value < 0.6 * classic.test.value, `pat ${pat.test.value} vs classic ${classic.test.value}`);
   const losses = pat.episodes.map((e) => e.loss);

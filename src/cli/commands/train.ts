@@ -23,7 +23,8 @@ const TRAINERS = ['pat', 'classic', 'digital', 'oracle', 'insilico', 'spsa'] as 
 /** Episode record field -> metric name, in the order they are recorded. */
 const EPISODE_METRICS: readonly [keyof EpisodeRecord, string][] = [
   ['loss', 'loss'], ['readoutNmse', 'readout_nmse'], ['surrogateNmse', 'surrogate_nmse'], ['surrogateHeldOutNmse', 'surrogate_heldout_nmse'],
-  ['saturation', 'saturation'], ['fidelityCosine', 'fidelity_cosine'], ['fidelityDirectional', 'fidelity_directional'],
+  ['saturation', 'saturation'], ['fidelityCosine', 'fidelity_cosine'], ['fidelitySlope', 'fidelity_slope'], ['fidelitySlopeSe', 'fidelity_slope_se'],
+  ['fidelityTwinSlope', 'fidelity_twin_slope'], ['fidelityDirections', 'fidelity_directions'], ['fidelitySamples', 'fidelity_samples'],
   ['deviceSamples', 'device_samples'], ['driftAlarms', 'drift_alarms'],
 ];
 
@@ -198,5 +199,6 @@ function episodeLine(r: EpisodeRecord, i: number, episodes: number): string {
   return `episode ${String(i + 1).padStart(3)}/${episodes}  loss ${r.loss.toExponential(3)}` +
     (r.readoutNmse !== undefined ? `  readout nmse ${r.readoutNmse.toFixed(4)}` : '') +
     (r.surrogateNmse !== undefined ? `  surrogate nmse ${r.surrogateNmse.toFixed(4)}` : '') +
+    (r.fidelitySlope !== undefined ? `  gradient slope ${r.fidelitySlope.toFixed(3)} ± ${(r.fidelitySlopeSe ?? NaN).toFixed(3)}` : '') +
     `  device samples ${r.deviceSamples}`;
 }
