@@ -16,7 +16,7 @@
  * Cost of (b), counted in the samples returned: 2 K segments of the episode's length (d ± h v_k),
  * plus one repeat of the episode's segment for the noise unless `noise` is given (the episode's
  * own measurement is the other half of the pair). The trainers' default, K = 3 with the repeat,
- * is 7 segments per check: pat checks every 10 episodes, so about 70 % on top of the training
+ * is 7 segments per check: pat checks every 25 episodes, so about 28 % on top of the training
  * episodes' samples (the old single-direction check cost 2 segments and read noise: slopes from
  * -61 to +375 in one run). Fewer than 3 directions leave the standard error 1 degree of freedom.
  *

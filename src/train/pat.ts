@@ -112,7 +112,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
     const firstEpisode = episodes.length;
     let samples = (resume?.deviceSamples ?? 0) + chosen.samples, busy = 0, tStart = NaN, tEnd = NaN;
-    const fidelityEvery = checkInt(o.fidelityEvery ?? 10, 'fidelityEvery', 0);
+    const fidelityEvery = checkInt(o.fidelityEvery ?? 25, 'fidelityEvery', 0);
     const checkpointEvery = checkInt(o.checkpointEvery ?? 1, 'checkpointEvery', 1);
     const fidelityDirections = checkInt(o.fidelityDirections ?? DEFAULT_FIDELITY_DIRECTIONS, 'fidelityDirections', 2);
     const fidelityCost = readingSegments({ directions: fidelityDirections }) * L;

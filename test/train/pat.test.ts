@@ -29,7 +29,7 @@ const mean = (a: number[]): number => a.reduce((s, x) => s + x, 0) / a.length;
 
 test('pat on NARMA10 beats the classic random input layer at the same device-sample budget; its loss decreases; tensors stay flat', async () => {
   const counts: number[] = [];
-  const pat = await onDevice('analog', 1, { ...SMALL, trainer: 'pat', seed: 1, onEpisode: () => counts.push(tf.memory().numTensors) });
+  const pat = await onDevice('analog', 1, { ...SMALL, trainer: 'pat', seed: 1, fidelityEvery: 10, onEpisode: () => counts.push(tf.memory().numTensors) });
   const classic = await onDevice('analog', 1, { ...SMALL, trainer: 'classic', seed: 1, budget: pat.deviceSamples });
   const digital = await train({ ...SMALL, trainer: 'digital', seed: 1 });
   console.log(`    utilisation ${pat.deviceUtilisation?.toFixed(2)} refits ${pat.episodes.at(-1)?.refits} drift ${pat.episodes.at(-1)?.driftAlarms}; NMSE pat ${pat.test.value.toFixed(3)} classic ${classic.test.value.toFixed(3)} digital ${digital.test.value.toFixed(3)}; device samples ${pat.deviceSamples} / ${classic.deviceSamples}`);
