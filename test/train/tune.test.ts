@@ -73,8 +73,10 @@ test('sweep keeps the best held-out candidate, ignores NaN, and honours higherIs
   const lower = await sweep([0.3, Number.NaN, 0.1, 0.2, 0.1], async (v) => fake(v));
   assert.is(lower.best.params, 0.1);
   assert.is(lower.entries.indexOf(lower.best), 2, 'the first of equals');
+  assert.is(lower.atEdge, false);
   const higher = await sweep([0.3, 0.9, Number.NaN], async (v) => fake(v, true));
   assert.is(higher.best.params, 0.9);
+  assert.is((await sweep([0.1, 0.2, 0.3], async (v) => fake(v))).atEdge, true, 'the best is the first of the grid');
   try {
     await sweep([Number.NaN], async (v) => fake(v));
     assert.unreachable();
