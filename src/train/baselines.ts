@@ -14,8 +14,8 @@
  *   training episodes, so a fixed random tanh layer on the same taps and a ridge readout, without
  *   the device; the gap to `classic` is what the device's dynamics add over a random projection.
  *
- * `digital` (heldOut) and `classic` (heldOutFraction) take an option that scores the run on held-out rows of
- * the training sequence (TrainResult.heldOut), which train/tune.ts sweeps rank by.
+ * `digital` (heldOut) and `classic` (heldOutFraction) take an option that scores the run on
+ * held-out rows of the training sequence (TrainResult.heldOut), which train/tune.ts sweeps rank by.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
