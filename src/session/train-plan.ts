@@ -14,8 +14,9 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { type AppliedCalibration, applyCalibration, hasSweep } from '../calibration/index.js';
 import type { Device } from '../device/client.js';
+import { DEFAULT_DEVICE } from '../device/open.js';
 import { getRun, openRecordDb, readArtifact } from '../record/index.js';
-import { type BackendChoice, SURROGATE_DESIGNS, type SurrogateDesignOption, type TrainerName } from '../train/index.js';
+import { type AnyTrainOptions, type BackendChoice, DEFAULT_EPISODES, SURROGATE_DESIGNS, type SurrogateDesignOption, type TrainerName } from '../train/index.js';
 import type { TrainCheckpoint } from '../train/common.js';
 import { CalibrationError, assertCalibrationFits, findNewestCalibration, loadCalibration, readCalibrationFile } from './calibrations.js';
 import { SessionError, explainDbError } from './run.js';
@@ -103,6 +104,46 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     throw new SessionError(`run ${resumed.id} already has ${resumed.checkpoint.episode} episodes, more than --episodes ${s.episodes}`);
   }
   return s;
+}
+
+/** `rhil train`'s --checkpoint-every and --max-retries when not given. */
+export const TRAIN_FLAG_DEFAULTS = { checkpointEvery: 1, maxRetries: 3 } as const;
+
+/** What decides a train run's numbers: {@link trainSettings}' result with the CLI's checkpoint and retry settings. */
+export interface RunSettings {
+  task: string;
+  trainer: TrainerName;
+  seed: number;
+  episodes: number;
+  learningRate: number;
+  surrogate: SurrogateDesignOption;
+  refitEvery: number;
+  refitWorker: boolean;
+  checkpointEvery: number;
+  maxRetries: number;
+}
+
+/**
+ * train()'s options for a run's settings, less what each session supplies (device, signal,
+ * calibration, resume and the hooks). `rhil train` and the trainer benchmark
+ * (scripts/bench/trainers.ts) both build their options here, so the benchmark's figures are what
+ * the CLI gives: everything else, pat's fidelity spot checks every 10 episodes included, stays
+ * at the trainers' defaults in both.
+ */
+export function trainOptionsOf(s: RunSettings): Omit<AnyTrainOptions, 'device'> {
+  return {
+    task: s.task, trainer: s.trainer, seed: s.seed, episodes: s.episodes, learningRate: s.learningRate,
+    checkpointEvery: s.checkpointEvery, maxRetries: s.maxRetries,
+    surrogate: { design: s.surrogate, ...(s.refitEvery > 1 ? { refitEvery: s.refitEvery, lag: 1 as const } : {}) }, refitWorker: s.refitWorker,
+  };
+}
+
+/**
+ * The options of a fresh `rhil train` given only the flags in `given` (every other flag at its
+ * default): what the trainer benchmark runs, so that its figures are the command's.
+ */
+export function cliTrainOptions(given: GivenTrainSettings): Omit<AnyTrainOptions, 'device'> {
+  return trainOptionsOf({ ...trainSettings(given, undefined, { device: DEFAULT_DEVICE, episodes: DEFAULT_EPISODES }), ...TRAIN_FLAG_DEFAULTS });
 }
 
 /** Opens the run database at `path` for reading what a run needs, with the session's clear errors. */

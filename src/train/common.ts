@@ -338,6 +338,20 @@ export interface TrainResult {
   trace?: TestTrace;
   /** pat, oracle: the surrogate design when not the default (surrogate.design auto or memoryless). */
   surrogateChoice?: SurrogateChoiceRecord;
+  /** digital, classic with a held-out option: the score that selects among runs (train/tune.ts), from training data only. */
+  heldOut?: HeldOutScore;
+}
+
+/**
+ * A run's score on held-out rows of its training sequence: what a hyper-parameter sweep compares,
+ * so the test sequence never takes part in a choice.
+ */
+export interface HeldOutScore {
+  metric: MetricName;
+  value: number;
+  higherIsBetter: boolean;
+  /** digital: the episodes after which the kept weights were taken (early stopping). */
+  episodes?: number;
 }
 
 /**

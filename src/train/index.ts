@@ -18,3 +18,6 @@ export * from './fidelity.js';
 export * from './twin-grad.js';
 export { surrogateRefitter, surrogateDefaults, chooseSurrogate, SURROGATE_DESIGNS, EXPLORE_SHARE, type ResolvedSurrogateOptions, type SurrogateChoice } from './surrogate-setup.js';
 export * from './apply.js';
+export { trainRandomFeatures, type ClassicOptions, CLASSIC_HELD_OUT_FRACTION, DIGITAL_HELD_OUT_STEPS } from './baselines.js';
+export { sweep, tuneDigital, tuneClassic, tuneRandomFeatures, DIGITAL_RATES, INPUT_GAINS, type SweepEntry, type SweepResult, type DigitalTuning, type GainTuning } from './tune.js';
+export type { HeldOutScore } from './common.js';

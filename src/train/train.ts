@@ -8,7 +8,7 @@
  * console.log(pat.test.value, classic.test.value);
  * ```
  */
-import { trainClassic, trainDigital, type DigitalOptions } from './baselines.js';
+import { trainClassic, trainDigital, type ClassicOptions, type DigitalOptions } from './baselines.js';
 import type { TrainResult } from './common.js';
 import { trainPat } from './pat.js';
 import { trainOracle, type OracleOptions } from './oracle.js';
@@ -16,7 +16,7 @@ import { trainInsilico, type InsilicoOptions } from './insilico.js';
 import { trainSpsa, type SpsaOptions } from './spsa.js';
 
 /** Every trainer's options: the common ones plus each trainer's extras. */
-export type AnyTrainOptions = DigitalOptions & Partial<Omit<OracleOptions, keyof DigitalOptions>> & Partial<Omit<InsilicoOptions, keyof DigitalOptions>> & Partial<Omit<SpsaOptions, keyof DigitalOptions>>;
+export type AnyTrainOptions = DigitalOptions & Partial<Omit<ClassicOptions, keyof DigitalOptions>> & Partial<Omit<OracleOptions, keyof DigitalOptions>> & Partial<Omit<InsilicoOptions, keyof DigitalOptions>> & Partial<Omit<SpsaOptions, keyof DigitalOptions>>;
 
 export async function train(opts: AnyTrainOptions): Promise<TrainResult> {
   // Only pat and oracle (its fidelity companion) use the refit scheduler's surrogate; a design asked of another trainer would be ignored.

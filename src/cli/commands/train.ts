@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_DEVICE, openReconnectingDevice } from '../../device/index.js';
 import {
   ExitError, INTERRUPT_EXIT_CODE, RecordDbError, type TrainConfig, interruptRequested, loadResume, pickCalibration,
-  parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, trainSettings, withRecordedRun,
+  parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, TRAIN_FLAG_DEFAULTS, trainOptionsOf, trainSettings, withRecordedRun,
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
 import {
@@ -52,8 +52,8 @@ export function trainCommand(y: Argv): Argv {
       .option('record-batches', { type: 'string', default: 'all', describe: 'which device batches the run records: all, none, or every N (metrics, checkpoints, the model and every event are kept either way)' })
       .option('calibration', { type: 'string', defaultDescription: 'auto', describe: 'auto: the newest calibration of this device in the database, if any; none; a calibration id; or a calibration JSON file' })
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
-      .option('checkpoint-every', { type: 'number', default: 1, describe: 'pat: save a checkpoint to the database every N episodes' })
-      .option('max-retries', { type: 'number', default: 3, describe: 're-measurements of a segment after state breaks (lost replies, reboots) before the run stops; raise it on a noisy link' })
+      .option('checkpoint-every', { type: 'number', default: TRAIN_FLAG_DEFAULTS.checkpointEvery, describe: 'pat: save a checkpoint to the database every N episodes' })
+      .option('max-retries', { type: 'number', default: TRAIN_FLAG_DEFAULTS.maxRetries, describe: 're-measurements of a segment after state breaks (lost replies, reboots) before the run stops; raise it on a noisy link' })
       .option('live', LIVE_OPTION)
       .option('verbose', { type: 'boolean', default: false, describe: 'print one line per episode' })
       .option('json', { type: 'boolean', default: false, describe: 'print nothing but the result as JSON' })
@@ -116,8 +116,8 @@ export function trainCommand(y: Argv): Argv {
             if (runId !== null) say(`recording run ${runId} in ${dbPath}`);
             if (runId !== null) live?.attach(dbPath, runId);
             const result = await train({
-              task, device, trainer, seed, episodes, learningRate, signal: ctx.signal, calibration: cal.applied, checkpointEvery, maxRetries,
-              resume: resumed?.checkpoint, surrogate: { design: surrogate, ...(refitEvery > 1 ? { refitEvery, lag: 1 as const } : {}) }, refitWorker,
+              ...trainOptionsOf({ task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, checkpointEvery, maxRetries }),
+              device, signal: ctx.signal, calibration: cal.applied, resume: resumed?.checkpoint,
               onEpisode: (r, i) => {
                 for (const [field, name] of EPISODE_METRICS) {
                   const v = r[field];

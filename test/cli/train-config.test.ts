@@ -1,0 +1,47 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDevice } from '../../src/device/index.js';
+import { selectBackend } from '../../src/core/backend.js';
+import { cliTrainOptions } from '../../src/session/index.js';
+import { train } from '../../src/train/train.js';
+import { rhil } from './rhil.js';
+
+test.before(async () => {
+  await selectBackend('wasm');
+});
+
+test('cliTrainOptions leaves pat\'s fidelity checks at their default, as the command does', () => {
+  const o = cliTrainOptions({ episodes: 30 });
+  assert.is(o.trainer, 'pat');
+  assert.is(o.fidelityEvery, undefined);
+  assert.is(o.budget, undefined);
+  assert.equal(o.surrogate, { design: 'narx' });
+});
+
+test('cliTrainOptions gives what `rhil train` gives: same test NMSE and device samples, fidelity check included (pat, 10 episodes)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-config-'));
+  try {
+    const device = await openDevice('sim:analog-awg', { seed: 1 });
+    try {
+      // The command in a child process and the same options in this one, side by side (2 cores).
+      const [cli, res] = await Promise.all([
+        rhil(['train', '--device', 'sim:analog-awg', '--episodes', '10', '--backend', 'wasm', '--no-record', '--json', '--out', join(dir, 'm.json')]),
+        train({ ...cliTrainOptions({ episodes: 10 }), device }),
+      ]);
+      assert.is(cli.code, 0, cli.stderr);
+      const fromCli = JSON.parse(cli.stdout) as { test: { value: number }; deviceSamples: number; episodes: { fidelityCosine?: number }[] };
+      assert.is(res.test.value, fromCli.test.value);
+      assert.is(res.deviceSamples, fromCli.deviceSamples);
+      assert.ok(fromCli.episodes[9].fidelityCosine !== undefined, 'the 10th episode ran a fidelity check');
+    } finally {
+      await device.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
