@@ -21,21 +21,21 @@ test('cliTrainOptions leaves pat\'s fidelity checks at their default, as the com
   assert.equal(o.surrogate, { design: 'narx' });
 });
 
-test('cliTrainOptions gives what `rhil train` gives: same test NMSE and device samples, fidelity check included (pat, 10 episodes)', async () => {
+test('cliTrainOptions gives what `rhil train` gives: same test NMSE and device samples, fidelity check included (pat, 25 episodes: the check runs after the 25th)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rhil-config-'));
   try {
     const device = await openDevice('sim:analog-awg', { seed: 1 });
     try {
       // The command in a child process and the same options in this one, side by side (2 cores).
       const [cli, res] = await Promise.all([
-        rhil(['train', '--device', 'sim:analog-awg', '--episodes', '10', '--backend', 'wasm', '--no-record', '--json', '--out', join(dir, 'm.json')]),
-        train({ ...cliTrainOptions({ episodes: 10 }), device }),
+        rhil(['train', '--device', 'sim:analog-awg', '--episodes', '25', '--backend', 'wasm', '--no-record', '--json', '--out', join(dir, 'm.json')]),
+        train({ ...cliTrainOptions({ episodes: 25 }), device }),
       ]);
       assert.is(cli.code, 0, cli.stderr);
       const fromCli = JSON.parse(cli.stdout) as { test: { value: number }; deviceSamples: number; episodes: { fidelityCosine?: number }[] };
       assert.is(res.test.value, fromCli.test.value);
       assert.is(res.deviceSamples, fromCli.deviceSamples);
-      assert.ok(fromCli.episodes[9].fidelityCosine !== undefined, 'the 10th episode ran a fidelity check');
+      assert.ok(fromCli.episodes[24].fidelityCosine !== undefined, 'the 25th episode ran a fidelity check');
     } finally {
       await device.close();
     }
