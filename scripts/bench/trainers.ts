@@ -7,7 +7,7 @@
  *
  * table: fair baselines (issue 11). pat, oracle, insilico and spsa run with exactly the options
  * `rhil train --device sim:<profile> --trainer T --seed S --episodes E` gives (session
- * cliTrainOptions: pat's fidelity checks every 10 episodes included, their samples counted).
+ * cliTrainOptions: pat's fidelity checks every 25 episodes included, their samples counted).
  * pat runs first and its deviceSamples becomes the budget of classic, insilico and spsa. The
  * baselines are tuned on held-out rows of the training sequence, never on the test (train/tune.ts):
  *   - digital tuned @ W: the digital layer alone at W = the device's outChannels and at 50 units,
@@ -113,20 +113,13 @@ function record(row: Row, res: TrainResult): void {
 }
 
 async function run(label: string, seed: number, opts: Partial<AnyTrainOptions> & { trainer: AnyTrainOptions['trainer'] }, ov = overrides): Promise<TrainResult> {
-  const needsDevice = opts.trainer !== 'digital';
-  const sim = needsDevice ? openSimLink(profile, { seed, overrides: ov }) : undefined;
-  const device = sim ? await DeviceClient.connect(sim.link, { twin: sim.model }) : undefined;
+  const device = opts.trainer !== 'digital' ? await simDevice(seed, ov) : undefined;
   try {
     const res = await train({
       task, seed, episodes, ...opts, device,
       ...(opts.trainer === 'pat' || opts.trainer === 'oracle' ? { surrogate: { design } } : {}),
     } as AnyTrainOptions);
-    const row = { label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric };
-    rows.push(row);
-    console.log(JSON.stringify({
-      ...row, value: +row.value.toFixed(4), seconds: +row.seconds.toFixed(1), saturation: res.episodes.at(-1)?.saturation,
-      ...(res.surrogateChoice ? { surrogate: { ...res.surrogateChoice, exploration: undefined } } : {}),
-    }));
+    record({ label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric }, res);
     return res;
   } finally {
     await device?.close();
