@@ -14,8 +14,9 @@
  * So after observe(segment e) the surrogate in use was fitted on the pairs up to segment e-1, and
  * at most one refit runs at a time (no triggers to coalesce). With `publishWhenDue` step 1 moves
  * to just before step 3 and happens only when a refit is due: the surrogate in use is then the one
- * the previous refit point started, and a refit has until the next point to run. A surrogate that was fitted already
- * (a checkpoint) is in use from the start and its first refit runs `epochs`, not `firstEpochs`.
+ * the previous refit point started, and a refit has until the next point to run. A surrogate that
+ * was fitted already (a checkpoint) is in use from the start and its first refit runs `epochs`,
+ * not `firstEpochs`.
  *
  * Where refits run: on this thread by default, in slices that yield to the event loop (refit.ts
  * fitJSONInSlices); with `worker: true` in a worker thread (refit-worker.ts, its own tfjs on this

@@ -34,17 +34,19 @@
  * then, in slices, and never holds up a step on a fast device. The first fit is the exception: it
  * is published at episode 1 (measuring more episodes with the initial weights meanwhile cost
  * accuracy), and episode 0's step, which has no surrogate before it, is taken then, just before
- * episode 1's. Episode 0's record carries its loss (the loss does not depend on the surrogate). A run resumed with a fitted surrogate steps with it from its first episode.
+ * episode 1's. Episode 0's record carries its loss (the loss does not depend on the surrogate).
+ * A run resumed with a fitted surrogate steps with it from its first episode.
  *
  * Pipelining (`pipeline`, default true): episode e+1's drives are computed and sent to the device
  * as soon as episode e's batches are out and e-1 is stepped, so the device finds e+1 queued behind
  * e (no idle gap for the result's delivery, the host's hand-over and the reset's round trip) and
- * measures it while the host refits and steps on e. Episode e+1's drives are therefore one step stale: computed with the weights before
- * step e. Its gradient is taken at the drives actually sent (a straight-through term
- * a_sent + (a(θ) - stop(a(θ))) carries the value a_sent and the Jacobian of the current layer),
- * so the surrogate's VJP is at the measured point. The host starts its work on episode e only
- * once episode e+1's batches are on their way: that work is synchronous, and the reset's answer
- * and the send would otherwise wait behind it with the device idle. Determinism is kept: the
+ * measures it while the host refits and steps on e. Episode e+1's drives are therefore one step
+ * stale: computed with the weights before step e. Its gradient is taken at the drives actually
+ * sent (a straight-through term a_sent + (a(θ) - stop(a(θ))) carries the value a_sent and the
+ * Jacobian of the current layer), so the surrogate's VJP is at the measured point. The host
+ * starts its work on episode e only once episode e+1's batches are on their way: that work is
+ * synchronous, and the reset's answer and the send would otherwise wait behind it with the
+ * device idle. Determinism is kept: the
  * gate fixes which step each episode's drives follow, episode windows are drawn in episode
  * order, segments are issued whole and in episode order (device/segment.ts; the device sees the
  * same batches in the same order), and refits are published at fixed points. With
@@ -121,7 +123,8 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     // `samples` counts up to the episode learned last (so a record's count never depends on timing);
     // the budget also counts episodes measured ahead, and those still measuring as L each.
     let launchedUnmeasured = 0, measuredAhead = 0;
-    const more = (e: number): boolean => e < r.episodes && samples + measuredAhead + (launchedUnmeasured + 1) * L + finalCost(r) <= r.budget && !r.signal?.aborted;
+    const committed = (): number => samples + measuredAhead + launchedUnmeasured * L;
+    const more = (e: number): boolean => e < r.episodes && committed() + L + finalCost(r) <= r.budget && !r.signal?.aborted;
     const interrupted = () => new TrainingInterrupted(episodes, samples + measuredAhead);
 
     // Progress marks the stages publish (the last episode stepped, sent, measured) and the end of launches.
@@ -206,7 +209,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         // The reading measures on the device: a pipelined next episode must be in first, so the device sees whole segments in a fixed order.
         if (lead) await firstValueFrom(reached(measured, e + 1));
         // A reading the budget has no room for is skipped, not cut short (the twin's cosine costs no samples).
-        const fits = samples + measuredAhead + launchedUnmeasured * L + fidelityCost + finalCost(r) <= r.budget;
+        const fits = committed() + fidelityCost + finalCost(r) <= r.budget;
         const f = await episodeFidelity({
           surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
           reading: fits ? { ...r.measure, directions: fidelityDirections } : undefined,
