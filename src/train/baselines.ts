@@ -143,11 +143,11 @@ export async function trainDigital(o: DigitalOptions): Promise<TrainResult> {
   const L = r.washout + r.steps;
   const hold = digitalHeldOut(r, o.heldOut);
   const span = r.trainSteps - (hold?.steps ?? 0);
-  let best: { score: HeldOutScore; W: Float32Array; b: Float32Array } | undefined;
+  let best: { score: HeldOutScore; weights: { W: Float32Array; b: Float32Array } } | undefined;
   const check = (episodesDone: number): void => {
     if (!hold) return;
     const score = { ...digitalHeldOutScore(r, layer, span, hold.steps), episodes: episodesDone };
-    if (betterThan(score, best?.score)) best = { score, W: (layer.W.dataSync() as Float32Array).slice(), b: (layer.b.dataSync() as Float32Array).slice() };
+    if (betterThan(score, best?.score)) best = { score, weights: layer.snapshot() };
   };
   try {
     check(0);
@@ -174,13 +174,7 @@ export async function trainDigital(o: DigitalOptions): Promise<TrainResult> {
       r.onEpisode?.(rec, e);
       if ((e + 1) % (hold?.every ?? 1) === 0 || e + 1 === r.episodes) check(e + 1);
     }
-    if (best && best.score.episodes !== r.episodes) {
-      const { W, b } = best;
-      tf.tidy(() => {
-        layer.W.assign(tf.tensor2d(W, layer.W.shape));
-        layer.b.assign(tf.tensor1d(b));
-      });
-    }
+    if (best && best.score.episodes !== r.episodes) layer.restore(best.weights);
     const final = await finalEvaluation(r, units, async (task, length) => layer.run(task.inputs, 0, length));
     return {
       ...baseResult(o, r, 'digital', t0),

@@ -140,6 +140,19 @@ export class TappedDense {
     return out;
   }
 
+  /** A copy of the weights, to {@link restore} later (early stopping keeps the best ones). */
+  snapshot(): { W: Float32Array; b: Float32Array } {
+    return { W: Float32Array.from(this.W.dataSync()), b: Float32Array.from(this.b.dataSync()) };
+  }
+
+  /** Sets the weights to `w` (a {@link snapshot}, or checked weights of a model file). */
+  restore(w: { W: Float32Array; b: Float32Array }): void {
+    tf.tidy(() => {
+      this.W.assign(tf.tensor2d(w.W, this.W.shape));
+      this.b.assign(tf.tensor1d(w.b));
+    });
+  }
+
   toJSON(): TappedDenseJSON {
     return {
       format: 'tapped-dense/1', inChannels: this.inChannels, taps: this.taps, units: this.units,
@@ -164,10 +177,7 @@ export class TappedDense {
     const W = checkFiniteVector(j.W, taps * ci * units, 'W');
     const b = checkFiniteVector(j.b, units, 'b');
     const layer = new TappedDense({ inChannels: ci, taps, units, norm: { shift: [...shift], scale: [...scale] } });
-    tf.tidy(() => {
-      layer.W.assign(tf.tensor2d(Float32Array.from(W), [taps * ci, units]));
-      layer.b.assign(tf.tensor1d(Float32Array.from(b)));
-    });
+    layer.restore({ W: Float32Array.from(W), b: Float32Array.from(b) });
     return layer;
   }
 
