@@ -8,7 +8,7 @@ export {
   findNewestCalibration, loadCalibration, readCalibrationFile, saveCalibration,
 } from './calibrations.js';
 export {
-  type GivenTrainSettings, type PickedCalibration, type Resumed, type RunSettings, type TrainConfig, type UsedCalibration, TRAIN_FLAG_DEFAULTS, loadResume,
+  type GivenTrainSettings, type PickedCalibration, type Resumed, type RunSettings, type TrainConfig, type TrainSettings, type UsedCalibration, TRAIN_FLAG_DEFAULTS, loadResume,
   pickCalibration, saveNamedFile, saveNewFile, cliTrainOptions, trainOptionsOf, trainSettings,
 } from './train-plan.js';
 export { type RecordPolicy, parseRecordPolicy, planSamples, policyPhrase, policyText, projectedBytes, rowBytes, sizeText } from './record-policy.js';

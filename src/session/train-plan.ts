@@ -73,12 +73,25 @@ export interface GivenTrainSettings {
   device?: string;
 }
 
+/** A train run's settings, every one resolved. */
+export interface TrainSettings {
+  task: string;
+  trainer: TrainerName;
+  seed: number;
+  episodes: number;
+  learningRate: number;
+  surrogate: SurrogateDesignOption;
+  refitEvery: number;
+  refitWorker: boolean;
+  backend: BackendChoice;
+  device: string;
+}
+
 /**
  * The run's settings: given ones, else (on a resume) the first part's, else the defaults. A
  * resumed run keeps its task, trainer and seed; asking for others is refused.
  */
-export function trainSettings(given: GivenTrainSettings, resumed: Resumed | undefined, defaults: { device: string; episodes: number }):
-  { task: string; trainer: TrainerName; seed: number; episodes: number; learningRate: number; surrogate: SurrogateDesignOption; refitEvery: number; refitWorker: boolean; backend: BackendChoice; device: string } {
+export function trainSettings(given: GivenTrainSettings, resumed: Resumed | undefined, defaults: { device: string; episodes: number }): TrainSettings {
   const prev = resumed?.config;
   const same = <K extends 'task' | 'trainer' | 'seed'>(k: K, v: TrainConfig[K] | undefined): TrainConfig[K] | undefined => {
     if (prev && v !== undefined && v !== prev[k]) {
@@ -86,7 +99,7 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     }
     return v ?? prev?.[k];
   };
-  const s = {
+  const s: TrainSettings = {
     task: same('task', given.task) ?? 'narma10',
     trainer: same('trainer', given.trainer) ?? 'pat',
     seed: same('seed', given.seed) ?? 1,
@@ -110,24 +123,13 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
 export const TRAIN_FLAG_DEFAULTS = { checkpointEvery: 1, maxRetries: 3 } as const;
 
 /** What decides a train run's numbers: {@link trainSettings}' result with the CLI's checkpoint and retry settings. */
-export interface RunSettings {
-  task: string;
-  trainer: TrainerName;
-  seed: number;
-  episodes: number;
-  learningRate: number;
-  surrogate: SurrogateDesignOption;
-  refitEvery: number;
-  refitWorker: boolean;
-  checkpointEvery: number;
-  maxRetries: number;
-}
+export type RunSettings = Omit<TrainSettings, 'backend' | 'device'> & { checkpointEvery: number; maxRetries: number };
 
 /**
  * train()'s options for a run's settings, less what each session supplies (device, signal,
  * calibration, resume and the hooks). `rhil train` and the trainer benchmark
  * (scripts/bench/trainers.ts) both build their options here, so the benchmark's figures are what
- * the CLI gives: everything else, pat's fidelity spot checks every 10 episodes included, stays
+ * the CLI gives: everything else, pat's fidelity checks every 25 episodes included, stays
  * at the trainers' defaults in both.
  */
 export function trainOptionsOf(s: RunSettings): Omit<AnyTrainOptions, 'device'> {
