@@ -91,7 +91,8 @@ export const LIVE_JS = String.raw`
     c.fig.setAttribute('data-y-label', yLabel);
     if (n === 0) return;
     c.fig.classList.remove('empty');
-    var sig = series.map(function (s) { return s.label; }).join('|');
+    var marked = data.slice(1).map(sparse);
+    var sig = series.map(function (s, i) { return s.label + (marked[i] ? ' *' : ''); }).join('|');
     if (c.u && c.sig === sig) { c.u.setData(data); return; }
     if (c.u) c.u.destroy();
     var logRange = function (u, min, max) { return min == null || !(min > 0) ? [0.1, 1] : [nice(min, false), nice(max, true)]; };
@@ -108,6 +109,7 @@ export const LIVE_JS = String.raw`
         var colour = s.colour || PALETTE[i % PALETTE.length];
         var o = { label: s.label, stroke: colour, width: 1.5, spanGaps: true, points: { show: false } };
         if (s.dash) o.dash = [6, 4];
+        if (marked[i]) o.points = { show: true, size: 5, stroke: colour, fill: colour };
         if (s.points) { o.paths = function () { return null; }; o.points = { show: true, size: 8, stroke: colour, fill: colour }; }
         return o;
       })),

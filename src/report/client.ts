@@ -26,6 +26,13 @@ export const NUMBERS_JS = String.raw`function nice(v, up) {
     var a = Math.abs(r);
     if (a >= 1e6 || a < 1e-3) return r.toExponential();
     return r.toLocaleString('en-US', { maximumFractionDigits: 6 });
+  }
+  // A line needs two values: a series sampled now and then (the fidelity checks, every 25 episodes)
+  // or a one-episode run draws nothing as a line, so such a series gets a marker at each value.
+  function sparse(ys) {
+    var n = 0;
+    ys.forEach(function (v) { if (v != null && isFinite(v)) n++; });
+    return n < 2 || 4 * n <= ys.length;
   }`;
 
 export const CLIENT_JS = String.raw`
@@ -70,7 +77,7 @@ export const CLIENT_JS = String.raw`
       o.paths = function () { return null; };
       o.points = { show: true, size: 6, space: 0, stroke: colour, fill: colour };
     } else {
-      o.points = { show: false };
+      o.points = sparse(s.y) ? { show: true, size: 5, space: 0, stroke: colour, fill: colour } : { show: false };
     }
     return o;
   }

@@ -3,10 +3,13 @@
  * chart from what it carries, without errors. Needs Chromium (apt-get install -y chromium); without
  * it these tests fail and say so.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { RunRecorder, openRecordDb } from '../../src/record/index.js';
 import { renderReport } from '../../src/report/index.js';
 import { CHROMIUM, type Opened, launch, openReport } from './browser.js';
 import { EXPECTED_CHARTS, FAIL_MESSAGE, type Fixture, HOSTILE_FIRMWARE, HOSTILE_NOTE, makeFixture } from './fixtures.js';
@@ -71,6 +74,32 @@ test('train report renders offline: every chart drawn, test table, nothing injec
   assert.ok(text.includes(HOSTILE_FIRMWARE), 'the firmware string shows as text');
   assert.ok(((await o.page.textContent('#config pre')) ?? '').includes(JSON.stringify(HOSTILE_NOTE)), 'the config shows as text');
   assert.is(await o.page.locator('#run-status').textContent(), 'completed');
+});
+
+test('a series with one value (a single fidelity check, a one-episode run) is drawn as a marker, not left blank', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rhil-render-single-'));
+  const db = openRecordDb(join(dir, 'rhil.db'));
+  let html: string;
+  try {
+    const rec = new RunRecorder(db);
+    const id = rec.startRun({ kind: 'train', config: { task: 'narma10', trainer: 'pat' }, seed: 1, backend: 'cpu' });
+    rec.recordMetric('loss', 0, 0.002);
+    rec.recordMetric('fidelity_slope', 0, 0.7);
+    rec.recordMetric('fidelity_slope_se', 0, 0.4);
+    rec.finish('completed');
+    html = renderReport(db, id);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const o = await openReport(await chromium(), html);
+  opened.push(o);
+  assert.equal(o.errors, []);
+  for (const title of ['Training loss', 'Gradient fidelity: slope on the device']) {
+    const c = o.charts.find((x) => x.title === title);
+    assert.ok(c, `${title} is drawn`);
+    assert.ok(c!.colouredPixels > 10, `${title}: ${c!.colouredPixels} pixels in a series colour`);
+  }
 });
 
 test('calibrate report renders offline: transfer, gain and offset, noise, drift, crosstalk', async () => {
