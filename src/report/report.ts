@@ -17,7 +17,8 @@ import { alignSeries } from './downsample.js';
 import { bucketedMetrics, calibrationData, distinctSteps, eventTable, firstSamples, lastPoint, readSeries } from './queries.js';
 import { escapeHtml, fmtDuration, fmtNum, fmtTime } from './html.js';
 import { chartingLibrary, page } from './page.js';
-import type { TestTrace } from '../train/common.js';
+import type { SurrogateChoiceRecord, TestTrace } from '../train/common.js';
+import { surrogateShape } from '../train/surrogate-setup.js';
 
 export interface ReportOptions {
   /** Most points of one plotted series. Defaults to 2000. */
@@ -595,8 +596,8 @@ function surrogateSection(db: Database.Database, run: RunDetail): string {
   const c = readArtifact(db, run.id, 'surrogate_choice')?.json as
     { requested?: string; design?: string; window?: number; responseLags?: number; hidden?: number[]; samples?: number; exploration?: Record<string, unknown> } | undefined;
   if (!c || typeof c !== 'object') return `<h2>Surrogate</h2>\n<p class="banner warn">artifact 'surrogate_choice' is not a JSON record</p>`;
-  const head = `<p>Design <b>${escapeHtml(String(c.design))}</b> (asked for: ${escapeHtml(String(c.requested))}): window ${escapeHtml(String(c.window))}, ` +
-    `${escapeHtml(String(c.responseLags))} response lags, ${escapeHtml((c.hidden ?? []).join('x'))} hidden units` +
+  const head = `<p>Design <b>${escapeHtml(String(c.design))}</b> (asked for: ${escapeHtml(String(c.requested))}): ` +
+    `${escapeHtml(surrogateShape(c as SurrogateChoiceRecord))}` +
     `${c.samples ? `; chosen by exploring the device with ${escapeHtml(c.samples.toLocaleString('en-US'))} samples (counted in the run's budget)` : ''}.</p>`;
   const ex = c.exploration as { choice?: { design?: string }; scores?: Record<string, unknown>[]; memory?: { capacity?: number; reach?: number }; suggestedTaps?: number } | undefined;
   if (!ex || !Array.isArray(ex.scores)) return `<h2>Surrogate</h2>\n${head}`;

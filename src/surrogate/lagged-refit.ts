@@ -41,7 +41,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { NarxSurrogate, type NarxJSON } from './narx.js';
+import type { NarxJSON } from './narx.js';
+import { type RefittableSurrogate, type SurrogateJSON, isTransmissionJSON, surrogateFromJSON } from './saved.js';
 import type { ReplayBuffer } from './replay.js';
 import { RefitCore, SliceCancel, fitJSONInSlices, resolveRefitOptions, type ObservedSegment, type RefitJob, type RefitOptions, type SegmentReport } from './refit.js';
 import type { Examples } from './windows.js';
@@ -75,7 +76,7 @@ export interface PackedWeights {
 export interface ToWorker {
   type: 'fit';
   id: number;
-  start: NarxJSON;
+  start: SurrogateJSON;
   examples: Examples;
   opts: { epochs: number; batchSize: number; learningRate: number; seed: number };
 }
@@ -85,6 +86,8 @@ export type FromWorker =
   | { type: 'ready'; backend: string }
   | { type: 'failed'; message: string }
   | { type: 'done'; id: number; weights: PackedWeights }
+  /** A transmission matrix comes back whole (structured clone): it is one matrix pair, not a stack of layers. */
+  | { type: 'done'; id: number; json: SurrogateJSON }
   | { type: 'error'; id: number; name: string; message: string };
 
 export function packWeights(j: NarxJSON): PackedWeights {
@@ -119,15 +122,15 @@ export class RefitterClosed extends Error {
 export class LaggedRefitter {
   private readonly core: RefitCore;
   private readonly engine: Engine;
-  private current: NarxSurrogate;
-  private running: { reason: string; result: Promise<NarxJSON> } | undefined;
+  private current: RefittableSurrogate;
+  private running: { reason: string; result: Promise<SurrogateJSON> } | undefined;
   private busy = false;
   private closed = false;
   private readonly publishWhenDue: boolean;
   private failure: unknown;
 
   /** Takes ownership of `surrogate` (the first one in use). */
-  constructor(surrogate: NarxSurrogate, readonly buffer: ReplayBuffer, opts: LaggedRefitOptions = {}) {
+  constructor(surrogate: RefittableSurrogate, readonly buffer: ReplayBuffer, opts: LaggedRefitOptions = {}) {
     const o = resolveRefitOptions(opts);
     this.core = new RefitCore(o, surrogate, buffer, surrogate.toJSON().normalized);
     this.current = surrogate;
@@ -136,7 +139,7 @@ export class LaggedRefitter {
   }
 
   /** The surrogate in use: fitted on the pairs up to the segment before the last observed one. Owned by the refitter. */
-  get surrogate(): NarxSurrogate {
+  get surrogate(): RefittableSurrogate {
     return this.current;
   }
 
@@ -225,7 +228,7 @@ export class LaggedRefitter {
   private async publishRunning(): Promise<void> {
     const run = this.running;
     if (!run) return;
-    let json: NarxJSON;
+    let json: SurrogateJSON;
     try {
       json = await run.result;
     } catch (e) {
@@ -234,7 +237,7 @@ export class LaggedRefitter {
     }
     this.live();
     this.running = undefined;
-    const next = NarxSurrogate.fromJSON(json);
+    const next = surrogateFromJSON(json);
     this.current.dispose();
     this.current = next;
     this.core.finished(next, run.reason);
@@ -254,7 +257,7 @@ interface Engine {
   readonly fallbackReason: string | undefined;
   /** Refits run in the worker and on this thread so far. */
   readonly ran: { worker: number; main: number };
-  fit(start: NarxJSON, job: RefitJob): Promise<NarxJSON>;
+  fit(start: SurrogateJSON, job: RefitJob): Promise<SurrogateJSON>;
   close(): Promise<void>;
 }
 
@@ -266,7 +269,7 @@ class MainEngine implements Engine {
   private readonly cancel = new SliceCancel();
   private readonly running = new Set<Promise<unknown>>();
 
-  fit(start: NarxJSON, job: RefitJob): Promise<NarxJSON> {
+  fit(start: SurrogateJSON, job: RefitJob): Promise<SurrogateJSON> {
     if (this.cancel.cancelled) return Promise.reject(new RefitterClosed());
     this.ran.main++;
     const p = this.run(start, job);
@@ -282,7 +285,7 @@ class MainEngine implements Engine {
     await Promise.all(this.running);
   }
 
-  private async run(start: NarxJSON, job: RefitJob): Promise<NarxJSON> {
+  private async run(start: SurrogateJSON, job: RefitJob): Promise<SurrogateJSON> {
     const fitted = await fitJSONInSlices(start, job.examples, job, this.cancel);
     if (!fitted) throw new RefitterClosed();
     return fitted;
@@ -290,9 +293,9 @@ class MainEngine implements Engine {
 }
 
 interface Posted {
-  start: NarxJSON;
+  start: SurrogateJSON;
   job: RefitJob;
-  resolve(j: NarxJSON): void;
+  resolve(j: SurrogateJSON): void;
   reject(e: unknown): void;
 }
 
@@ -338,7 +341,7 @@ class WorkerEngine implements Engine {
     return this.failed;
   }
 
-  fit(start: NarxJSON, job: RefitJob): Promise<NarxJSON> {
+  fit(start: SurrogateJSON, job: RefitJob): Promise<SurrogateJSON> {
     if (this.closed) return Promise.reject(new RefitterClosed());
     // The first fit is asked for while the worker may still be loading tfjs: this thread is idle then.
     if (!this.ready || !this.worker) return this.here(start, job);
@@ -365,7 +368,7 @@ class WorkerEngine implements Engine {
     }
   }
 
-  private here(start: NarxJSON, job: RefitJob): Promise<NarxJSON> {
+  private here(start: SurrogateJSON, job: RefitJob): Promise<SurrogateJSON> {
     this.ran.main++;
     return this.local.fit(start, job);
   }
@@ -382,7 +385,7 @@ class WorkerEngine implements Engine {
     this.posted.delete(m.id);
     if (this.posted.size === 0) w.unref();
     this.ran.worker++;
-    if (m.type === 'done') p.resolve(unpackWeights(p.start, m.weights));
+    if (m.type === 'done') p.resolve('json' in m ? m.json : unpackWeights(p.start as NarxJSON, m.weights));
     else p.reject(Object.assign(new Error(m.message), { name: m.name }));
   }
 

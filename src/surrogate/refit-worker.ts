@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, type BackendChoice } from '../core/backend.js';
 import { packWeights, type FromWorker, type ToWorker } from './lagged-refit.js';
 import { fitJSONInSlices } from './refit.js';
+import { isTransmissionJSON } from './saved.js';
 
 const port = parentPort;
 if (!port) throw new Error('refit-worker.js runs as a worker thread (see LaggedRefitter)');
@@ -38,8 +39,9 @@ async function drain(): Promise<void> {
 
 async function run(m: ToWorker): Promise<void> {
   try {
-    const fitted = await fitJSONInSlices(m.start, m.examples, { ...m.opts, sliceMs: Infinity });
-    const weights = packWeights(fitted!);
+    const fitted = (await fitJSONInSlices(m.start, m.examples, { ...m.opts, sliceMs: Infinity }))!;
+    if (isTransmissionJSON(fitted)) return send({ type: 'done', id: m.id, json: fitted });
+    const weights = packWeights(fitted);
     send({ type: 'done', id: m.id, weights }, [weights.xMean, weights.xStd, weights.yMean, weights.yStd, ...weights.layers.flatMap((l) => [l.w, l.b])].map((a) => a.buffer as ArrayBuffer));
   } catch (e) {
     send({ type: 'error', id: m.id, name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) });

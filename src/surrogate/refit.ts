@@ -18,7 +18,9 @@
 import { Rng, checkSeed } from '../core/rng.js';
 import { checkInt, checkNumber } from '../core/validate.js';
 import { NarxAdam, adamEpochs } from './adam-step.js';
-import { NarxSurrogate, type NarxJSON } from './narx.js';
+import { NarxSurrogate } from './narx.js';
+import { type RefittableSurrogate, type SurrogateJSON, isTransmissionJSON } from './saved.js';
+import { TransmissionSurrogate } from './transmission.js';
 import type { ReplayBuffer } from './replay.js';
 import { cutWindows, rowLengths, segmentLength, warmup, type Examples, type WindowShape } from './windows.js';
 
@@ -129,12 +131,22 @@ export interface SliceFitOptions {
 }
 
 /**
- * NarxSurrogate.fit on a surrogate's JSON, in slices of about `sliceMs` between which it yields to
- * the event loop, giving the same weights as fit: the fitted JSON, or undefined when cancelled.
- * It holds no tensor between slices.
+ * A surrogate's fit on its JSON, in slices of about `sliceMs` between which it yields to the event
+ * loop, giving the same weights as its fit: the fitted JSON, or undefined when cancelled. It holds
+ * no tensor between slices (NARX) or only the fit's own (transmission, released when it ends).
  */
-export async function fitJSONInSlices(start: NarxJSON, examples: Examples, opts: SliceFitOptions, cancel = new SliceCancel()): Promise<NarxJSON | undefined> {
+export async function fitJSONInSlices(start: SurrogateJSON, examples: Examples, opts: SliceFitOptions, cancel = new SliceCancel()): Promise<SurrogateJSON | undefined> {
   if (examples.count < 1) throw new RangeError('fitJSONInSlices needs at least one example');
+  if (isTransmissionJSON(start)) {
+    const s = TransmissionSurrogate.fromJSON(start);
+    try {
+      const steps = s.fitSteps(examples, { epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, seed: opts.seed });
+      const done = await sliced(steps, opts.sliceMs, cancel);
+      return done && !cancel.cancelled ? s.toJSON() : undefined;
+    } finally {
+      s.dispose();
+    }
+  }
   let from = start;
   if (!start.normalized) {
     const s = NarxSurrogate.fromJSON(start);
@@ -146,21 +158,23 @@ export async function fitJSONInSlices(start: NarxJSON, examples: Examples, opts:
     }
   }
   const adam = new NarxAdam(from, examples, opts.learningRate);
-  await slicedEpochs(adam, examples.count, opts, cancel);
-  return cancel.cancelled ? undefined : adam.toJSON(from);
+  const done = await sliced(adamEpochs(adam, examples.count, opts.epochs, opts.batchSize, opts.seed), opts.sliceMs, cancel);
+  return done && !cancel.cancelled ? adam.toJSON(from) : undefined;
 }
 
-/** The fit loop (adam-step.ts adamEpochs) yielding to the event loop every `sliceMs`; NaN when cancelled. */
-async function slicedEpochs(adam: NarxAdam, n: number, opts: SliceFitOptions, cancel: SliceCancel): Promise<number> {
-  const steps = adamEpochs(adam, n, opts.epochs, opts.batchSize, opts.seed);
+/** Runs a fit's steps, yielding to the event loop every `sliceMs`: false when cancelled (the steps are then returned early). */
+async function sliced(steps: Generator<void, number>, sliceMs: number, cancel: SliceCancel): Promise<boolean> {
   let t = performance.now();
   for (let r = steps.next(); ; r = steps.next()) {
-    if (r.done) return r.value;
-    if (performance.now() - t > opts.sliceMs) {
+    if (r.done) return true;
+    if (performance.now() - t > sliceMs) {
       await cancel.yield();
       t = performance.now();
     }
-    if (cancel.cancelled) return NaN;
+    if (cancel.cancelled) {
+      steps.return(NaN);
+      return false;
+    }
   }
 }
 
@@ -227,7 +241,7 @@ export class RefitCore {
   private lastNewest: number | undefined;
 
   /** @param fitted whether the surrogate is fitted already (its first refit then runs `epochs`, not `firstEpochs`) */
-  constructor(readonly o: ResolvedRefitOptions, surrogate: NarxSurrogate, readonly buffer: ReplayBuffer, public fitted = false) {
+  constructor(readonly o: ResolvedRefitOptions, surrogate: RefittableSurrogate, readonly buffer: ReplayBuffer, public fitted = false) {
     const s = surrogate.shape, b = buffer.shape;
     if (s.inChannels !== b.inChannels || s.outChannels !== b.outChannels || s.window !== b.window || s.responseLags !== b.responseLags) {
       throw new RangeError('surrogate and replay buffer must have the same window shape');
@@ -250,7 +264,7 @@ export class RefitCore {
    * Steps 1-3 for one segment, the newest NMSE measured with `surrogate` (skipped while nothing is
    * fitted), and the refit the segment calls for (step 4).
    */
-  take(seg: ObservedSegment, surrogate: NarxSurrogate): TakenSegment {
+  take(seg: ObservedSegment, surrogate: RefittableSurrogate): TakenSegment {
     const s = this.shape, t = segmentLength(s, seg.drives, seg.responses);
     const all = cutWindows(s, seg.drives, seg.responses);
     const newest = this.fitted && all.count >= this.o.minPairs ? surrogate.evaluate(all) : undefined;
@@ -289,7 +303,7 @@ export class RefitCore {
   }
 
   /** A job's fitted surrogate is in use from now on: held-out NMSE, baseline, counts, the 'refit' event. */
-  finished(surrogate: NarxSurrogate, reason: string): void {
+  finished(surrogate: RefittableSurrogate, reason: string): void {
     this.fitted = true;
     this.done++;
     const held = this.heldOut.examples();

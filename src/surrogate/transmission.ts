@@ -34,6 +34,29 @@ import { channelErrors } from '../core/metrics.js';
 import type { DeviceSurrogate, FitOptions } from './narx.js';
 import { checkWindowShape, type Examples, type WindowShape } from './windows.js';
 
+/** The learning rate a transmission fit takes by default (its parameters are O(1) fields, not MLP weights). */
+export const TRANSMISSION_LEARNING_RATE = 2e-2;
+
+const FORMAT = 'transmission-surrogate/1';
+
+/** The saved form of a {@link TransmissionSurrogate} (plain JSON). */
+export interface TransmissionJSON {
+  format: typeof FORMAT;
+  inChannels: number;
+  outChannels: number;
+  seed: number;
+  /** Whether σy, b and T were set from data (NarxJSON's word for "fitted at least once"). */
+  normalized: boolean;
+  yStd: number[];
+  /** Re and Im of T, [inChannels * outChannels] row-major; c (re, im) and b, [outChannels]; ω. */
+  tr: number[];
+  ti: number[];
+  cr: number[];
+  ci: number[];
+  b: number[];
+  omega: number;
+}
+
 /** Options of {@link TransmissionSurrogate}. */
 export interface TransmissionOptions {
   /** SLM pixels (drive channels). */
@@ -101,17 +124,27 @@ export class TransmissionSurrogate implements DeviceSurrogate {
 
   /** Adam on the normalised MSE (module comment). Examples must have window 1 and no lags. @returns the last epoch's mean loss */
   fit(examples: Examples, opts: FitOptions = {}): number {
+    const steps = this.fitSteps(examples, opts);
+    for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+  }
+
+  /**
+   * {@link fit} one Adam step at a time, yielding after each (the refit scheduler runs it in
+   * slices between device events); run to the end it is fit. `return()` it to stop early: its
+   * optimizer and tensors are released either way.
+   */
+  *fitSteps(examples: Examples, opts: FitOptions = {}): Generator<void, number> {
     this.live();
     const n = this.checkExamples(examples);
     if (n === 0) throw new RangeError('fit needs at least one example');
-    const epochs = opts.epochs ?? 30, batchSize = opts.batchSize ?? 100, lr = opts.learningRate ?? 2e-2;
+    const epochs = opts.epochs ?? 30, batchSize = opts.batchSize ?? 100, lr = opts.learningRate ?? TRANSMISSION_LEARNING_RATE;
     if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`epochs must be an integer >= 0, got ${String(epochs)}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${String(batchSize)}`);
     if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`learningRate must be positive, got ${String(lr)}`);
     if (!this.initialised || opts.renormalize) this.initialise(examples);
     const { inChannels: ci, outChannels: co } = this.shape;
-    const x = tf.tensor2d(examples.drives, [n, ci]);
-    const y = tf.tensor2d(examples.targets, [n, co]);
+    const x = tf.tensor2d(examples.drives.subarray(0, n * ci), [n, ci]);
+    const y = tf.tensor2d(examples.targets.subarray(0, n * co), [n, co]);
     const inv = tf.tensor1d(this.yStd.map((v) => 1 / v));
     const optimizer: tf.Optimizer = tf.train.adam(lr);
     const rng = new Rng(checkSeed(opts.seed ?? 0)).fork('shuffle');
@@ -132,6 +165,7 @@ export class TransmissionSurrogate implements DeviceSurrogate {
           });
           sum += loss.dataSync()[0] * idx.length;
           loss.dispose();
+          yield;
         }
         last = sum / n;
       }
@@ -151,6 +185,50 @@ export class TransmissionSurrogate implements DeviceSurrogate {
     let total = 0;
     for (let c = 0; c < co; c++) total += se[c] / ss[c];
     return total / co;
+  }
+
+  toJSON(): TransmissionJSON {
+    this.live();
+    const a = (t: tf.Tensor): number[] => Array.from(t.dataSync());
+    const { inChannels, outChannels } = this.shape;
+    return {
+      format: FORMAT, inChannels, outChannels, seed: this.seed, normalized: this.initialised, yStd: Array.from(this.yStd),
+      tr: a(this.tr), ti: a(this.ti), cr: a(this.cr), ci: a(this.cim), b: a(this.b), omega: this.omega.dataSync()[0],
+    };
+  }
+
+  /** Rebuilds a surrogate from {@link toJSON} output; every field is checked (a file is untrusted input). */
+  static fromJSON(json: unknown): TransmissionSurrogate {
+    const j = json as Partial<TransmissionJSON> | null;
+    if (j === null || typeof j !== 'object' || j.format !== FORMAT) throw new TypeError(`not a ${FORMAT} object`);
+    const int = (v: unknown, name: string, hi: number): number => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > hi) throw new RangeError(`${FORMAT}: ${name} must be an integer in [1, ${hi}], got ${String(v)}`);
+      return v;
+    };
+    const ci = int(j.inChannels, 'inChannels', 4096), co = int(j.outChannels, 'outChannels', 4096);
+    const arr = (v: unknown, name: string, n: number): Float32Array => {
+      if (!Array.isArray(v) || v.length !== n) throw new RangeError(`${FORMAT}: ${name} must be an array of ${n} numbers`);
+      if (!v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new RangeError(`${FORMAT}: ${name} holds a value that is not a finite number`);
+      return Float32Array.from(v as number[]);
+    };
+    if (typeof j.normalized !== 'boolean') throw new RangeError(`${FORMAT}: normalized must be true or false`);
+    if (typeof j.omega !== 'number' || !Number.isFinite(j.omega)) throw new RangeError(`${FORMAT}: omega must be a finite number`);
+    const yStd = arr(j.yStd, 'yStd', co);
+    if (!yStd.every((v) => v > 0)) throw new RangeError(`${FORMAT}: yStd must be positive`);
+    const s = new TransmissionSurrogate({ inChannels: ci, outChannels: co, seed: checkSeed(j.seed ?? 0) });
+    try {
+      const [tr, ti, cr, cim, b] = [arr(j.tr, 'tr', ci * co), arr(j.ti, 'ti', ci * co), arr(j.cr, 'cr', co), arr(j.ci, 'ci', co), arr(j.b, 'b', co)];
+      tf.tidy(() => {
+        s.tr.assign(tf.tensor2d(tr, [ci, co])); s.ti.assign(tf.tensor2d(ti, [ci, co]));
+        s.cr.assign(tf.tensor1d(cr)); s.cim.assign(tf.tensor1d(cim)); s.b.assign(tf.tensor1d(b)); s.omega.assign(tf.scalar(j.omega!));
+      });
+      s.yStd = yStd;
+      s.initialised = j.normalized;
+      return s;
+    } catch (e) {
+      s.dispose();
+      throw e;
+    }
   }
 
   /** Releases the parameters; any later call throws. */

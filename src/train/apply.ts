@@ -34,7 +34,7 @@ import type { AppliedCalibration } from '../calibration/apply.js';
 import type { Device } from '../device/device.js';
 import { measureSegment } from '../device/segment.js';
 import type { Info } from '../protocol/messages.js';
-import { NarxSurrogate } from '../surrogate/narx.js';
+import { type RefittableSurrogate, surrogateFromJSON } from '../surrogate/saved.js';
 import type { DeviceSummary, TrainerName } from './common.js';
 import { RidgeReadout, TappedDense, driveUnits, scaleResponses } from './hybrid.js';
 
@@ -141,9 +141,9 @@ export function loadModel(json: unknown): LoadedModel {
     }
     if (m.surrogate !== undefined) {
       // Not needed to apply the model, but a damaged surrogate means a damaged file.
-      let s: NarxSurrogate | undefined;
+      let s: RefittableSurrogate | undefined;
       try {
-        s = NarxSurrogate.fromJSON(m.surrogate);
+        s = surrogateFromJSON(m.surrogate);
       } catch (e) {
         fail(`model.surrogate: ${(e as Error).message}`);
       }

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/client.js';
 import { Rng, checkSeed } from '../core/rng.js';
 import { generateTask, type MetricName, type TaskData } from '../tasks/index.js';
-import type { NarxJSON } from '../surrogate/narx.js';
+import type { SurrogateJSON } from '../surrogate/saved.js';
 import type { RefitOptions } from '../surrogate/refit.js';
 import { RidgeReadout, TappedDense, inputNorm, measure, type MeasureOptions, type ReadoutJSON, type RidgeReadoutOptions, type TappedDenseJSON } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -69,7 +69,7 @@ export interface SurrogateTrainOptions {
 }
 
 /** The surrogate designs a trainer can be asked for (see SurrogateTrainOptions.design). */
-export type SurrogateDesignOption = 'auto' | 'narx' | 'memoryless';
+export type SurrogateDesignOption = 'auto' | 'narx' | 'memoryless' | 'transmission';
 
 /** Settings of the exploration that design 'auto' runs before training. */
 export interface ExploreSettings {
@@ -91,8 +91,8 @@ export interface ExploreSettings {
 
 /** What a run records of a surrogate design other than the default: what was asked, what it trained with. */
 export interface SurrogateChoiceRecord {
-  requested: 'auto' | 'memoryless';
-  design: 'narx' | 'memoryless';
+  requested: 'auto' | 'memoryless' | 'transmission';
+  design: 'narx' | 'memoryless' | 'transmission';
   window: number;
   responseLags: number;
   hidden: number[];
@@ -260,7 +260,7 @@ export interface TrainCheckpoint {
   deviceSamples: number;
   episodes: EpisodeRecord[];
   inputLayer: TappedDenseJSON;
-  surrogate?: NarxJSON;
+  surrogate?: SurrogateJSON;
   /** The surrogate design when not the default 'narx' (a resume must ask for the same). */
   surrogateChoice?: SurrogateChoiceRecord;
 }
@@ -333,7 +333,7 @@ export interface TrainResult {
    * measurement was outstanding (measured on the host around device calls). Not deterministic.
    */
   deviceUtilisation?: number;
-  model: { inputLayer: TappedDenseJSON; readout: ReadoutJSON; surrogate?: NarxJSON };
+  model: { inputLayer: TappedDenseJSON; readout: ReadoutJSON; surrogate?: SurrogateJSON };
   /** Trainers on a device: the start of the test, for reports (see {@link TestTrace}). */
   trace?: TestTrace;
   /** pat, oracle: the surrogate design when not the default (surrogate.design auto or memoryless). */
@@ -529,7 +529,7 @@ export function baseResult(o: TrainOptions, r: Resolved, trainer: TrainerName, t
  */
 export async function finishOnDevice(
   o: TrainOptions, r: Resolved, trainer: TrainerName, t0: number, device: Device, layer: TappedDense,
-  spent: number, episodes: EpisodeRecord[], surrogate?: NarxJSON,
+  spent: number, episodes: EpisodeRecord[], surrogate?: SurrogateJSON,
 ): Promise<TrainResult> {
   let samples = spent;
   const respond = deviceResponder(r, device, layer, (n) => { samples += n; });

@@ -72,7 +72,7 @@ import {
 } from 'rxjs';
 import { variance } from '../core/metrics.js';
 import { checkInt } from '../core/validate.js';
-import type { NarxSurrogate } from '../surrogate/narx.js';
+import type { DeviceSurrogate } from '../surrogate/narx.js';
 import type { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import {
   type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
@@ -179,7 +179,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       const readoutNmse = episodeReadout(r, readout, ring, X, Y);
       const { W, b } = readout.current;
       const ep: StepEpisode = { x, sent: a, measured: m.responses, target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout, penalty };
-      const step = (p: StepEpisode, s?: NarxSurrogate): number => {
+      const step = (p: StepEpisode, s?: DeviceSurrogate): number => {
         const { loss, grads } = patGradients(layer, p, s);
         if (grads) {
           adam.applyGradients(grads);

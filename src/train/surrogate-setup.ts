@@ -8,9 +8,10 @@
  * exploring the device; only NARX-family designs, as the scheduler fits nothing else.
  */
 import type { Device } from '../device/client.js';
-import type { NarxJSON } from '../surrogate/narx.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
-import { memorylessWidth, surrogateDesigns } from '../surrogate/designs.js';
+import { type DesignName, memorylessWidth, surrogateDesigns } from '../surrogate/designs.js';
+import { type RefittableSurrogate, type SurrogateJSON, isTransmissionJSON, surrogateFromJSON } from '../surrogate/saved.js';
+import { TRANSMISSION_LEARNING_RATE, TransmissionSurrogate } from '../surrogate/transmission.js';
 import { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import { ReplayBuffer } from '../surrogate/replay.js';
 import { warmup } from '../surrogate/windows.js';
@@ -20,10 +21,11 @@ import {
 import { exploreCost, exploreDevice, exploreRecord } from './explore.js';
 import { deviceMeasurer } from './spot-check.js';
 
-export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore'>>;
+/** The surrogate options with every default filled in, and the design they build (never 'auto': that is resolved by exploring). */
+export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore'>> & { design: DesignName };
 
 /** The values of SurrogateTrainOptions.design. */
-export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'narx', 'memoryless'];
+export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'narx', 'memoryless', 'transmission'];
 
 /** Share of the run's planned device samples that design 'auto' explores with (ExploreSettings.budget). */
 export const EXPLORE_SHARE = 0.15;
@@ -57,7 +59,10 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
   const requested = surrogateDesign(o);
   if (requested === 'narx') return { so: surrogateDefaults(o.surrogate), samples: 0 };
   const shaped = (design: SurrogateChoiceRecord['design'], window: number, responseLags: number, hidden: readonly number[], samples: number, exploration?: Record<string, unknown>): SurrogateChoice => {
-    const so = surrogateDefaults(o.surrogate, { window, responseLags, hidden: [...hidden] });
+    const so = surrogateDefaults(o.surrogate, { design, window, responseLags, hidden: [...hidden], ...(design === 'transmission' ? { learningRate: TRANSMISSION_LEARNING_RATE } : {}) });
+    if (design === 'transmission' && (so.window !== 1 || so.responseLags !== 0)) {
+      throw new RangeError(`surrogate design transmission is memoryless: window must be 1 and responseLags 0, got ${so.window} and ${so.responseLags}`);
+    }
     const record: SurrogateChoiceRecord = { requested, design, window: so.window, responseLags: so.responseLags, hidden: [...so.hidden], samples };
     if (exploration) record.exploration = exploration;
     return { so, record, samples };
@@ -65,6 +70,7 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
   const before = o.resume?.surrogateChoice;
   if (before) return { ...shaped(before.design, before.window, before.responseLags, before.hidden, before.samples, before.exploration), samples: 0 };
   if (requested === 'memoryless') return shaped('memoryless', 1, 0, [memorylessWidth(ci, co)], 0);
+  if (requested === 'transmission') return shaped('transmission', 1, 0, [], 0);
   const x = o.surrogate?.explore ?? {};
   const planned = Math.min(r.budget, r.episodes * episodeLength + finalCost(r));
   const budget = x.budget ?? Math.max(Math.floor(EXPLORE_SHARE * planned), exploreCost(co, x.segmentSteps, x.directions, EXPLORE_MIN_SEGMENTS));
@@ -72,8 +78,7 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
   if (budget + finalCost(r, 10) > r.budget) {
     throw new RangeError(`surrogate design auto: the exploration's ${budget} samples and the final fit and test leave nothing of budget ${r.budget}`);
   }
-  // Only the designs the refit scheduler fits (NarxSurrogate); the transmission matrix is not one.
-  const designs = surrogateDesigns(ci, co, { window: o.surrogate?.window, responseLags: o.surrogate?.responseLags, names: ['narx', 'memoryless'] })
+  const designs = surrogateDesigns(ci, co, { window: o.surrogate?.window, responseLags: o.surrogate?.responseLags })
     .map((d) => (x.epochs === undefined ? d : { ...d, fit: { ...d.fit, epochs: x.epochs } }));
   const ex = await exploreDevice(deviceMeasurer(device, r.measure), {
     inChannels: ci, outChannels: co, seed: r.rng.fork('explore').nextU32(), budget, segmentSteps: x.segmentSteps, directions: x.directions, designs, horizon: r.taps,
@@ -84,11 +89,17 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
   return shaped(d.name as SurrogateChoiceRecord['design'], d.window, d.responseLags, d.hidden ?? [], ex.samples, exploreRecord(ex));
 }
 
+/** A design's shape in words, for logs and reports (a transmission matrix has no window or hidden layer). */
+export function surrogateShape(c: Pick<SurrogateChoiceRecord, 'design' | 'window' | 'responseLags' | 'hidden'>): string {
+  if (c.design === 'transmission') return 'complex transmission matrix, intensity readout, no memory';
+  return `window ${c.window}, ${c.responseLags} response lags, ${(c.hidden ?? []).join('x')} hidden units`;
+}
+
 /** The surrogate defaults over `s` (and over `base`, a trainer's own defaults). */
 export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<ResolvedSurrogateOptions> = {}): ResolvedSurrogateOptions {
-  const d = { window: 4, responseLags: 1, hidden: [64], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
+  const d = { design: 'narx' as DesignName, window: 4, responseLags: 1, hidden: [64], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
   return {
-    window: s.window ?? d.window, responseLags: s.responseLags ?? d.responseLags, hidden: s.hidden ?? d.hidden,
+    design: d.design, window: s.window ?? d.window, responseLags: s.responseLags ?? d.responseLags, hidden: s.hidden ?? d.hidden,
     firstEpochs: s.firstEpochs ?? d.firstEpochs, refitEpochs: s.refitEpochs ?? d.refitEpochs, refitEvery: s.refitEvery ?? d.refitEvery,
     fitExamples: s.fitExamples ?? d.fitExamples, learningRate: s.learningRate ?? d.learningRate, recent: s.recent ?? d.recent, reservoir: s.reservoir ?? d.reservoir,
   };
@@ -99,10 +110,14 @@ export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<R
  * (`firstEpochs`), then every `refitEvery` episodes' worth of buffered pairs and at once on a drift
  * alarm. `episodeLength` is the steps of one measured episode.
  */
-export function surrogateRefitter(o: TrainOptions, r: Resolved, so: ResolvedSurrogateOptions, ci: number, co: number, episodeLength: number, resumed?: NarxJSON): LaggedRefitter {
-  const surrogate = resumed ? NarxSurrogate.fromJSON(resumed) : new NarxSurrogate({
-    inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed: r.rng.fork('surrogate').nextU32(),
-  });
+export function surrogateRefitter(o: TrainOptions, r: Resolved, so: ResolvedSurrogateOptions, ci: number, co: number, episodeLength: number, resumed?: SurrogateJSON): LaggedRefitter {
+  if (resumed && isTransmissionJSON(resumed) !== (so.design === 'transmission')) {
+    throw new RangeError(`resume: the checkpoint's surrogate is a ${resumed.format}, this run's design is ${so.design}`);
+  }
+  const seed = r.rng.fork('surrogate').nextU32();
+  const surrogate: RefittableSurrogate = resumed ? surrogateFromJSON(resumed) : so.design === 'transmission'
+    ? new TransmissionSurrogate({ inChannels: ci, outChannels: co, seed })
+    : new NarxSurrogate({ inChannels: ci, outChannels: co, window: so.window, responseLags: so.responseLags, hidden: so.hidden, seed });
   const sh = surrogate.shape;
   if (sh.inChannels !== ci || sh.outChannels !== co || sh.window !== so.window || sh.responseLags !== so.responseLags) {
     surrogate.dispose();

@@ -9,7 +9,7 @@ import { rhil as run } from './rhil.js';
 test('--surrogate bogus is a one-line usage error (exit 2) naming the choices', async () => {
   const r = await run(['train', '--surrogate', 'bogus', '--no-record']);
   assert.is(r.code, 2);
-  assert.equal(r.stderr.trim().split('\n'), ['rhil: --surrogate must be auto, narx, memoryless, got bogus']);
+  assert.equal(r.stderr.trim().split('\n'), ['rhil: --surrogate must be auto, narx, memoryless, transmission, got bogus']);
 });
 
 test('--surrogate memoryless trains with it, records it in the config and as an artifact that runs show prints', async () => {
@@ -18,11 +18,11 @@ test('--surrogate memoryless trains with it, records it in the config and as an 
     const db = join(dir, 'r.db');
     const r = await run(['train', '--device', 'sim:optical', '--surrogate', 'memoryless', '--episodes', '1', '--db', db, '--out', join(dir, 'm.json')]);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^surrogate memoryless \(window 1, 0 response lags, 256 hidden\)$/m);
+    assert.match(r.stdout, /^surrogate memoryless \(window 1, 0 response lags, 256 hidden units\)$/m);
     const show = await run(['runs', 'show', 'last', '--db', db]);
     assert.is(show.code, 0, show.stderr);
     assert.match(show.stdout, /surrogate = "memoryless"/);
-    assert.match(show.stdout, /^surrogate\s+memoryless \(window 1, 0 response lags, 256 hidden; asked: memoryless\)$/m);
+    assert.match(show.stdout, /^surrogate\s+memoryless \(window 1, 0 response lags, 256 hidden units; asked: memoryless\)$/m);
     assert.match(show.stdout, /surrogate_choice \(surrogate-choice, json/);
     const json = JSON.parse((await run(['runs', 'show', 'last', '--db', db, '--json'])).stdout);
     assert.equal(json.surrogateChoice, { requested: 'memoryless', design: 'memoryless', window: 1, responseLags: 0, hidden: [256], samples: 0 });

@@ -3,9 +3,11 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/core/rng.js';
 import { LaggedRefitter, RefitterClosed, liveRefitWorkers, type LaggedRefitOptions } from '../../src/surrogate/lagged-refit.js';
-import { NarxSurrogate } from '../../src/surrogate/narx.js';
+import { NarxSurrogate, type NarxJSON } from '../../src/surrogate/narx.js';
 import type { ObservedSegment, RefitEvent, SegmentReport } from '../../src/surrogate/refit.js';
 import { ReplayBuffer } from '../../src/surrogate/replay.js';
+import { isTransmissionJSON } from '../../src/surrogate/saved.js';
+import { TransmissionSurrogate } from '../../src/surrogate/transmission.js';
 import { tanhMemory1, uniformDrives } from './helpers.js';
 
 test.before(async () => {
@@ -24,16 +26,20 @@ function segments(count: number, gain: (i: number) => number = () => 1): Observe
   });
 }
 
-function refitter(opts: LaggedRefitOptions, events: RefitEvent[] = []): LaggedRefitter {
-  const surrogate = new NarxSurrogate({ ...SHAPE, hidden: [16], seed: 1 });
-  const buffer = new ReplayBuffer({ ...SHAPE, recent: 1024, reservoir: 1024, seed: 2 });
+function refitter(opts: LaggedRefitOptions, events: RefitEvent[] = [], transmission = false): LaggedRefitter {
+  const shape = transmission ? { ...SHAPE, window: 1, responseLags: 0 } : SHAPE;
+  const surrogate = transmission ? new TransmissionSurrogate({ inChannels: 2, outChannels: 2, seed: 1 }) : new NarxSurrogate({ ...SHAPE, hidden: [16], seed: 1 });
+  const buffer = new ReplayBuffer({ ...shape, recent: 1024, reservoir: 1024, seed: 2 });
   return new LaggedRefitter(surrogate, buffer, {
     every: 150, firstEpochs: 20, epochs: 4, examples: 512, learningRate: 1e-2, seed: 3, ...opts, onEvent: (e) => events.push(e),
   });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const weights = (r: LaggedRefitter): number[] => r.surrogate.toJSON().layers.flatMap((l) => [...l.w, ...l.b]);
+const weights = (r: LaggedRefitter): number[] => {
+  const j = r.surrogate.toJSON();
+  return isTransmissionJSON(j) ? [...j.tr, ...j.ti, ...j.cr, ...j.ci, ...j.b, j.omega] : (j as NarxJSON).layers.flatMap((l) => [...l.w, ...l.b]);
+};
 
 async function untilReady(r: LaggedRefitter): Promise<void> {
   for (let i = 0; i < 600 && r.mode === 'starting'; i++) await sleep(25);
@@ -43,9 +49,9 @@ async function untilReady(r: LaggedRefitter): Promise<void> {
 interface Run { reports: SegmentReport[]; refits: number[]; weights: number[][]; events: [string, string, number][]; ran: { worker: number; main: number } }
 
 /** Observes 8 segments (gain step 1 -> 1.6 at the sixth), `pause` ms after each observe; the final settle publishes the last refit. */
-async function run(opts: LaggedRefitOptions, pause: number, ready = false): Promise<Run> {
+async function run(opts: LaggedRefitOptions, pause: number, ready = false, transmission = false): Promise<Run> {
   const events: RefitEvent[] = [];
-  const r = refitter(opts, events);
+  const r = refitter(opts, events, transmission);
   try {
     if (ready) await untilReady(r);
     const out: Run = { reports: [], refits: [], weights: [], events: [], ran: { worker: 0, main: 0 } };
@@ -115,6 +121,15 @@ test('a worker gives the same weights, reports and events as this thread, and ru
   const there = await run({ worker: true }, 0, true);
   assert.equal(there.ran, { worker: 8, main: 0 });
   assert.equal({ ...there, ran: here.ran }, here);
+  assert.is(liveRefitWorkers(), 0);
+});
+
+test('a transmission-matrix surrogate is refitted too: in a worker, the same weights and reports as on this thread', async () => {
+  const here = await run({ learningRate: 2e-2 }, 0, false, true);
+  const there = await run({ learningRate: 2e-2, worker: true }, 0, true, true);
+  assert.equal(there.ran, { worker: 8, main: 0 });
+  assert.equal({ ...there, ran: here.ran }, here);
+  assert.ok(here.reports.at(-1)!.newestNmse! < 0.5, `newest NMSE ${here.reports.at(-1)!.newestNmse}`);
   assert.is(liveRefitWorkers(), 0);
 });
 

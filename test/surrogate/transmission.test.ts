@@ -7,6 +7,14 @@ import { TransmissionSurrogate } from '../../src/surrogate/transmission.js';
 import { cutWindows } from '../../src/surrogate/windows.js';
 import { selectBackend } from '../../src/core/backend.js';
 import { measure } from '../../src/train/hybrid.js';
+import { fitJSONInSlices } from '../../src/surrogate/refit.js';
+import { surrogateFromJSON } from '../../src/surrogate/saved.js';
+
+/** Random drives and intensity-like targets, 3 in / 4 out. */
+function examples(n: number, seed: number) {
+  const rng = new Rng(seed);
+  return { count: n, drives: Float32Array.from({ length: n * 3 }, () => rng.range(-1, 1)), history: new Float32Array(0), targets: Float32Array.from({ length: n * 4 }, () => rng.uniform()) };
+}
 
 test.before(async () => {
   await selectBackend('wasm');
@@ -48,6 +56,36 @@ test('fitted from (drive, response) pairs of sim:optical alone, it predicts held
   } finally {
     await dev.close();
   }
+});
+
+test('toJSON -> fromJSON predicts the same; a damaged field is refused by name', () => {
+  const s = new TransmissionSurrogate({ inChannels: 3, outChannels: 4, seed: 1 });
+  s.fit(examples(50, 1), { epochs: 3 });
+  const j = JSON.parse(JSON.stringify(s.toJSON()));
+  const t = surrogateFromJSON(j) as TransmissionSurrogate;
+  const d = tf.tensor2d(examples(5, 2).drives, [5, 3]);
+  const a = s.predictSeq(d), b = t.predictSeq(d);
+  assert.equal(Array.from(b.dataSync()), Array.from(a.dataSync()));
+  assert.equal(t.toJSON(), j);
+  tf.dispose([a, b, d]);
+  for (const [field, value, why] of [['tr', [1, 2], /tr must be an array of 12 numbers/], ['yStd', [1, 1, 0, 1], /yStd must be positive/], ['omega', 'x', /omega must be a finite number/], ['ci', [0, 0, NaN, 0], /ci holds a value that is not a finite number/]] as const) {
+    assert.throws(() => surrogateFromJSON({ ...j, [field]: value }), why as RegExp, field);
+  }
+  assert.throws(() => surrogateFromJSON({ format: 'x' }), /not a saved surrogate: format "x"/);
+  s.dispose(); t.dispose();
+});
+
+test('a fit in slices from its JSON gives the fit in place, weights for weights', async () => {
+  const inPlace = new TransmissionSurrogate({ inChannels: 3, outChannels: 4, seed: 2 });
+  const start = inPlace.toJSON();
+  const ex = examples(120, 3);
+  const opts = { epochs: 3, batchSize: 16, learningRate: 0.02, seed: 5 };
+  inPlace.fit(ex, opts);
+  const before = tf.memory().numTensors;
+  const sliced = await fitJSONInSlices(start, ex, { ...opts, sliceMs: 0 });
+  assert.is(tf.memory().numTensors, before);
+  assert.equal(sliced, inPlace.toJSON());
+  inPlace.dispose();
 });
 
 test.run();

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openDevice } from '../../src/device/index.js';
 import { createModel } from '../../src/sim/profiles.js';
 import { Rng } from '../../src/core/rng.js';
-import type { DeviceSurrogate } from '../../src/surrogate/narx.js';
+import type { DeviceSurrogate, NarxJSON } from '../../src/surrogate/narx.js';
 import { physicalLayer } from '../../src/surrogate/physical-layer.js';
 import { selectBackend } from '../../src/core/backend.js';
 import { type TrainOptions, type TrainResult, resolve, targetRows } from '../../src/train/common.js';
@@ -163,7 +163,7 @@ test('insilico explores with pat\'s training samples, trains on the surrogate, d
   assert.ok(Number.isFinite(last.deployNmse!) && Number.isFinite(last.surrogateNmse!));
   assert.ok(res.episodes.every((e) => e.deviceSamples === 6 * 130));
   assert.ok(Number.isFinite(res.test.value));
-  assert.is(res.model.surrogate?.responseLags, 0);
+  assert.is((res.model.surrogate as NarxJSON | undefined)?.responseLags, 0);
 });
 
 test('same seed, same run for oracle, spsa and insilico (fpga)', async () => {

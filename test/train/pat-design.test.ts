@@ -36,18 +36,18 @@ async function onSim<T>(sim: { profile: string; overrides: Record<string, unknow
   }
 }
 
-test('auto on a memoryless simulator (optical) trains with the memoryless design and records the choice; exploration samples are counted', async () => {
+test('auto on a scattering simulator (optical) trains with the transmission-matrix design and records the choice; exploration samples are counted', async () => {
   const { value: res, processed } = await onSim(OPTICAL, (device) => train({ ...SMALL, trainer: 'pat', seed: 1, device }));
   const c = res.surrogateChoice!;
   assert.ok(c, 'the result carries the choice');
-  assert.equal([c.requested, c.design, c.window, c.responseLags, c.hidden], ['auto', 'memoryless', 1, 0, [memorylessWidth(16, 32)]], JSON.stringify(c));
+  assert.equal([c.requested, c.design, c.window, c.responseLags, c.hidden], ['auto', 'transmission', 1, 0, []], JSON.stringify(c));
   const ex = c.exploration as { scores: { design: string }[]; memory: { reach: number }; suggestedTaps: number; samples: number };
-  assert.equal(ex.scores.map((s) => s.design), ['narx', 'memoryless'], 'only the designs the refit scheduler fits');
+  assert.equal(ex.scores.map((s) => s.design), ['narx', 'memoryless', 'transmission'], 'every design is scored');
   assert.is(ex.memory.reach, 0);
   assert.is(ex.suggestedTaps, 20, 'recorded, not applied');
   assert.is(res.model.inputLayer.taps, 20);
   // The model trained is the chosen one.
-  assert.equal([res.model.surrogate!.window, res.model.surrogate!.responseLags, res.model.surrogate!.hidden], [1, 0, [memorylessWidth(16, 32)]]);
+  assert.is(res.model.surrogate!.format, 'transmission-surrogate/1');
   // deviceSamples = exploration + 4 training episodes + final fit and test, and every one was sent.
   assert.is(c.samples, EXPLORE.budget);
   assert.is(res.deviceSamples, c.samples + 4 * 120 + (2 * 20 + 300 + 200));
@@ -124,7 +124,8 @@ test('a resumed auto run does not explore again and keeps the recorded choice', 
     onCheckpoint: (c) => { checkpoints.push(JSON.parse(JSON.stringify(c))); if (c.episode === 2) ctl.abort(); },
   }).then(() => assert.unreachable('should be interrupted'), (e: unknown) => assert.instance(e, TrainingInterrupted)));
   const last = checkpoints.at(-1)!;
-  assert.is(last.surrogateChoice!.design, 'memoryless');
+  assert.is(last.surrogateChoice!.design, 'transmission');
+  assert.is(last.surrogate!.format, 'transmission-surrogate/1');
   const { value: res, processed } = await onSim(OPTICAL, (device) => train({ ...SMALL, trainer: 'pat', seed: 1, device, resume: last }));
   assert.equal(res.surrogateChoice, last.surrogateChoice);
   // Only the two remaining episodes and the final fit and test were measured in the second part.
@@ -134,8 +135,8 @@ test('a resumed auto run does not explore again and keeps the recorded choice', 
 
 test('oracle with auto: its fidelity companion uses the chosen design and the exploration counts', async () => {
   const { value: res, processed } = await onSim(OPTICAL, (device) => train({ ...SMALL, trainer: 'oracle', seed: 1, device, fidelity: { every: 2 } }));
-  assert.is(res.surrogateChoice!.design, 'memoryless');
-  assert.is(res.model.surrogate!.window, 1);
+  assert.is(res.surrogateChoice!.design, 'transmission');
+  assert.is(res.model.surrogate!.format, 'transmission-surrogate/1');
   assert.is(res.deviceSamples, processed);
   assert.is(res.deviceSamples, res.surrogateChoice!.samples + 4 * 120 + (2 * 20 + 300 + 200));
 });
@@ -146,7 +147,7 @@ test('a design is refused by trainers that would ignore it, and an unknown desig
     assert.match(String(err), new RegExp(`surrogate design auto is for pat and oracle; ${trainer} does not use it`));
   }
   const bogus = await onSim(OPTICAL, (device) => train({ ...SMALL, surrogate: { design: 'bogus' as 'auto' }, trainer: 'pat', seed: 1, device }).then(() => null, (e: unknown) => e));
-  assert.match(String(bogus.value), /surrogate\.design must be auto, narx, memoryless, got bogus/);
+  assert.match(String(bogus.value), /surrogate\.design must be auto, narx, memoryless, transmission, got bogus/);
 });
 
 test.run();

@@ -6,6 +6,7 @@ import {
   openRecordDb, readArtifact, runSamples, salvageRuns, schemaVersion, verifyRun,
 } from '../../record/index.js';
 import type { SurrogateChoiceRecord } from '../../train/common.js';
+import { surrogateShape } from '../../train/surrogate-setup.js';
 import { DB_OPTION, runIdArg, withRunsDb } from '../run-db.js';
 import { UsageError, defaultDbPath, intArg } from '../util.js';
 import { exportCommand } from './export.js';
@@ -205,7 +206,7 @@ function showRun(run: RunDetail, samples: number, last: Map<string, { step: numb
 
 /** The surrogate a run trained with and, when it explored, every design's score and the device's memory. */
 function surrogateLine(c: SurrogateChoiceRecord): string {
-  const s = `${c.design} (window ${c.window}, ${c.responseLags} response lags, ${c.hidden.join('x')} hidden; asked: ${c.requested})`;
+  const s = `${c.design} (${surrogateShape(c)}; asked: ${c.requested})`;
   const ex = c.exploration as { scores?: { design: string; score: number; heldOutNmse: number; cosine: number }[]; memory?: { capacity: number; reach: number } } | undefined;
   if (!ex?.scores) return s;
   const scores = ex.scores.map((d) => `${d.design} ${d.score.toFixed(3)} (held-out nmse ${d.heldOutNmse.toFixed(3)}, cosine ${d.cosine.toFixed(2)})`).join(', ');

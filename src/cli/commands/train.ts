@@ -11,6 +11,7 @@ import {
   train, type TrainerName,
 } from '../../train/index.js';
 import { TrainingInterrupted } from '../../train/common.js';
+import { surrogateShape } from '../../train/surrogate-setup.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
@@ -44,7 +45,7 @@ export function trainCommand(y: Argv): Argv {
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
       .option('refit-every', { type: 'number', defaultDescription: '1', describe: 'pat: refit the surrogate every N episodes\' worth of pairs. Above 1 the surrogate in use is one refit stale and each refit runs in the background across the N episodes, so a board faster than the host\'s refit is not left waiting (see README, device utilisation)' })
       .option('refit-worker', { type: 'boolean', defaultDescription: 'false', describe: 'pat: run the surrogate refits in a worker thread (a host core to spare), with the same numbers as on the training thread' })
-      .option('surrogate', { type: 'string', defaultDescription: 'narx', describe: `pat, oracle: the surrogate's design: narx (4-drive window, 1 response lag, 64 hidden units); memoryless (window 1, no lags, wider: for a device without memory); auto (explore the device with ${EXPLORE_PERCENT} % of the run's samples, then train with the better of narx and memoryless; the choice is stored as the run's surrogate_choice artifact)` })
+      .option('surrogate', { type: 'string', defaultDescription: 'narx', describe: `pat, oracle: the surrogate's design: narx (4-drive window, 1 response lag, 64 hidden units); memoryless (window 1, no lags, wider: for a device without memory); transmission (a fitted complex transmission matrix with intensity readout: for a scattering medium read by a camera); auto (explore the device with ${EXPLORE_PERCENT} % of the run's samples, then train with the best of narx, memoryless and transmission; the choice is stored as the run's surrogate_choice artifact)` })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
       .option('db', { type: 'string', defaultDescription: '$RHIL_DB or rhil.db', describe: 'run database that records the run (config, every device batch, metrics per episode, checkpoints, the model)' })
@@ -157,7 +158,7 @@ export function trainCommand(y: Argv): Argv {
             if (result.surrogateChoice) {
               const c = result.surrogateChoice;
               ctx.artifact('surrogate_choice', 'surrogate-choice', c);
-              say(`surrogate ${c.design} (window ${c.window}, ${c.responseLags} response lags, ${c.hidden.join('x')} hidden)` +
+              say(`surrogate ${c.design} (${surrogateShape(c)})` +
                 (c.exploration ? `, chosen by exploring the device (${c.samples} samples)` : ''));
             }
             if (fileError) {
