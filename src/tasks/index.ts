@@ -30,6 +30,7 @@ export {
 export type { ClassSet, ClassSplit } from './classes.js';
 export { softmaxCrossEntropy, classAccuracy, confusionMatrix, argmaxRows, MAX_CLASSES, type Logits } from './class-metrics.js';
 export { syntheticClasses, syntheticClassesDefaults, type SyntheticClassesOptions } from './synthetic-classes.js';
+export { loadMnist, locateMnist, mnistDefaults, MnistDataError, MNIST_PIXELS, MNIST_CLASSES, type MnistOptions } from './mnist.js';
 
 /** Names accepted by `--task`. */
 export type TaskName = 'narma10' | 'mackey-glass' | 'memory-capacity' | 'waveforms' | 'channel-eq';
