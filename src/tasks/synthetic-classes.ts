@@ -134,7 +134,8 @@ function drawSplit(teacher: Teacher, rng: Rng, count: number, noise: number, noi
   let filled = 0;
   for (let draws = 0; filled < count; draws++) {
     if (draws > MAX_DRAWS_PER_EXAMPLE * count) {
-      throw new RangeError(`teacherUnits/gain: the teacher network of this seed gives some class too few inputs to fill the ${split} split; try another seed`);
+      const short = quota.findIndex((q) => q > 0);
+      throw new RangeError(`seed: the teacher network of this seed gives class ${short} too few inputs to fill the ${split} split; try another seed, or more teacherUnits`);
     }
     for (let i = 0; i < features; i++) row[i] = rng.normal();
     const y = teacher.label(row, scratch);

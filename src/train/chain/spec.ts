@@ -12,10 +12,11 @@
  *
  * Rules: the last layer, and only the last, is the readout; a digital layer directly before a
  * physical one has as many units as the device has drive channels; two physical layers in a row
- * connect only when the first's response channels equal the second's drive channels; a softmax
- * readout needs a classification task (or none), a ridge readout a time-series task (or none);
- * tapped delays (taps > 1) need a time series. A chain without physical layers is valid: it is
- * the digital-only model the trainers compare against.
+ * connect only when the first's response channels equal the second's drive channels; a physical
+ * first layer has as many drive channels as the task has inputs (when that width is known); a
+ * softmax readout needs a classification task (or none), a ridge readout a time-series task (or
+ * none); tapped delays (taps > 1) need a time series. A chain without physical layers is valid:
+ * it is the digital-only model the trainers compare against.
  *
  * ```ts
  * const spec = parseModelSpec(readFileSync(path, 'utf8'), path);
@@ -26,7 +27,7 @@
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createModel, profiles, type ProfileName } from '../../sim/profiles.js';
-import { isTaskName, taskNames } from '../../tasks/index.js';
+import { generateTask, isTaskName, MNIST_PIXELS, taskNames } from '../../tasks/index.js';
 import type { DigitalLayerSpec, LayerSpec, ModelSpec, PhysicalLayerSpec, ReadoutLayerSpec } from './spec-types.js';
 
 /** A model spec that cannot be read or does not describe a valid chain; the CLI exits 2 on it. */
@@ -57,7 +58,11 @@ export type DeviceLookup = (name: string) => DeviceWidths | undefined;
 export interface CheckModelSpecOptions {
   /** Named at the start of every message. */
   file?: string;
-  /** Width of the task's inputs, when known: checked against a physical first layer's drive channels. */
+  /**
+   * Width of the task's inputs: checked against a physical first layer's drive channels. Defaults
+   * to {@link taskInputWidth} of the spec's task (unknown for synthetic-classes, whose width is an
+   * option of the task: pass it).
+   */
   inputWidth?: number;
 }
 
@@ -86,6 +91,16 @@ export const CLASSIFICATION_TASKS: readonly string[] = Object.freeze(['mnist', '
 export function taskKind(task: string): 'classification' | 'time-series' | undefined {
   if (CLASSIFICATION_TASKS.includes(task)) return 'classification';
   return isTaskName(task) ? 'time-series' : undefined;
+}
+
+/**
+ * The input width a task always has: 784 pixels for mnist, the registry's inChannels for a
+ * time-series task (read from a small generated instance, so it cannot drift from the generator);
+ * undefined for synthetic-classes (its width is an option) and unknown names.
+ */
+export function taskInputWidth(task: string): number | undefined {
+  if (task === 'mnist') return MNIST_PIXELS;
+  return isTaskName(task) ? generateTask(task, 200, {}, { seed: 1 }).inChannels : undefined;
 }
 
 const simWidths = new Map<string, DeviceWidths>();
@@ -153,7 +168,8 @@ export function checkModelSpec(spec: unknown, devices?: DeviceLookup, options: C
   });
   if (layers[last].kind !== 'readout') fail(`layer ${last + 1} (${layers[last].kind}): the last layer must be a readout (ridge or softmax)`, 'kind', last);
 
-  checkConnections(layers, devices, inputWidth, fail);
+  const width = inputWidth ?? (layers[0].kind === 'physical' && typeof doc.task === 'string' ? taskInputWidth(doc.task) : undefined);
+  checkConnections(layers, devices, width, fail);
   const out: ModelSpec = { layers };
   if (doc.name !== undefined) out.name = doc.name as string;
   if (doc.task !== undefined) out.task = doc.task as string;

@@ -85,6 +85,10 @@ test('shapes that do not connect name the layer and field', () => {
     ['layer 3 (physical): device \'sim:optical\' takes 64 drive channels, but layer 2 (sim:optical) gives 128'], { layer: 2, field: 'device' });
   rejects(() => checkModelSpec(spec([physical('sim:optical'), softmax]), undefined, { inputWidth: 784 }),
     ['layer 1 (physical): device \'sim:optical\' takes 64 drive channels, but the task\'s inputs are 784 wide'], { layer: 0, field: 'device' });
+  // The task alone fixes the input width of mnist and of every time-series task.
+  rejects(() => checkModelSpec(spec([physical('sim:optical'), softmax], { task: 'mnist' })), ['inputs are 784 wide'], { layer: 0, field: 'device' });
+  rejects(() => checkModelSpec(spec([physical('sim:analog-awg'), ridge], { task: 'narma10' })), ['takes 50 drive channels, but the task\'s inputs are 1 wide']);
+  checkModelSpec(spec([physical('sim:analog'), ridge], { task: 'narma10' }));
 });
 
 test('a device that does not exist', () => {
