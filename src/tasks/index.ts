@@ -27,6 +27,10 @@ export {
   channelEqualisation, channelNonlinearity, nearestSymbol, symbolErrorRate, channelEqualisationDefaults, SYMBOLS, CHANNEL_TAPS,
   type ChannelEqualisationParams, type ChannelEqualisationData,
 } from './channel-equalisation.js';
+export type { ClassSet, ClassSplit } from './classes.js';
+export { softmaxCrossEntropy, classAccuracy, confusionMatrix, argmaxRows, MAX_CLASSES, type Logits } from './class-metrics.js';
+export { syntheticClasses, syntheticClassesDefaults, type SyntheticClassesOptions } from './synthetic-classes.js';
+export { loadMnist, locateMnist, mnistDefaults, MnistDataError, MNIST_PIXELS, MNIST_CLASSES, type MnistOptions } from './mnist.js';
 
 /** Names accepted by `--task`. */
 export type TaskName = 'narma10' | 'mackey-glass' | 'memory-capacity' | 'waveforms' | 'channel-eq';
