@@ -60,6 +60,8 @@ const trainers = flag('trainers', 'pat,oracle,insilico,spsa,classic,digital,rand
 const digitalEpisodes = Number(flag('digital-episodes', String(episodes)));
 const design = flag('surrogate', 'narx') as SurrogateDesignOption;
 const patBudget = flag('budget', '') === '' ? {} : { budget: Number(flag('budget', '')) };
+// pat's step through the surrogate's response lags too (TrainOptions surrogate.throughResponses).
+const throughResponses = args.includes('--through-responses');
 
 await selectBackend('wasm');
 
@@ -78,7 +80,8 @@ async function runCli(label: string, seed: number, trainer: TrainerName, extra: 
   const opts = cliTrainOptions({ task, trainer, seed, episodes, device: `sim:${profile}`, ...(trainer === 'pat' || trainer === 'oracle' ? { surrogate: design } : {}) });
   const device = await simDevice(seed);
   try {
-    const res = await train({ ...opts, ...extra, device } as AnyTrainOptions);
+    const withMemory = throughResponses && trainer === 'pat' ? { surrogate: { ...opts.surrogate, throughResponses: true } } : {};
+    const res = await train({ ...opts, ...withMemory, ...extra, device } as AnyTrainOptions);
     record({ label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric }, res);
     return res;
   } finally {

@@ -65,6 +65,14 @@ export interface SeqContext {
    * rows t+1..t+R. Required when responseLags > 0 (the surrogate does not run closed-loop).
    */
   measured?: tf.Tensor2D;
+  /**
+   * vjpSeq: backpropagate through the response lags too, not only the drive window. The measured
+   * response y(t-j) that step t reads is itself the device's answer to earlier drives; its
+   * dependence on them is taken from the surrogate's own Jacobian at the measured point (an
+   * adjoint sweep over the sequence, below), so a device whose memory lives in its state, not in
+   * the drive window, gets a gradient along that memory. Defaults to false (the window only).
+   */
+  throughResponses?: boolean;
 }
 
 /** Options of {@link NarxSurrogate.fit}. */
@@ -162,6 +170,7 @@ export class NarxSurrogate implements DeviceSurrogate {
     if (dy.rank !== 2 || dy.shape[0] !== t || dy.shape[1] !== this.shape.outChannels) {
       throw new RangeError(`dy must be [${t}, ${this.shape.outChannels}], got [${dy.shape.join(', ')}]`);
     }
+    if (ctx?.throughResponses && this.shape.responseLags > 0) return this.vjpThroughResponses(drives, dy, ctx);
     return tf.tidy(() => {
       const { acts } = this.mlp(this.norm(this.windows(drives, ctx)));
       let g = tf.mul(dy.toFloat(), tf.tensor1d(this.yStd)) as tf.Tensor2D;   // ∂L/∂(normalised output)
@@ -177,6 +186,55 @@ export class NarxSurrogate implements DeviceSurrogate {
       }
       return gd;
     });
+  }
+
+  /**
+   * vjpSeq with SeqContext.throughResponses: the adjoint sweep of the teacher-forced model, with
+   * B_t(u) the MLP's input gradient at step t's features for an output gradient u (linear in u):
+   *
+   *     λ(t) = dy(t) + Σ_{j=1..R} [B_{t+j}(λ(t+j))]_{response lag j}      for t = T-1 … 0
+   *     g(t) = Σ_{k=0..W-1} [B_{t+k}(λ(t+k))]_{drive lag k}
+   *
+   * The hidden activations come from one batched forward pass; the sweep itself is sequential
+   * (λ(t) needs λ(t+1..t+R)), written in plain loops over Float32Arrays: (F + outChannels)
+   * · hidden multiply-adds per step.
+   */
+  private vjpThroughResponses(drives: tf.Tensor2D, dy: tf.Tensor2D, ctx: SeqContext): tf.Tensor2D {
+    const { inChannels: ci, outChannels: co, window: w, responseLags: r } = this.shape;
+    const t = drives.shape[0], f = this.features;
+    const acts = tf.tidy(() => this.mlp(this.norm(this.windows(drives, ctx))).acts.slice(1).map((a) => a.dataSync() as Float32Array));
+    const ws = this.ws.map((v) => v.dataSync() as Float32Array);
+    const sizes = [f, ...this.hidden, co];
+    const lam = Float32Array.from(dy.dataSync());
+    const g = new Float32Array(t * ci);
+    const top = Math.max(...sizes);
+    let cur = new Float32Array(top), next = new Float32Array(top);
+    for (let s = t - 1; s >= 0; s--) {
+      // ∂L/∂(normalised output) at step s, then back through the layers to the raw features.
+      for (let c = 0; c < co; c++) cur[c] = lam[s * co + c] * this.yStd[c];
+      for (let i = ws.length - 1; i >= 0; i--) {
+        const fanIn = sizes[i], fanOut = sizes[i + 1], wi = ws[i];
+        for (let a = 0; a < fanIn; a++) {
+          let sum = 0;
+          const row = a * fanOut;
+          for (let b = 0; b < fanOut; b++) sum += wi[row + b] * cur[b];
+          next[a] = sum;
+        }
+        if (i > 0) {
+          const h = acts[i - 1], off = s * fanIn;
+          for (let a = 0; a < fanIn; a++) next[a] *= 1 - h[off + a] * h[off + a];
+        }
+        [cur, next] = [next, cur];
+      }
+      for (let k = 0; k < w && s - k >= 0; k++) {
+        for (let c = 0; c < ci; c++) g[(s - k) * ci + c] += cur[k * ci + c] / this.xStd[k * ci + c];
+      }
+      for (let j = 1; j <= r && s - j >= 0; j++) {
+        const off = w * ci + (j - 1) * co;
+        for (let c = 0; c < co; c++) lam[(s - j) * co + c] += cur[off + c] / this.xStd[off + c];
+      }
+    }
+    return tf.tensor2d(g, [t, ci]);
   }
 
   /**

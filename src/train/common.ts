@@ -53,6 +53,12 @@ export interface SurrogateTrainOptions {
    */
   lag?: 0 | 1;
   /**
+   * pat: the step backpropagates through the surrogate's response lags as well as its drive
+   * window (SeqContext.throughResponses): the device's memory held in its state is then part of
+   * the gradient. Defaults to false.
+   */
+  throughResponses?: boolean;
+  /**
    * pat and oracle's fidelity companion: the surrogate's design (surrogate/designs.ts). `narx` is
    * the NARX MLP of `window`, `responseLags` and `hidden` above. `memoryless` is window 1, no
    * response lags, `memorylessWidth` hidden units (256 for sim:optical): for a device whose

@@ -106,11 +106,11 @@ export function readoutUpstream(weights: RidgeWeights, responses: ArrayLike<numb
   return dy;
 }
 
-/** A surrogate's VJP as a flat Float32Array [T * ci] (measured responses as the NARX history). */
-export function surrogateVjp(surrogate: DeviceSurrogate, drives: ArrayLike<number>, dy: ArrayLike<number>, measured: ArrayLike<number>, ci: number, co: number): Float32Array {
+/** A surrogate's VJP as a flat Float32Array [T * ci] (measured responses as the NARX history; through them with `throughResponses`). */
+export function surrogateVjp(surrogate: DeviceSurrogate, drives: ArrayLike<number>, dy: ArrayLike<number>, measured: ArrayLike<number>, ci: number, co: number, throughResponses = false): Float32Array {
   const T = drives.length / ci;
   const g = tf.tidy(() => surrogate.vjpSeq(tf.tensor2d(Float32Array.from(drives), [T, ci]), tf.tensor2d(Float32Array.from(dy), [T, co]),
-    { measured: tf.tensor2d(Float32Array.from(measured), [T, co]) }));
+    { measured: tf.tensor2d(Float32Array.from(measured), [T, co]), throughResponses }));
   const out = g.dataSync() as Float32Array;
   g.dispose();
   return out;
@@ -145,6 +145,8 @@ export interface EpisodeFidelityInput {
   reading?: ReadingOptions;
   /** The surrogate's VJP if already computed. */
   gSurrogate?: ArrayLike<number>;
+  /** The surrogate's VJP goes through its response lags (the trainer's SurrogateTrainOptions.throughResponses). */
+  throughResponses?: boolean;
 }
 
 /**
@@ -154,7 +156,7 @@ export interface EpisodeFidelityInput {
 export async function episodeFidelity(x: EpisodeFidelityInput): Promise<{ record: FidelityRecord; samples: number; breaks: number }> {
   const cin = x.inChannels, co = x.outChannels;
   if (x.measured.length !== x.dy.length || x.drives.length / cin !== x.dy.length / co) throw new RangeError('drives, measured and dy do not describe the same steps');
-  const gs = x.gSurrogate ?? surrogateVjp(x.surrogate, x.drives, x.dy, x.measured, cin, co);
+  const gs = x.gSurrogate ?? surrogateVjp(x.surrogate, x.drives, x.dy, x.measured, cin, co, x.throughResponses);
   const record: FidelityRecord = {};
   let go: ArrayLike<number> | undefined;
   if (x.oracle) {

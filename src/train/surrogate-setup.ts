@@ -22,7 +22,7 @@ import { exploreCost, exploreDevice, exploreRecord } from './explore.js';
 import { deviceMeasurer } from './spot-check.js';
 
 /** The surrogate options with every default filled in, and the design they build (never 'auto': that is resolved by exploring). */
-export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore'>> & { design: DesignName };
+export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore' | 'throughResponses'>> & { design: DesignName };
 
 /** The values of SurrogateTrainOptions.design. */
 export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'narx', 'memoryless', 'transmission'];

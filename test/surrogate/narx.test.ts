@@ -69,6 +69,31 @@ test('vjpSeq equals central finite differences of predictSeq (eps 1e-2, relative
   if (process.env.SURROGATE_REPORT === '1') console.log('worst FD relative error', worst);
 });
 
+test('throughResponses: the VJP equals tf.grad of the closed loop (each response fed back as the next steps\' history), 8 configurations', () => {
+  cases.filter((c) => c.responseLags > 0).forEach((c, i) => {
+    const t = 8;
+    const { s, drives, dy, ctx, dispose } = setup(c, 70 + i, t);
+    // The closed loop: row k of the history is the surrogate's own prediction of step k.
+    const closed = (d: tf.Tensor2D): tf.Tensor2D => {
+      let m = tf.zeros([t, 3]) as tf.Tensor2D, p = m;
+      for (let k = 0; k < t; k++) {
+        p = s.predictSeq(d, { ...ctx, measured: m });
+        m = tf.concat([p.slice([0, 0], [k + 1, 3]), tf.zeros([t - k - 1, 3])], 0) as tf.Tensor2D;
+      }
+      return p;
+    };
+    const loop = closed(drives);
+    const vjp = s.vjpSeq(drives, dy, { ...ctx, measured: loop, throughResponses: true });
+    const auto = tf.grad((d: tf.Tensor) => tf.sum(tf.mul(closed(d as tf.Tensor2D), dy)))(drives);
+    const windowOnly = s.vjpSeq(drives, dy, { ...ctx, measured: loop });
+    const { maxAbs, scale } = diff(vjp, auto);
+    assert.ok(maxAbs <= 1e-4 * scale, `${label(c)}: max |vjp - tf.grad| ${maxAbs} vs scale ${scale}`);
+    assert.ok(diff(windowOnly, auto).maxAbs > 1e-3 * scale, `${label(c)}: the window-only VJP misses the response path`);
+    tf.dispose([loop, vjp, auto, windowOnly]);
+    dispose();
+  });
+});
+
 test('the window adjoint: with W=5, dy on the last step only reaches the last 5 drives', () => {
   const { s, drives, ctx, dispose } = setup({ window: 5, responseLags: 0, hidden: [8], history: true }, 3, 9);
   const dy = tf.tensor2d(Float32Array.from({ length: 27 }, (_, i) => (i >= 24 ? 1 : 0)), [9, 3]);
