@@ -6,7 +6,7 @@
  *
  * - digital: h' = act(((h - μ) / σ) W + b), W [in, units] seeded Glorot-uniform, b = 0. (μ, σ) is
  *   the identity except after a physical layer, where it is set once from the first responses the
- *   layer sees ({@link ChainModel.calibrateInputs}) and frozen: a camera's responses are all
+ *   layer sees (`run(…, { calibrate: true })`) and frozen: a camera's responses are all
  *   positive with a small mean (sim:optical: about 0.1 ± 0.1), and centring them keeps the next
  *   layer's Adam steps well conditioned. The readout is the same dense without activation.
  * - physical: drives = clip(h, -1, 1) (a tanh digital layer keeps them inside already), one row
@@ -165,6 +165,11 @@ export class ChainModel {
     this.stages = stages;
   }
 
+  /** Every dense layer after a physical layer has its input normalisation (see {@link run}). */
+  get calibrated(): boolean {
+    return this.stages.every((s) => s.kind === 'physical' || !s.dense.afterPhysical || s.dense.calibrated);
+  }
+
   /** Builds the chain `spec` declares (RangeError naming the layer and field for a spec that does not connect). */
   static build(spec: ModelSpec, opts: ChainBuildOptions): ChainModel {
     return new ChainModel(spec, opts);
@@ -189,9 +194,12 @@ export class ChainModel {
 
   /**
    * The forward pass that needs answers from outside: runs the chain on `x` [rows * features],
-   * asking `respond` for every physical layer in order.
+   * asking `respond` for every physical layer in order. With `calibrate`, a dense layer after a
+   * physical layer whose input normalisation is not set yet takes it from this pass's responses
+   * (per channel mean and standard deviation, σ ≥ 1e-3) before it runs, so the pass is recorded
+   * with the normalisation it is then trained with.
    */
-  async run(x: Float32Array, rows: number, respond: Responder): Promise<ChainPass> {
+  async run(x: Float32Array, rows: number, respond: Responder, opts: { calibrate?: boolean } = {}): Promise<ChainPass> {
     this.live();
     if (!Number.isInteger(rows) || rows < 1 || x.length !== rows * this.features) {
       throw new RangeError(`x must hold rows * ${this.features} values with rows >= 1, got ${x.length} for rows ${String(rows)}`);
@@ -201,6 +209,7 @@ export class ChainModel {
     let h = tf.tensor2d(x, [rows, this.features]);
     try {
       for (const s of this.stages) {
+        if (s.kind !== 'physical' && opts.calibrate && s.dense.afterPhysical && !s.dense.calibrated) calibrate(s.dense, layers[layers.length - 1].responses, rows);
         if (s.kind === 'digital') {
           const next = tf.tidy(() => applyDense(s.dense, h, s.activation));
           h.dispose();
@@ -282,28 +291,6 @@ export class ChainModel {
     return { probabilities: out, samples };
   }
 
-  /**
-   * Sets the frozen input normalisation of every dense layer right after a physical layer that
-   * has none yet, from the responses of `pass` (per channel mean and standard deviation, σ ≥ 1e-3).
-   */
-  calibrateInputs(pass: ChainPass): void {
-    let k = -1;
-    for (const s of this.stages) {
-      if (s.kind === 'physical') { k++; continue; }
-      const d = s.dense;
-      if (!d.afterPhysical || d.calibrated) continue;
-      const r = pass.layers[k].responses, w = s.inWidth, n = pass.rows;
-      for (let c = 0; c < w; c++) {
-        let m = 0, q = 0;
-        for (let i = 0; i < n; i++) { const v = r[i * w + c]; m += v; q += v * v; }
-        m /= n;
-        d.shift[c] = m;
-        d.scale[c] = Math.max(Math.sqrt(Math.max(q / n - m * m, 0)), 1e-3);
-      }
-      d.calibrated = true;
-    }
-  }
-
   /** Plain JSON: the spec, dense weights and normalisations, each surrogate that has toJSON. */
   toJSON(): ChainJSON {
     this.live();
@@ -362,6 +349,19 @@ export class ChainModel {
   private live(): void {
     if (this.disposed) throw new Error('ChainModel is disposed');
   }
+}
+
+/** Sets a dense layer's input normalisation from responses [rows * inWidth] (see ChainModel.run). */
+function calibrate(d: Dense, r: Float32Array, n: number): void {
+  const w = d.shift.length;
+  for (let c = 0; c < w; c++) {
+    let m = 0, q = 0;
+    for (let i = 0; i < n; i++) { const v = r[i * w + c]; m += v; q += v * v; }
+    m /= n;
+    d.shift[c] = m;
+    d.scale[c] = Math.max(Math.sqrt(Math.max(q / n - m * m, 0)), 1e-3);
+  }
+  d.calibrated = true;
 }
 
 /** Glorot-uniform W, b = 0, identity normalisation. */

@@ -199,9 +199,8 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         xb.set(data.train.x.subarray(e * f, (e + 1) * f), i * f);
         lb[i] = data.train.labels[e];
       }
-      const pass = await model.run(xb, batch, respond);
+      const pass = await model.run(xb, batch, respond, { calibrate: true });
       counts.train += pass.samples;
-      if (steps === 0) model.calibrateInputs(pass);
       const loss = tf.tidy(() => {
         const { value, grads } = gradsOf(model, xb, lb, pass, vjps, vars);
         optimizer.applyGradients(grads);
