@@ -75,12 +75,18 @@ export interface ChooseOptions {
 
 const MEMORYLESS: readonly DesignName[] = ['memoryless', 'transmission'];
 
-/** Fits the layer's design, or every memoryless design for 'auto', and keeps the best by held-out NMSE. */
-export function chooseSurrogate(choice: PhysicalLayerSpec['surrogate'], pairs: PairBuffer, opts: ChooseOptions): ChosenSurrogate {
+/** The designs a layer's `surrogate` field offers (RangeError for one a static chain cannot use). */
+export function candidateDesigns(choice: PhysicalLayerSpec['surrogate']): readonly DesignName[] {
   const want = choice ?? 'auto';
   if (want === 'narx') throw new RangeError(`surrogate: 'narx' needs a time axis; a static chain's examples are single steps (use memoryless, transmission or auto)`);
   const names = want === 'auto' ? MEMORYLESS : [want];
   if (!names.every((n) => MEMORYLESS.includes(n))) throw new RangeError(`surrogate: unknown design '${String(want)}'`);
+  return names;
+}
+
+/** Fits the layer's design, or every memoryless design for 'auto', and keeps the best by held-out NMSE. */
+export function chooseSurrogate(choice: PhysicalLayerSpec['surrogate'], pairs: PairBuffer, opts: ChooseOptions): ChosenSurrogate {
+  const names = candidateDesigns(choice);
   const n = pairs.count, cut = Math.floor(0.8 * n);
   if (cut < 1 || n - cut < 1) throw new RangeError(`surrogate choice needs at least 5 exploration pairs, got ${n}`);
   const train = pairs.examples(0, cut), held = pairs.examples(cut, n);

@@ -36,7 +36,7 @@ import { measure } from '../device-units.js';
 import { ChainModel, type ChainPass, type LayerSurrogate, type PhysicalStage, type Responder } from './model.js';
 import { deviceResponder, surrogateResponder } from './responders.js';
 import { RowTwinGradient } from './row-twin.js';
-import { PairBuffer, chooseSurrogate, refitOptions } from './layer-surrogate.js';
+import { PairBuffer, candidateDesigns, chooseSurrogate, refitOptions } from './layer-surrogate.js';
 import type { ModelSpec, PhysicalLayerSpec } from './spec-types.js';
 
 export type ChainTrainerName = 'pat' | 'oracle' | 'digital' | 'classic' | 'insilico';
@@ -166,6 +166,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       if (opts.surrogates.length !== phys.length) throw new RangeError(`surrogates: need one per physical layer (${phys.length}), got ${opts.surrogates.length}`);
       phys.forEach((p, k) => { p.surrogate = opts.surrogates![k]; });
     } else if (trainer === 'pat' || trainer === 'insilico') {
+      phys.forEach((p) => candidateDesigns(layerSpec(spec, p).surrogate));
       const rows = trainer === 'insilico' && opts.budget !== undefined
         ? Math.max(5, Math.min(replay, Math.floor((opts.budget - testCost) / Math.max(1, phys.length))))
         : exploreRows;
