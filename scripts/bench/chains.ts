@@ -1,8 +1,8 @@
 /**
  * MNIST through sim:optical as a chain (issue 12's targets; not a test: minutes of CPU per row).
  *
- *   node dist/scripts/bench/chains.js [--seeds 1,2,3] [--variants one,two] [--trainers pat,oracle,digital,classic,linear,insilico]
- *        [--epochs 5] [--batch 64] [--lr 5e-3] [--train 8000] [--test 2000] [--explore 4000] [--refit-every 50] [--overrides JSON]
+ *   node dist/scripts/bench/chains.js [--seeds 1,2,3] [--variants one,two] [--trainers pat,oracle,digital,classic,insilico,linear]
+ *        [--epochs 5] [--batch 64] [--lr 2e-3] [--train 8000] [--test 2000] [--explore 4000] [--refit-every 50] [--overrides JSON]
  *
  * Chains (sim:optical: 64 SLM phases in, 128 camera pixels out; the device's seed is the run's):
  *   one: 784 → 64 tanh | physical sim:optical | readout softmax
@@ -41,10 +41,10 @@ const flag = (name: string, d: string): string => {
 };
 const seeds = flag('seeds', '1').split(',').map(Number);
 const variants = flag('variants', 'one,two').split(',');
-const trainers = flag('trainers', 'pat,oracle,digital,classic,linear').split(',');
+const trainers = flag('trainers', 'pat,oracle,digital,classic,insilico,linear').split(',');
 const epochs = Number(flag('epochs', '5'));
 const batchSize = Number(flag('batch', '64'));
-const learningRate = Number(flag('lr', '5e-3'));
+const learningRate = Number(flag('lr', '2e-3'));
 const nTrain = Number(flag('train', '8000'));
 const nTest = Number(flag('test', '2000'));
 const exploreRows = Number(flag('explore', '4000'));
