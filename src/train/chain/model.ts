@@ -123,7 +123,8 @@ export class ChainModel {
     this.classes = posInt(opts.classes, 'classes');
     if (this.classes < 2) throw new RangeError(`classes must be >= 2, got ${this.classes}`);
     this.seed = checkSeed(opts.seed);
-    this.devices = structuredClone({ ...opts.devices });
+    // only the channel counts: they are what the chain's shapes depend on, and what toJSON keeps
+    this.devices = Object.fromEntries(Object.entries(opts.devices ?? {}).map(([k, d]) => [k, { inChannels: posInt(d?.inChannels, `devices['${k}'].inChannels`), outChannels: posInt(d?.outChannels, `devices['${k}'].outChannels`) }]));
     const layers = spec?.layers;
     if (!Array.isArray(layers) || layers.length === 0) throw new RangeError('spec.layers must be a non-empty array');
     const rng = new Rng(this.seed);
