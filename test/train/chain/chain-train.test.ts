@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/core/backend.js';
 import { ChainModel } from '../../../src/train/chain/model.js';
 import { deviceResponder, surrogateResponder } from '../../../src/train/chain/responders.js';
@@ -20,12 +21,18 @@ const oneLayer = (surrogate: 'auto' | 'memoryless' | 'transmission'): ModelSpec 
   ],
 });
 
-test('save -> load -> predict gives the same predictions (noise-free device), and the surrogate comes back', async () => {
+test('save -> load -> predict gives the same predictions (noise-free device), and the surrogate comes back; tensors flat across refits', async () => {
   const dev = await openSim('optical', 2, { ...OVERRIDES, shotNoise: 0, readNoiseSigma: 0 });
   try {
     const data = blobs({ features: 6, classes: 3, train: 300, test: 100, spread: 0.8, seed: 4 });
     const devices = { 'sim:optical': dev };
-    const r = await trainChain({ trainer: 'pat', spec: oneLayer('memoryless'), data, devices, seed: 2, epochs: 1, batchSize: 30, exploreRows: 400, refitEvery: 5 });
+    const tensors: number[] = [];
+    const r = await trainChain({
+      trainer: 'pat', spec: oneLayer('memoryless'), data, devices, seed: 2, epochs: 1, batchSize: 30, exploreRows: 400, refitEvery: 3,
+      onStep: () => tensors.push(tf.memory().numTensors),
+    });
+    assert.is(tensors.length, 10);
+    assert.equal(new Set(tensors.slice(1)).size, 1, `tensors per step (refits after steps 3, 6, 9): ${tensors.join(' ')}`);
     const json = JSON.parse(JSON.stringify(r.model.toJSON()));
     const back = ChainModel.fromJSON(json);
     const respond = deviceResponder(devices);
