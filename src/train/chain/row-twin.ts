@@ -8,8 +8,9 @@
  * TwinGradient's 2·(stateSize + inChannels) for its adjoint over a whole segment (sim:optical:
  * 128 instead of 384, three times faster; the MNIST oracle is bound by it). It equals
  * TwinGradient's VJP when the response does not depend on earlier drives (sim:optical without
- * feedback; test/train/chain/oracle.test.ts checks it) and is wrong for a device with memory: use
- * TwinGradient there.
+ * feedback; test/train/chain/chain-oracle.test.ts checks it) and is wrong for a device with memory,
+ * so the constructor refuses a twin whose output at a drive depends on its state (one probe: the
+ * same drive from rest and from the state another drive left).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceSurrogate } from '../../surrogate/narx.js';
@@ -21,6 +22,11 @@ export class RowTwinGradient implements DeviceSurrogate {
   constructor(opts: TwinGradientOptions) {
     this.tg = new TwinGradient(opts);
     if (this.tg.latency !== 0) throw new RangeError(`latency must be 0 for a row-by-row VJP, got ${this.tg.latency}`);
+    const ci = this.tg.inChannels;
+    const probe = Float64Array.from({ length: ci }, (_, c) => Math.sin(1 + c));
+    const moved = this.tg.stepNorm(this.tg.twin.init(), Float64Array.from(probe, (v) => -v)).state;
+    const a = this.tg.stepNorm(this.tg.twin.init(), probe).output, b = this.tg.stepNorm(moved, probe).output;
+    if (a.some((v, i) => Math.abs(v - b[i]) > 1e-12)) throw new RangeError('the twin has memory (its output depends on earlier drives): a row-by-row VJP would be wrong, use TwinGradient');
   }
 
   get inChannels(): number { return this.tg.inChannels; }
