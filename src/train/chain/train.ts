@@ -1,0 +1,301 @@
+/**
+ * Trainers on a chain (issue 12), minibatch Adam on the softmax cross-entropy, all on the same
+ * device-sample budget, every measured sample counted (exploration, training, test evaluation):
+ *
+ * - pat: forward through the devices, backward through each physical layer's own surrogate. Each
+ *   layer first explores `exploreRows` random drives (counted), its surrogate is chosen and fitted
+ *   on them (layer-surrogate.ts), then refitted on the layer's newest pairs every `refitEvery`
+ *   steps, warm-started.
+ * - oracle: forward through the devices, backward through each simulator's exact twin VJP
+ *   (TwinGradient over the segment, or RowTwinGradient for a memoryless device: `oracle: 'rows'`).
+ * - digital: the same digital layers with every physical layer removed (the digital layer before
+ *   it feeds whatever came after), no device: the trainer that shows what the device adds.
+ * - classic: the digital layers frozen at their seeded initialisation, only the readout trained,
+ *   through the devices (every batch measured, as pat's).
+ * - insilico: each layer explores its share of the budget (up to the replay size), its surrogate
+ *   is fitted, the whole chain is trained on the surrogates alone, then deployed on the devices.
+ *
+ * A step measures the batch as one segment per physical layer (responders.ts: from a reset), then
+ * takes the gradient of the recorded pass (model.ts). Test accuracy and cross-entropy are measured
+ * through the devices.
+ *
+ * ```ts
+ * const r = await trainChain({ trainer: 'pat', spec, data, devices: { 'sim:optical': dev }, seed: 1, epochs: 1 });
+ * console.log(r.test.accuracy, r.deviceSamples);
+ * r.model.dispose();
+ * ```
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Device } from '../../device/device.js';
+import { Rng, checkSeed } from '../../core/rng.js';
+import type { DeviceSurrogate } from '../../surrogate/narx.js';
+import type { DesignName, FittableSurrogate } from '../../surrogate/designs.js';
+import type { ClassSet, ClassSplit } from '../../tasks/classes.js';
+import { TwinGradient, twinModelFor } from '../twin-grad.js';
+import { measure } from '../device-units.js';
+import { ChainModel, type ChainPass, type LayerSurrogate, type PhysicalStage, type Responder } from './model.js';
+import { deviceResponder, surrogateResponder } from './responders.js';
+import { RowTwinGradient } from './row-twin.js';
+import { PairBuffer, candidateDesigns, chooseSurrogate, refitOptions } from './layer-surrogate.js';
+import type { ModelSpec, PhysicalLayerSpec } from './spec-types.js';
+
+export type ChainTrainerName = 'pat' | 'oracle' | 'digital' | 'classic' | 'insilico';
+export const CHAIN_TRAINERS: readonly ChainTrainerName[] = ['pat', 'oracle', 'digital', 'classic', 'insilico'];
+
+/** Options of {@link trainChain}. */
+export interface ChainTrainOptions {
+  trainer: ChainTrainerName;
+  spec: ModelSpec;
+  data: ClassSet;
+  /** Opened devices keyed by the spec's device strings. Not used by 'digital'. */
+  devices: Readonly<Record<string, Device>>;
+  /** Seed of the initialisation, shuffling, exploration and surrogate fits. */
+  seed: number;
+  /** Passes over the training split. Defaults to 1. */
+  epochs?: number;
+  /** Examples per step (one segment per physical layer). Defaults to 64. */
+  batchSize?: number;
+  /** Adam learning rate. Defaults to 2e-3. */
+  learningRate?: number;
+  /** Device samples of the whole run, test evaluation included; training stops before the step that would leave too few. Defaults to none (epochs decide). */
+  budget?: number;
+  /** Random drive rows each physical layer explores before pat's first fit. Defaults to 4000. */
+  exploreRows?: number;
+  /** Steps between pat's refits. Defaults to 50. */
+  refitEvery?: number;
+  /** Epochs of each refit. Defaults to 2. */
+  refitEpochs?: number;
+  /** Pairs each layer keeps for refits (newest). Defaults to 8192. */
+  replay?: number;
+  /** Oracle VJP: 'segment' (TwinGradient, any simulator) or 'rows' (RowTwinGradient, memoryless only, 3x faster on optical). Defaults to 'segment'. */
+  oracle?: 'segment' | 'rows';
+  /** Examples per measured segment when evaluating. Defaults to 1000. */
+  evalRows?: number;
+  /** pat only: these VJP sources instead of exploring and fitting (one per physical layer; tests give twins). Defaults to none. */
+  surrogates?: readonly LayerSurrogate[];
+  /** Called after every step. */
+  onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
+}
+
+export interface ChainTrainResult {
+  trainer: ChainTrainerName;
+  /** The trained chain (the caller disposes it). */
+  model: ChainModel;
+  /** Through the devices. */
+  test: { accuracy: number; crossEntropy: number };
+  steps: number;
+  /** Every device sample measured. */
+  deviceSamples: number;
+  samples: { explore: number; train: number; evaluate: number };
+  /** Per physical layer: the surrogate design fitted and its held-out NMSE at the first fit. */
+  surrogates: { layer: number; design: DesignName; heldOutNmse: number; scores: { design: DesignName; heldOutNmse: number }[] }[];
+  /** Mean training loss of each tenth of the steps. */
+  lossCurve: number[];
+  seconds: number;
+}
+
+/** The spec with every physical layer removed (the digital trainer's chain). */
+export function withoutPhysical(spec: ModelSpec): ModelSpec {
+  return { ...spec, layers: spec.layers.filter((l) => l.kind !== 'physical') };
+}
+
+/** The VJP source of each physical layer for `trainer`: its own surrogate (pat, insilico), its twin (oracle), none (classic, digital). */
+export function vjpSources(trainer: ChainTrainerName, model: ChainModel, devices: Readonly<Record<string, Device>>, oracle: 'segment' | 'rows' = 'segment'): DeviceSurrogate[] {
+  switch (trainer) {
+    case 'pat': case 'insilico': return model.surrogates();
+    case 'oracle': return model.physical.map((p) => {
+      const dev = devices[p.device];
+      const opts = { model: twinModelFor(dev), scaling: dev.info };
+      return oracle === 'rows' ? new RowTwinGradient(opts) : new TwinGradient(opts);
+    });
+    default: return model.physical.map(() => ({ vjpSeq: (d: tf.Tensor2D) => tf.zerosLike(d) }));
+  }
+}
+
+/**
+ * dL/dθ of the mean cross-entropy over a recorded pass, one Float32Array per variable of
+ * `model.trainable(which)`, with the loss: the gradient pat's and oracle's steps apply.
+ */
+export function chainGradients(model: ChainModel, x: Float32Array, labels: Uint8Array, pass: ChainPass, vjps: readonly DeviceSurrogate[], which: 'all' | 'readout' = 'all'): { loss: number; grads: Float32Array[] } {
+  const vars = model.trainable(which);
+  return tf.tidy(() => {
+    const { value, grads } = gradsOf(model, x, labels, pass, vjps, vars);
+    return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+  });
+}
+
+function gradsOf(model: ChainModel, x: Float32Array, labels: Uint8Array, pass: ChainPass, vjps: readonly DeviceSurrogate[], vars: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const xt = tf.tensor2d(x, [pass.rows, model.features]);
+  const lt = tf.tensor1d(Int32Array.from(labels), 'int32');
+  return tf.variableGrads(() => model.loss(xt, lt, pass, vjps), vars);
+}
+
+/** Trains a chain with `opts.trainer` (module comment) and measures it on the test split. */
+export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainResult> {
+  const t0 = performance.now();
+  const { trainer, data } = opts;
+  if (!CHAIN_TRAINERS.includes(trainer)) throw new RangeError(`trainer: unknown chain trainer '${String(trainer)}' (${CHAIN_TRAINERS.join(', ')})`);
+  const seed = checkSeed(opts.seed);
+  const epochs = num(opts.epochs ?? 1, 'epochs', 0);
+  const batch = int(opts.batchSize ?? 64, 'batchSize', 1);
+  const lr = num(opts.learningRate ?? 2e-3, 'learningRate', 0);
+  const exploreRows = int(opts.exploreRows ?? 4000, 'exploreRows', 5);
+  const refitEvery = int(opts.refitEvery ?? 50, 'refitEvery', 1);
+  const refitEpochs = int(opts.refitEpochs ?? 2, 'refitEpochs', 0);
+  const replay = int(opts.replay ?? 8192, 'replay', 2);
+  const evalRows = int(opts.evalRows ?? 1000, 'evalRows', 1);
+  checkSplit(data, 'train');
+  checkSplit(data, 'test');
+  const spec = trainer === 'digital' ? withoutPhysical(opts.spec) : opts.spec;
+  const devices = trainer === 'digital' ? {} : opts.devices;
+  const model = ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
+  const rng = new Rng(seed);
+  const phys = model.physical;
+  const onDevice = deviceResponder(devices);
+  const counts = { explore: 0, train: 0, evaluate: 0 };
+  const used = (): number => counts.explore + counts.train + counts.evaluate;
+  const testCost = data.test.count * phys.length;
+  if (opts.budget !== undefined && int(opts.budget, 'budget', 0) < testCost) throw new RangeError(`budget ${opts.budget} is below the ${testCost} samples the test evaluation takes`);
+  const surrogates: ChainTrainResult['surrogates'] = [];
+  const buffers = phys.map((p) => new PairBuffer(p.inChannels, p.outChannels, replay));
+  const designs: DesignName[] = [];
+  const fittable: FittableSurrogate[] = [];
+  const optimizer: tf.Optimizer = tf.train.adam(lr);
+  try {
+    if (trainer === 'pat' && opts.surrogates) {
+      if (opts.surrogates.length !== phys.length) throw new RangeError(`surrogates: need one per physical layer (${phys.length}), got ${opts.surrogates.length}`);
+      phys.forEach((p, k) => { p.surrogate = opts.surrogates![k]; });
+    } else if (trainer === 'pat' || trainer === 'insilico') {
+      phys.forEach((p) => candidateDesigns(layerSpec(spec, p).surrogate));
+      const rows = trainer === 'insilico' && opts.budget !== undefined
+        ? Math.max(5, Math.min(replay, Math.floor((opts.budget - testCost) / Math.max(1, phys.length))))
+        : exploreRows;
+      for (const [k, p] of phys.entries()) {
+        counts.explore += await explore(devices, p, buffers[k], rows, evalRows, rng.fork(`explore${k}`));
+        const c = chooseSurrogate(layerSpec(spec, p).surrogate, buffers[k], { seed: rng.fork(`surrogate${k}`).seed });
+        p.surrogate = c.surrogate;
+        p.design = c.design;
+        fittable[k] = c.surrogate;
+        designs[k] = c.design;
+        surrogates.push({ layer: p.index, design: c.design, heldOutNmse: c.heldOutNmse, scores: c.scores });
+      }
+    }
+    const respond: Responder = trainer === 'insilico' ? surrogateResponder() : onDevice;
+    const vjps = phys.length ? vjpSources(trainer, model, devices, opts.oracle) : [];
+    const vars = model.trainable(trainer === 'classic' ? 'readout' : 'all');
+    const n = data.train.count, f = data.features;
+    const planned = Math.floor((epochs * n) / batch);
+    const order = Int32Array.from({ length: n }, (_, i) => i);
+    const shuffle = rng.fork('shuffle');
+    const xb = new Float32Array(batch * f), lb = new Uint8Array(batch);
+    const losses: number[] = [];
+    let steps = 0;
+    for (; steps < planned; steps++) {
+      const stepCost = trainer === 'insilico' ? 0 : batch * phys.length;
+      if (opts.budget !== undefined && used() + stepCost + testCost > opts.budget) break;
+      const at = (steps * batch) % n;
+      if (at < batch) shuffleInPlace(order, shuffle);
+      for (let i = 0; i < batch; i++) {
+        const e = order[(at + i) % n];
+        xb.set(data.train.x.subarray(e * f, (e + 1) * f), i * f);
+        lb[i] = data.train.labels[e];
+      }
+      const pass = await model.run(xb, batch, respond, { calibrate: true });
+      counts.train += pass.samples;
+      const loss = tf.tidy(() => {
+        const { value, grads } = gradsOf(model, xb, lb, pass, vjps, vars);
+        optimizer.applyGradients(grads);
+        return value.dataSync()[0];
+      });
+      losses.push(loss);
+      if (trainer === 'pat') {
+        pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
+        if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
+          fittable.forEach((s, k) => s.fit(buffers[k].examples(), refitOptions(designs[k], refitEpochs, seed + steps)));
+        }
+      }
+      opts.onStep?.({ step: steps, steps: planned, loss, samples: used() });
+    }
+    const { probabilities, samples } = await model.predict(data.test.x, data.test.count, onDevice, evalRows);
+    counts.evaluate += samples;
+    const test = classMetrics(probabilities, data.test.labels, data.classes);
+    const tenth = Math.max(1, Math.ceil(losses.length / 10));
+    const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth)));
+    return { trainer, model, test, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** Measures `rows` uniform random drive rows on the layer's device into its buffer, in segments of `segmentRows`. @returns samples spent */
+async function explore(devices: Readonly<Record<string, Device>>, p: PhysicalStage, buf: PairBuffer, rows: number, segmentRows: number, rng: Rng): Promise<number> {
+  const device = devices[p.device];
+  let samples = 0;
+  for (let i = 0; i < rows; i += segmentRows) {
+    const r = Math.min(segmentRows, rows - i);
+    const m = await measure(device, Float32Array.from({ length: r * p.inChannels }, () => rng.range(-1, 1)));
+    buf.add(m.drives, m.responses);
+    samples += m.samples;
+  }
+  return samples;
+}
+
+function layerSpec(spec: ModelSpec, p: PhysicalStage): PhysicalLayerSpec {
+  return spec.layers[p.index] as PhysicalLayerSpec;
+}
+
+function channelsOf(spec: ModelSpec, devices: Readonly<Record<string, Device>>): Record<string, { inChannels: number; outChannels: number }> {
+  const out: Record<string, { inChannels: number; outChannels: number }> = {};
+  spec.layers.forEach((l, i) => {
+    if (l.kind !== 'physical') return;
+    const d = devices[l.device];
+    if (!d) throw new RangeError(`layers[${i}].device: no device '${String(l.device)}' was opened`);
+    out[l.device] = { inChannels: d.info.inChannels, outChannels: d.info.outChannels };
+  });
+  return out;
+}
+
+function checkSplit(data: ClassSet, which: 'train' | 'test'): void {
+  const s: ClassSplit = data[which];
+  if (!s || !Number.isInteger(s.count) || s.count < 1 || s.x.length !== s.count * data.features || s.labels.length !== s.count) {
+    throw new RangeError(`data.${which}: needs count >= 1 rows of ${data.features} features and one label each`);
+  }
+  for (let i = 0; i < s.count; i++) if (s.labels[i] >= data.classes) throw new RangeError(`data.${which}.labels[${i}] = ${s.labels[i]} is not below classes ${data.classes}`);
+}
+
+/**
+ * Accuracy and mean cross-entropy (natural log, p floored at 1e-12) of probabilities [rows * classes].
+ * Private stand-in: the lead swaps it for tasks/class-metrics.ts when merging.
+ */
+export function classMetrics(p: Float32Array, labels: Uint8Array, classes: number): { accuracy: number; crossEntropy: number } {
+  let right = 0, ce = 0;
+  const n = labels.length;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (p[i * classes + c] > p[i * classes + best]) best = c;
+    if (best === labels[i]) right++;
+    ce -= Math.log(Math.max(p[i * classes + labels[i]], 1e-12));
+  }
+  return { accuracy: right / n, crossEntropy: ce / n };
+}
+
+function shuffleInPlace(a: Int32Array, rng: Rng): void {
+  for (let i = a.length - 1; i > 0; i--) { const j = rng.int(i + 1); const t = a[i]; a[i] = a[j]; a[j] = t; }
+}
+
+function mean(v: number[]): number {
+  return v.reduce((s, x) => s + x, 0) / v.length;
+}
+
+function int(v: number, name: string, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+function num(v: number, name: string, above: number): number {
+  if (!(Number.isFinite(v) && v > above)) throw new RangeError(`${name} must be a number > ${above}, got ${String(v)}`);
+  return v;
+}

@@ -1,0 +1,34 @@
+/**
+ * Test helpers of the chain tests: a tiny seeded classification set and a simulator opened with
+ * its twin. (The shared synthetic task is tasks/synthetic-classes.ts; these tests keep their own
+ * so they do not depend on its parameters.)
+ */
+import { DeviceClient } from '../../../src/device/client.js';
+import { openSimLink } from '../../../src/sim/serve.js';
+import { Rng } from '../../../src/core/rng.js';
+import type { ClassSet, ClassSplit } from '../../../src/tasks/classes.js';
+
+/**
+ * Gaussian blobs: class k has centre μ_k ~ N(0, 1)^features; an example is μ_k + σ N(0, 1)^features,
+ * labels uniform. `spread` is σ.
+ */
+export function blobs(o: { features: number; classes: number; train: number; test: number; spread: number; seed: number }): ClassSet {
+  const rng = new Rng(o.seed);
+  const centres = Float32Array.from({ length: o.classes * o.features }, () => rng.normal());
+  const split = (count: number, r: Rng): ClassSplit => {
+    const x = new Float32Array(count * o.features), labels = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const k = r.int(o.classes);
+      labels[i] = k;
+      for (let j = 0; j < o.features; j++) x[i * o.features + j] = centres[k * o.features + j] + o.spread * r.normal();
+    }
+    return { count, x, labels };
+  };
+  return { name: 'blobs', features: o.features, classes: o.classes, train: split(o.train, rng.fork('train')), test: split(o.test, rng.fork('test')), source: `test blobs, seed ${o.seed}` };
+}
+
+/** An in-process simulator handshaken with its twin attached (closed by the caller). */
+export async function openSim(profile: string, seed: number, overrides: Record<string, unknown>): Promise<DeviceClient> {
+  const sim = openSimLink(profile, { seed, overrides });
+  return DeviceClient.connect(sim.link, { twin: sim.model });
+}
