@@ -14,14 +14,15 @@ import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_CHUNK, type LoadedModel, ModelError, ModelStream, checkModelDevice, loadModel, selectBackend,
 } from '../../train/index.js';
 import { UsageError, defaultDbPath, intArg, usage } from '../util.js';
+import { isChainFile, runChainModel } from './run-chain.js';
 import { withRunsDb } from '../run-db.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 
 type Format = 'csv' | 'jsonl';
 
-/** Where a model comes from: a file, or the 'model' artifact of a recorded train run. */
-function readModel(file: string | undefined, runId: number | undefined, db: string): { model: LoadedModel; source: string } {
+/** A model's JSON and where it came from: a file, or the 'model' artifact of a recorded train run. */
+function readModelJson(file: string | undefined, runId: number | undefined, db: string): { json: unknown; source: string } {
   if ((file === undefined) === (runId === undefined)) throw new UsageError('name the model with exactly one of --model FILE and --model-run RUN');
   let json: unknown;
   let source: string;
@@ -53,6 +54,11 @@ function readModel(file: string | undefined, runId: number | undefined, db: stri
       return m !== null && typeof m === 'object' && !('calibration' in m) && used !== undefined ? { ...m, calibration: used } : m;
     });
   }
+  return { json, source };
+}
+
+/** The model of readModelJson, loaded and checked. */
+function readModel(json: unknown, source: string): { model: LoadedModel; source: string } {
   try {
     return { model: loadModel(json), source };
   } catch (e) {
@@ -256,7 +262,12 @@ export function runCommand(y: Argv): Argv {
       const outFormat = (args['output-format'] ?? inFormat) as Format;
       // Before the model is built: tfjs would otherwise start (and announce) its default backend.
       const backend = await selectBackend(args.backend as BackendChoice);
-      const { model, source } = readModel(args.model, args['model-run'], db);
+      const read = readModelJson(args.model, args['model-run'], db);
+      if (isChainFile(read.json)) {
+        if (args.input !== '-' || args.out !== '-') throw new UsageError(`${read.source} is a chain model: rhil run measures it on its task's test split and takes no --input or --out`);
+        return runChainModel(read.json, read.source, { seed: seedArg, db: args.record ? db : undefined, json: args.json, backend: backend.detail });
+      }
+      const { model, source } = readModel(read.json, read.source);
       // Summaries go where the predictions do not, so a pipe of predictions stays clean.
       const say = (s: string) => { if (args.out === '-') process.stderr.write(`${s}\n`); else console.log(s); };
       const warn = (s: string) => process.stderr.write(`${s}\n`);

@@ -12,6 +12,8 @@ import {
 } from '../../train/index.js';
 import { TrainingInterrupted } from '../../train/common.js';
 import { surrogateShape } from '../../train/surrogate-setup.js';
+import { CLASS_TASK_NAMES, isClassTask } from '../../tasks/class-tasks.js';
+import { trainChainCommand } from './train-chain.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
@@ -36,7 +38,10 @@ export function trainCommand(y: Argv): Argv {
     (a) => a
       // No yargs defaults on the settings a resumed run takes from its first part: an absent flag
       // must be told apart from one given with the default value.
-      .option('task', { type: 'string', choices: taskNames as unknown as string[], defaultDescription: 'narma10', describe: 'benchmark task' })
+      .option('task', { type: 'string', choices: [...taskNames, ...CLASS_TASK_NAMES], defaultDescription: 'narma10', describe: `benchmark task (${CLASS_TASK_NAMES.join(', ')}: classification, with --model-spec)` })
+      .option('model-spec', { type: 'string', describe: 'train a declared chain of layers (YAML or JSON: digital, physical and a softmax readout; see README, deep physical networks) on a classification task, with --trainer pat|oracle|digital|classic|insilico, --seed, --epochs (passes over the training set, default 1), --budget, --out' })
+      .option('epochs', { type: 'number', describe: 'with --model-spec: passes over the training set (default 1)' })
+      .option('budget', { type: 'number', describe: 'with --model-spec: device samples of the whole run, test included' })
       .option('device', { type: 'string', defaultDescription: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
       .option('trainer', { type: 'string', choices: TRAINERS as unknown as string[], defaultDescription: 'pat', describe: 'pat: physics-aware training through the device; classic: fixed random input layer + ridge; digital: the digital layers alone, no device; oracle: pat with the exact gradient of a simulator\'s twin (sim:<profile> only, benchmark); insilico: fit a surrogate on random exploration, train on the surrogate, deploy on the device; spsa: gradient-free SPSA on the device' })
       .option('seed', { type: 'number', defaultDescription: '1', describe: 'seeds the task, the initialisation, the surrogate and a simulated device' })
@@ -64,6 +69,17 @@ export function trainCommand(y: Argv): Argv {
       .epilogue('Ctrl-C stops after the batch in flight: the run is marked interrupted in the database, the last checkpoint kept, and rhil exits with 130; a second Ctrl-C exits at once (130; what was committed stays valid). Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.'),
     async (args) => {
       const dbPath = args.db ?? defaultDbPath();
+      if (args['model-spec'] !== undefined) {
+        const chainOnly = (['episodes', 'resume', 'surrogate', 'refit-every', 'learning-rate', 'calibration', 'device'] as const).filter((k) => args[k] !== undefined);
+        if (chainOnly.length > 0) throw new UsageError(`--model-spec does not take --${chainOnly[0]} (a chain names its devices in its layers and trains for --epochs)`);
+        return trainChainCommand({
+          specFile: args['model-spec'], task: args.task, trainer: args.trainer, seed: intArg('seed', args.seed, 0, 0xffffffff) ?? 1,
+          epochs: numArg('epochs', args.epochs, 0, 1000), budget: intArg('budget', args.budget, 1, Number.MAX_SAFE_INTEGER),
+          backend: args.backend as BackendChoice | undefined, out: args.out, db: args.record ? dbPath : undefined, json: args.json,
+        });
+      }
+      for (const k of ['epochs', 'budget'] as const) if (args[k] !== undefined) throw new UsageError(`--${k} is for a chain: give --model-spec`);
+      if (args.task !== undefined && isClassTask(args.task)) throw new UsageError(`--task ${args.task} is a classification task: train it as a chain with --model-spec FILE`);
       const recording = args.record;
       const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000)!;
       const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;

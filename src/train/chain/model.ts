@@ -29,7 +29,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, checkSeed } from '../../core/rng.js';
 import { physicalLayer } from '../../surrogate/physical-layer.js';
-import { NarxSurrogate, type DeviceSurrogate } from '../../surrogate/narx.js';
+import type { DeviceSurrogate } from '../../surrogate/narx.js';
+import { surrogateFromJSON } from '../../surrogate/saved.js';
 import type { ModelSpec, DigitalLayerSpec } from './spec-types.js';
 
 /** A surrogate a physical layer can hold: a VJP source, predictive for the in-silico forward pass. */
@@ -305,8 +306,7 @@ export class ChainModel {
 
   /**
    * Rebuilds a model from {@link toJSON} output, every field checked (a file is untrusted input).
-   * A NARX surrogate comes back; a surrogate without a JSON form (transmission) does not: the
-   * layer predicts (it needs only the device) and a trainer refits it before taking a step.
+   * Each layer's surrogate comes back (NARX or transmission matrix, surrogate/saved.ts).
    */
   static fromJSON(json: unknown): ChainModel {
     const j = json as Partial<ChainJSON> | null;
@@ -319,7 +319,7 @@ export class ChainModel {
         if (l?.kind !== s.kind) throw new RangeError(`layers[${i}].kind must be '${s.kind}'`);
         if (s.kind === 'physical') {
           s.design = typeof l.design === 'string' ? l.design : undefined;
-          if (l.surrogate !== undefined) s.surrogate = NarxSurrogate.fromJSON(l.surrogate);
+          if (l.surrogate !== undefined) s.surrogate = surrogateFromJSON(l.surrogate);
           return;
         }
         const d = s.dense, [fanIn, fanOut] = d.w.shape;

@@ -29,6 +29,7 @@ import { parse as parseYaml } from 'yaml';
 import { createModel, profiles, type ProfileName } from '../../sim/profiles.js';
 import { generateTask, isTaskName, MNIST_PIXELS, taskNames } from '../../tasks/index.js';
 import type { DigitalLayerSpec, LayerSpec, ModelSpec, PhysicalLayerSpec, ReadoutLayerSpec } from './spec-types.js';
+import { CLASS_TASK_NAMES } from '../../tasks/class-tasks.js';
 
 /** A model spec that cannot be read or does not describe a valid chain; the CLI exits 2 on it. */
 export class ModelSpecError extends Error {
@@ -85,7 +86,7 @@ const KEYS = {
 } as const;
 
 /** Static classification tasks (no time axis): their readout is softmax, their layers untapped. */
-export const CLASSIFICATION_TASKS: readonly string[] = Object.freeze(['mnist', 'synthetic-classes']);
+export const CLASSIFICATION_TASKS: readonly string[] = CLASS_TASK_NAMES;
 
 /** 'classification', 'time-series', or undefined for a name that is neither. */
 export function taskKind(task: string): 'classification' | 'time-series' | undefined {

@@ -81,8 +81,8 @@ export interface ChainTrainResult {
   trainer: ChainTrainerName;
   /** The trained chain (the caller disposes it). */
   model: ChainModel;
-  /** Through the devices. */
-  test: { accuracy: number; crossEntropy: number };
+  /** Through the devices; `probabilities` [test count * classes], row-major. */
+  test: { accuracy: number; crossEntropy: number; probabilities: Float32Array };
   steps: number;
   /** Every device sample measured. */
   deviceSamples: number;
@@ -221,7 +221,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     const test = classMetrics(probabilities, data.test.labels, data.classes);
     const tenth = Math.max(1, Math.ceil(losses.length / 10));
     const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth)));
-    return { trainer, model, test, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, seconds: (performance.now() - t0) / 1000 };
+    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     model.dispose();
     throw e;

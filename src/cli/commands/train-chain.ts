@@ -1,0 +1,168 @@
+/**
+ * `rhil train --model-spec FILE`: a declared chain of layers (train/chain) trained on a static
+ * classification task, recorded like any train run (config with the spec, loss and device
+ * samples per step, test accuracy and cross-entropy, the confusion matrix and the model as
+ * artifacts) and saved to a model file that `rhil run --model` applies.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { type Device, openDevice } from '../../device/index.js';
+import { ExitError, INTERRUPT_EXIT_CODE, RecordDbError, interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
+import { CLASS_TASK_NAMES, isClassTask, loadClassTask } from '../../tasks/class-tasks.js';
+import { argmaxRows, confusionMatrix } from '../../tasks/class-metrics.js';
+import { type BackendChoice, selectBackend } from '../../train/index.js';
+import { ModelSpecError, checkModelSpec, describeChain, parseModelSpec } from '../../train/chain/spec.js';
+import { CHAIN_TRAINERS, type ChainTrainerName, trainChain } from '../../train/chain/train.js';
+import type { ModelSpec } from '../../train/chain/spec-types.js';
+import { Progress } from '../progress.js';
+import { UsageError } from '../util.js';
+
+/** What a chain model file holds: the chain, how it was trained, and what it scored. */
+export const CHAIN_FILE_KIND = 'rhil-chain-model/1';
+
+export interface ChainRunArgs {
+  specFile: string;
+  task?: string;
+  trainer?: string;
+  seed: number;
+  epochs?: number;
+  budget?: number;
+  backend?: BackendChoice;
+  out?: string;
+  db?: string;
+  json: boolean;
+}
+
+/** Reads and checks a model-spec file: a one-line usage error (exit 2) naming the file, layer and field. */
+export function readModelSpec(file: string): ModelSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--model-spec: cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return parseModelSpec(text, file);
+  } catch (e) {
+    if (e instanceof ModelSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Opens every device the spec's physical layers name, once each; closes them all if one fails. */
+export async function openChainDevices(spec: ModelSpec, seed: number): Promise<Record<string, Device>> {
+  const names = [...new Set(spec.layers.flatMap((l) => (l.kind === 'physical' ? [l.device] : [])))];
+  const devices: Record<string, Device> = {};
+  try {
+    for (const name of names) {
+      devices[name] = await openDevice(name, { seed }).catch((e: unknown) => {
+        throw e instanceof RangeError ? new UsageError(`--model-spec: device '${name}': ${e.message}`) : e;
+      });
+    }
+    return devices;
+  } catch (e) {
+    await closeAll(devices);
+    throw e;
+  }
+}
+
+export async function closeAll(devices: Record<string, Device>): Promise<void> {
+  await Promise.all(Object.values(devices).map((d) => d.close().catch(() => undefined)));
+}
+
+export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
+  const spec = readModelSpec(a.specFile);
+  const task = a.task ?? spec.task;
+  if (task === undefined) throw new UsageError(`--model-spec ${a.specFile}: no task: give --task or a 'task' field (${CLASS_TASK_NAMES.join(', ')})`);
+  if (!isClassTask(task)) {
+    throw new UsageError(`--model-spec: task '${task}' is not a classification task (${CLASS_TASK_NAMES.join(', ')}); chains for a time series are not supported yet`);
+  }
+  const trainer = (a.trainer ?? 'pat') as ChainTrainerName;
+  if (!CHAIN_TRAINERS.includes(trainer)) throw new UsageError(`--trainer ${trainer} does not train a chain (${CHAIN_TRAINERS.join(', ')})`);
+  const say = (s: string) => { if (!a.json) console.log(s); };
+  const backend = await selectBackend(a.backend);
+  say(`backend ${backend.detail}`);
+  const data = loadClassTask(task, a.seed);
+  const devices = trainer === 'digital' ? {} : await openChainDevices(spec, a.seed);
+  try {
+    // Real boards' widths are known only now: check the chain connects on them.
+    try {
+      checkModelSpec(spec, (name) => devices[name]?.info, { file: a.specFile, inputWidth: data.features });
+    } catch (e) {
+      if (e instanceof ModelSpecError) throw new UsageError(e.message);
+      throw e;
+    }
+    for (const [name, d] of Object.entries(devices)) say(`device ${name}: ${d.info.vendor} ${d.info.model}, ${d.info.inChannels} in, ${d.info.outChannels} out`);
+    say(`chain ${describeChain(spec, { inputWidth: data.features, outputWidth: data.classes, devices: (n) => devices[n]?.info })}`);
+    say(`task ${task}: ${data.train.count} training and ${data.test.count} test examples, ${data.classes} classes (${data.source})`);
+    const config = { modelSpec: spec, specFile: resolvePath(a.specFile), task, trainer, seed: a.seed, epochs: a.epochs ?? 1, budget: a.budget ?? null, devices: Object.keys(devices), backend: a.backend ?? 'auto' };
+    const first = Object.values(devices)[0];
+    let runId: number | null = null;
+    let signal: AbortSignal | undefined;
+    let savedTo: string | null = null;
+    let progress: Progress | null = null;
+    try {
+      await withRecordedRun({ db: a.db, kind: 'train', config, seed: a.seed, backend: backend.name, device: first, recordBatches: false }, async (ctx) => {
+        runId = ctx.runId;
+        signal = ctx.signal;
+        if (runId !== null) say(`recording run ${runId} in ${a.db}`);
+        const result = await trainChain({
+          trainer, spec, data, devices, seed: a.seed, epochs: a.epochs, budget: a.budget,
+          onStep: (s) => {
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            ctx.metric('loss', s.step, s.loss);
+            ctx.metric('device_samples', s.step, s.samples);
+            if (!a.json) {
+              progress ??= new Progress({ total: s.steps, unit: 'steps', label: 'training', start: 0 });
+              progress.update(s.step + 1, `loss ${s.loss.toFixed(3)}`);
+            }
+          },
+        });
+        (progress as Progress | null)?.finish();
+        try {
+          const predicted = argmaxRows(result.test.probabilities, data.classes);
+          const confusion = confusionMatrix(predicted, data.test.labels, data.classes);
+          const saved = {
+            kind: CHAIN_FILE_KIND, task, trainer, seed: a.seed, spec, deviceSpecs: Object.keys(devices), backend: backend.detail,
+            test: { accuracy: result.test.accuracy, crossEntropy: result.test.crossEntropy, confusion }, deviceSamples: result.deviceSamples,
+            samples: result.samples, surrogates: result.surrogates, steps: result.steps, seconds: result.seconds, model: result.model.toJSON(),
+          };
+          const text = JSON.stringify(saved);
+          let fileError: Error | null = null;
+          try {
+            savedTo = a.out !== undefined ? saveNamedFile(a.out, text) : saveNewFile(`rhil-${task}-chain-${trainer}-seed${a.seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
+          } catch (e) {
+            fileError = e as Error;
+          }
+          ctx.metric('test_accuracy', result.steps, result.test.accuracy);
+          ctx.metric('test_cross_entropy', result.steps, result.test.crossEntropy);
+          ctx.artifact('confusion_matrix', 'confusion-matrix', { classes: data.classes, rows: 'true class', columns: 'predicted class', counts: confusion });
+          ctx.artifact('model', 'chain-model', { ...saved, savedTo: savedTo && resolvePath(savedTo) });
+          if (fileError) {
+            throw new Error(`cannot write the model file ${a.out ?? 'rhil-…json'}: ${fileError.message}; ` +
+              (ctx.runId !== null ? `the model is kept in run ${ctx.runId}` : 'it was not recorded either, so it is lost'));
+          }
+          if (a.json) {
+            console.log(JSON.stringify({ ...saved, model: undefined, savedTo, runId: ctx.runId }, null, 2));
+            return;
+          }
+          for (const s of result.surrogates) say(`layer ${s.layer + 1} surrogate ${s.design} (held-out NMSE ${s.heldOutNmse.toFixed(3)})`);
+          say(`confusion matrix (rows: true class, columns: predicted)\n${confusion.map((r, i) => `${String(i).padStart(3)} | ${r.map((v) => String(v).padStart(4)).join(' ')}`).join('\n')}`);
+          say(`test accuracy ${result.test.accuracy.toFixed(4)}, cross-entropy ${result.test.crossEntropy.toFixed(4)} (${task}, chain, ${trainer}, seed ${a.seed}, ${result.deviceSamples} device samples, ${result.seconds.toFixed(1)} s); model saved to ${savedTo}` +
+            (ctx.runId !== null ? `; run ${ctx.runId} in ${a.db}` : ''));
+        } finally {
+          result.model.dispose();
+        }
+      });
+    } catch (e) {
+      (progress as Progress | null)?.clear();
+      if (e instanceof RecordDbError && runId !== null) {
+        throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained chain was saved to ${savedTo}` : 'the chain was not saved'}`);
+      }
+      if (!interruptRequested(signal)) throw e;
+      throw new ExitError(runId === null ? 'interrupted (not recorded)' : `interrupted; run ${runId} marked interrupted (a chain run cannot be resumed)`, INTERRUPT_EXIT_CODE);
+    }
+  } finally {
+    await closeAll(devices);
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rhil as run } from './rhil.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rhil-chain-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function spec(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const OPTICAL = `task: synthetic-classes
+layers:
+  - { kind: digital, units: 64 }
+  - { kind: physical, device: "sim:optical" }
+  - { kind: readout, type: softmax }
+`;
+
+test('a spec whose layers do not connect, or that names no real device, is one line naming the layer and field (exit 2), before any device opens', async () => {
+  const cases: [string, RegExp][] = [
+    [OPTICAL.replace('units: 64', 'units: 32'), /bad\.yaml: layer 1 \(digital\).*units 32.*64/],
+    [OPTICAL.replace('sim:optical', 'sim:nope'), /bad\.yaml: layer 2 \(physical\).*device 'sim:nope' does not exist/],
+    [OPTICAL.replace('kind: digital', 'kind: conv'), /bad\.yaml: layer 1.*unknown kind 'conv'/],
+  ];
+  for (const [text, why] of cases) {
+    const r = await run(['train', '--model-spec', spec('bad.yaml', text), '--no-record']);
+    assert.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0], why);
+  }
+});
+
+test('flags that do not fit a chain, and a classification task without a spec, are usage errors', async () => {
+  const f = spec('ok.yaml', OPTICAL);
+  const a = await run(['train', '--model-spec', f, '--episodes', '3', '--no-record']);
+  assert.is(a.code, 2);
+  assert.match(a.stderr, /--model-spec does not take --episodes/);
+  const b = await run(['train', '--task', 'mnist', '--no-record']);
+  assert.is(b.code, 2);
+  assert.match(b.stderr, /--task mnist is a classification task: train it as a chain with --model-spec FILE/);
+  const c = await run(['train', '--model-spec', f, '--trainer', 'spsa', '--no-record']);
+  assert.is(c.code, 2);
+  assert.match(c.stderr, /--trainer spsa does not train a chain/);
+});
+
+test('classic through sim:optical: trained, recorded (accuracy, confusion, model), saved; rhil run on the file measures the same accuracy up to the camera noise', async () => {
+  const db = join(dir, 'c.db'), out = join(dir, 'chain.json');
+  const r = await run(['train', '--model-spec', spec('optical.yaml', OPTICAL), '--trainer', 'classic', '--db', db, '--out', out]);
+  assert.is(r.code, 0, r.stderr);
+  const acc = Number(/^test accuracy ([0-9.]+)/m.exec(r.stdout)?.[1]);
+  assert.ok(acc > 0.4 && acc <= 1, r.stdout);   // 4 classes: chance is 0.25
+  assert.match(r.stdout, /^chain digital 16->64 tanh \| physical sim:optical 64->128 \| readout softmax 128->4$/m);
+  const show = JSON.parse((await run(['runs', 'show', 'last', '--db', db, '--json'])).stdout);
+  assert.ok(JSON.stringify(show).includes('test_accuracy'), 'the accuracy is a recorded metric');
+  const applied = await run(['run', '--model', out, '--db', db]);
+  assert.is(applied.code, 0, applied.stderr);
+  // A fresh measurement: the camera's shot noise is new, so a few borderline examples may flip.
+  const again = Number(/^test accuracy ([0-9.]+)/m.exec(applied.stdout)?.[1]);
+  assert.ok(Math.abs(again - acc) <= 0.02, `${again} vs ${acc}`);
+  assert.match(applied.stdout, new RegExp(`at the end of training: ${acc.toFixed(4)}`));
+});
+
+test.run();
