@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rhil as run } from './rhil.js';
+import { describeChain, parseModelSpec, simDeviceWidths } from '../../src/train/chain/spec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rhil-chain-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,6 +65,16 @@ test('classic through sim:optical: trained, recorded (accuracy, confusion, model
   const again = Number(/^test accuracy ([0-9.]+)/m.exec(applied.stdout)?.[1]);
   assert.ok(Math.abs(again - acc) <= 0.02, `${again} vs ${acc}`);
   assert.match(applied.stdout, new RegExp(`at the end of training: ${acc.toFixed(4)}`));
+});
+
+test('the example specs the README points to parse and connect', () => {
+  const where = new URL('../../../scripts/examples/chains/', import.meta.url).pathname;   // the yaml files are not compiled into dist
+  const files = readdirSync(where).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 2);
+  for (const f of files) {
+    const s = parseModelSpec(readFileSync(join(where, f), 'utf8'), f, simDeviceWidths);
+    assert.match(describeChain(s, { inputWidth: 784, outputWidth: 10, devices: simDeviceWidths }), /^digital 784->64 tanh \| physical sim:optical 64->128/);
+  }
 });
 
 test.run();
