@@ -19,6 +19,22 @@
  * takes the gradient of the recorded pass (model.ts). Test accuracy and cross-entropy are measured
  * through the devices.
  *
+ * Pipelining (`pipeline`, pat, oracle and classic): batch b+1 is launched as soon as batch b's
+ * pass is recorded, before b's step, so the device measures b+1 while the host computes b's
+ * gradient, Adam step and refits. Within a pass the layers stay sequential (layer k+1's drives
+ * need layer k's responses); the overlap is across batches. b+1's forward pass runs on a copy of
+ * the parameters taken at its launch (`ahead`, sharing the variables' buffers, which Adam replaces
+ * rather than overwrites), so every one of its layers' drives is computed with the parameters
+ * before step b, exactly one step stale whatever the timing: which parameters a measurement used
+ * depends on indices only, like pat.ts's episodes. Its gradient is taken with the VJP at the
+ * drives actually sent (the measured point) and the current digital layers' Jacobian, as pat.ts
+ * does. The host starts step b only once b+1's first segment is issued: the step is synchronous,
+ * and the reset's answer and the send would otherwise wait behind it with the device idle. The
+ * device sees the same segments in the same order on every run (one pass in flight at a time),
+ * batches are drawn in step order and the budget is checked at the same sample counts as without
+ * the pipeline, so a seed gives the same result whatever the timing. classic's digital layers are
+ * frozen, so its drives are not stale at all and the pipeline changes only its timing.
+ *
  * ```ts
  * const r = await trainChain({ trainer: 'pat', spec, data, devices: { 'sim:optical': dev }, seed: 1, epochs: 1 });
  * console.log(r.test.accuracy, r.deviceSamples);
@@ -74,6 +90,8 @@ export interface ChainTrainOptions {
   evalRows?: number;
   /** pat only: these VJP sources instead of exploring and fitting (one per physical layer; tests give twins). Defaults to none. */
   surrogates?: readonly LayerSurrogate[];
+  /** Measure batch b+1 (one step stale) while the host steps on batch b: pat, oracle, classic (module comment). Defaults to true. */
+  pipeline?: boolean;
   /** Called after every step. */
   onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
 }
@@ -92,6 +110,10 @@ export interface ChainTrainResult {
   surrogates: { layer: number; design: DesignName; heldOutNmse: number; scores: { design: DesignName; heldOutNmse: number }[] }[];
   /** Mean training loss of each tenth of the steps. */
   lossCurve: number[];
+  /** Whether training passes were pipelined across batches. */
+  pipelined: boolean;
+  /** Training steps only: time at least one training measurement was outstanding / wall time from the first training pass to the last step's end (undefined without device passes). */
+  deviceUtilisation?: number;
   seconds: number;
 }
 
@@ -162,6 +184,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const designs: DesignName[] = [];
   const fittable: FittableSurrogate[] = [];
   const optimizer: tf.Optimizer = tf.train.adam(lr);
+  let ahead: ChainModel | undefined;
   try {
     if (trainer === 'pat' && opts.surrogates) {
       if (opts.surrogates.length !== phys.length) throw new RangeError(`surrogates: need one per physical layer (${phys.length}), got ${opts.surrogates.length}`);
@@ -181,54 +204,134 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         surrogates.push({ layer: p.index, design: c.design, heldOutNmse: c.heldOutNmse, scores: c.scores });
       }
     }
-    const respond: Responder = trainer === 'insilico' ? surrogateResponder() : onDevice;
     const vjps = phys.length ? vjpSources(trainer, model, devices, opts.oracle) : [];
     const vars = model.trainable(trainer === 'classic' ? 'readout' : 'all');
+    const pipelined = (opts.pipeline ?? true) && phys.length > 0 && (trainer === 'pat' || trainer === 'oracle' || trainer === 'classic');
+    if (pipelined) ahead = ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
     const n = data.train.count, f = data.features;
     const planned = Math.floor((epochs * n) / batch);
     const order = Int32Array.from({ length: n }, (_, i) => i);
     const shuffle = rng.fork('shuffle');
-    const xb = new Float32Array(batch * f), lb = new Uint8Array(batch);
-    const losses: number[] = [];
-    let steps = 0;
-    for (; steps < planned; steps++) {
-      const stepCost = trainer === 'insilico' ? 0 : batch * phys.length;
-      if (opts.budget !== undefined && used() + stepCost + testCost > opts.budget) break;
-      const at = (steps * batch) % n;
+    const stepCost = trainer === 'insilico' ? 0 : batch * phys.length;
+    // Checked after the previous batch's pass is counted, pipelined or not: the same steps either way.
+    const canStep = (s: number): boolean => s < planned && !(opts.budget !== undefined && used() + stepCost + testCost > opts.budget);
+    // Time with at least one training measurement outstanding.
+    let outstanding = 0, busySince = 0, busy = 0, tFirst = NaN, tLast = NaN;
+    const measuring = (on: boolean): void => {
+      const t = performance.now();
+      if (on && outstanding++ === 0) busySince = t;
+      if (!on && --outstanding === 0) busy += t - busySince;
+    };
+    const launch = (s: number): Launched => {
+      // Batches are drawn in step order (launches are), so the shuffle does not depend on the pipeline.
+      const at = (s * batch) % n;
       if (at < batch) shuffleInPlace(order, shuffle);
+      const xb = new Float32Array(batch * f), lb = new Uint8Array(batch);
       for (let i = 0; i < batch; i++) {
         const e = order[(at + i) % n];
         xb.set(data.train.x.subarray(e * f, (e + 1) * f), i * f);
         lb[i] = data.train.labels[e];
       }
-      const pass = await model.run(xb, batch, respond, { calibrate: true });
-      counts.train += pass.samples;
-      const loss = tf.tidy(() => {
-        const { value, grads } = gradsOf(model, xb, lb, pass, vjps, vars);
-        optimizer.applyGradients(grads);
-        return value.dataSync()[0];
-      });
-      losses.push(loss);
-      if (trainer === 'pat') {
-        pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
-        if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
-          fittable.forEach((s, k) => s.fit(buffers[k].examples(), refitOptions(designs[k], refitEpochs, seed + steps)));
+      // Step 0's pass calibrates the model's normalisations; later pipelined passes run on the snapshot.
+      const runner = pipelined && s > 0 ? snapshot(ahead!, model) : model;
+      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
+      if (Number.isNaN(tFirst)) tFirst = performance.now();
+      let out!: () => void;
+      const sent = new Promise<void>((res) => { out = res; });
+      const respond: Responder = async (stage, drives) => {
+        const device = devices[stage.device];
+        measuring(true);
+        try {
+          const m = await measure(device, drives, { onSent: out });
+          return { drives: m.drives, responses: m.responses, samples: m.samples };
+        } finally {
+          measuring(false);
         }
+      };
+      const pass = runner.run(xb, batch, respond, { calibrate: true });
+      return { xb, lb, sent: Promise.race([sent, pass.then(() => undefined, () => undefined)]), pass };
+    };
+    const losses: number[] = [];
+    let steps = 0;
+    let next = canStep(0) ? launch(0) : undefined;
+    try {
+      while (next) {
+        const cur = next;
+        const pass = await cur.pass;
+        counts.train += pass.samples;
+        next = undefined;
+        if (pipelined && canStep(steps + 1)) {
+          next = launch(steps + 1);
+          await next.sent;
+        }
+        // Pipelined, the graph's drives are the current parameters' and the pass's one step older: the VJP is taken where the device was measured.
+        const at = pipelined ? atSent(vjps, pass) : () => vjps;
+        const loss = tf.tidy(() => {
+          const { value, grads } = gradsOf(model, cur.xb, cur.lb, pass, at(), vars);
+          optimizer.applyGradients(grads);
+          return value.dataSync()[0];
+        });
+        losses.push(loss);
+        if (trainer === 'pat') {
+          pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
+          if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
+            fittable.forEach((sg, k) => sg.fit(buffers[k].examples(), refitOptions(designs[k], refitEpochs, seed + steps)));
+          }
+        }
+        steps++;
+        tLast = performance.now();
+        opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used() });
+        if (!pipelined && canStep(steps)) next = launch(steps);
       }
-      opts.onStep?.({ step: steps, steps: planned, loss, samples: used() });
+    } catch (e) {
+      // A pass launched ahead still finishes on the device; its rejection is not this error.
+      await next?.pass.catch(() => undefined);
+      throw e;
     }
     const { probabilities, samples } = await model.predict(data.test.x, data.test.count, onDevice, evalRows);
     counts.evaluate += samples;
     const test = classMetrics(probabilities, data.test.labels, data.classes);
     const tenth = Math.max(1, Math.ceil(losses.length / 10));
     const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth)));
-    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, seconds: (performance.now() - t0) / 1000 };
+    const deviceUtilisation = trainer === 'insilico' || trainer === 'digital' || !(tLast > tFirst) ? undefined : busy / (tLast - tFirst);
+    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, pipelined, deviceUtilisation, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     model.dispose();
     throw e;
   } finally {
     optimizer.dispose();
+    ahead?.dispose();
   }
+}
+
+/** One training batch and its pass under way; `sent` settles once its first segment is issued (or the pass ended). */
+interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; pass: Promise<ChainPass> }
+
+/**
+ * `ahead` given `model`'s parameters and normalisations as they are now. Variable.assign shares the
+ * buffer, and Adam assigns new tensors to the model's variables rather than writing into theirs,
+ * so `ahead` keeps these values while the model steps.
+ */
+function snapshot(ahead: ChainModel, model: ChainModel): ChainModel {
+  model.stages.forEach((s, i) => {
+    const a = ahead.stages[i];
+    if (s.kind === 'physical' || a.kind === 'physical') return;
+    a.dense.w.assign(s.dense.w);
+    a.dense.b.assign(s.dense.b);
+    a.dense.shift = s.dense.shift;
+    a.dense.scale = s.dense.scale;
+    a.dense.calibrated = s.dense.calibrated;
+  });
+  return ahead;
+}
+
+/** Each VJP source evaluated at the drives the pass sent, whatever drives the graph hands it (call inside a tidy). */
+function atSent(vjps: readonly DeviceSurrogate[], pass: ChainPass): () => DeviceSurrogate[] {
+  return () => vjps.map((v, k) => {
+    const l = pass.layers[k];
+    const sent = tf.tensor2d(l.drives, [pass.rows, l.drives.length / pass.rows]);
+    return { vjpSeq: (_d: tf.Tensor2D, dy: tf.Tensor2D, ctx?: Parameters<DeviceSurrogate['vjpSeq']>[2]) => v.vjpSeq(sent, dy, ctx) };
+  });
 }
 
 /** Measures `rows` uniform random drive rows on the layer's device into its buffer, in segments of `segmentRows`. @returns samples spent */
