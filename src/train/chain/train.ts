@@ -184,7 +184,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const designs: DesignName[] = [];
   const fittable: FittableSurrogate[] = [];
   const optimizer: tf.Optimizer = tf.train.adam(lr);
-  let ahead: ChainModel | undefined;
+  const ahead: ChainModel[] = [];
   try {
     if (trainer === 'pat' && opts.surrogates) {
       if (opts.surrogates.length !== phys.length) throw new RangeError(`surrogates: need one per physical layer (${phys.length}), got ${opts.surrogates.length}`);
@@ -207,14 +207,17 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     const vjps = phys.length ? vjpSources(trainer, model, devices, opts.oracle) : [];
     const vars = model.trainable(trainer === 'classic' ? 'readout' : 'all');
     const pipelined = (opts.pipeline ?? true) && phys.length > 0 && (trainer === 'pat' || trainer === 'oracle' || trainer === 'classic');
-    if (pipelined) ahead = ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
+    // Two parameter snapshots: a pass may still be finishing on one while the next is launched on the other.
+    if (pipelined) for (let i = 0; i < 2; i++) ahead.push(ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed }));
     const n = data.train.count, f = data.features;
     const planned = Math.floor((epochs * n) / batch);
     const order = Int32Array.from({ length: n }, (_, i) => i);
     const shuffle = rng.fork('shuffle');
     const stepCost = trainer === 'insilico' ? 0 : batch * phys.length;
-    // Checked after the previous batch's pass is counted, pipelined or not: the same steps either way.
-    const canStep = (s: number): boolean => s < planned && !(opts.budget !== undefined && used() + stepCost + testCost > opts.budget);
+    // A pass launched but not yet counted is committed at its nominal cost, so the budget admits the
+    // same steps pipelined or not (they differ only if a state break made a pass re-measure).
+    let pending = 0;
+    const canStep = (s: number): boolean => s < planned && !(opts.budget !== undefined && used() + (pending + 1) * stepCost + testCost > opts.budget);
     // Time with at least one training measurement outstanding.
     let outstanding = 0, busySince = 0, busy = 0, tFirst = NaN, tLast = NaN;
     const measuring = (on: boolean): void => {
@@ -233,41 +236,44 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         lb[i] = data.train.labels[e];
       }
       // Step 0's pass calibrates the model's normalisations; later pipelined passes run on the snapshot.
-      const runner = pipelined && s > 0 ? snapshot(ahead!, model) : model;
-      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
+      const runner = pipelined && s > 0 ? snapshot(ahead[s % 2], model) : model;
+      pending++;
+      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), lastSent: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
       if (Number.isNaN(tFirst)) tFirst = performance.now();
-      let out!: () => void;
-      const sent = new Promise<void>((res) => { out = res; });
+      let firstOut!: () => void, lastOut!: () => void;
+      const sent = new Promise<void>((res) => { firstOut = res; });
+      const lastSent = new Promise<void>((res) => { lastOut = res; });
+      const last = phys[phys.length - 1]?.index;
       const respond: Responder = async (stage, drives) => {
         const device = devices[stage.device];
         measuring(true);
         try {
-          const m = await measure(device, drives, { onSent: out });
+          const m = await measure(device, drives, { onSent: () => { firstOut(); if (stage.index === last) lastOut(); } });
           return { drives: m.drives, responses: m.responses, samples: m.samples };
         } finally {
           measuring(false);
         }
       };
       const pass = runner.run(xb, batch, respond, { calibrate: true });
-      return { xb, lb, sent: Promise.race([sent, pass.then(() => undefined, () => undefined)]), pass };
+      const settled = pass.then(() => undefined, () => undefined);
+      return { xb, lb, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), pass };
     };
     const losses: number[] = [];
     let steps = 0;
-    let next = canStep(0) ? launch(0) : undefined;
+    let cur = canStep(0) ? launch(0) : undefined;
+    let next: Launched | undefined;
     try {
-      while (next) {
-        const cur = next;
+      while (cur) {
         const pass = await cur.pass;
+        pending--;
         counts.train += pass.samples;
-        next = undefined;
-        if (pipelined && canStep(steps + 1)) {
-          next = launch(steps + 1);
-          await next.sent;
-        }
+        // Batch 1 waits for batch 0's pass, which calibrates the normalisations every later pass uses.
+        if (pipelined && steps === 0 && canStep(1)) next = launch(1);
+        if (next) await next.sent;
         // Pipelined, the graph's drives are the current parameters' and the pass's one step older: the VJP is taken where the device was measured.
         const at = pipelined ? atSent(vjps, pass) : () => vjps;
         const loss = tf.tidy(() => {
-          const { value, grads } = gradsOf(model, cur.xb, cur.lb, pass, at(), vars);
+          const { value, grads } = gradsOf(model, cur!.xb, cur!.lb, pass, at(), vars);
           optimizer.applyGradients(grads);
           return value.dataSync()[0];
         });
@@ -281,11 +287,20 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         steps++;
         tLast = performance.now();
         opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used() });
-        if (!pipelined && canStep(steps)) next = launch(steps);
+        if (pipelined) {
+          // Batch steps+1, with the parameters of the step just taken, is queued behind batch steps' last
+          // segment (waiting for it to be issued keeps the device's order fixed): the device finds it
+          // there instead of idling through the result's delivery, the host's hand-over and a reset.
+          if (next) await next.lastSent;
+          cur = next;
+          next = cur && canStep(steps + 1) ? launch(steps + 1) : undefined;
+        } else {
+          cur = canStep(steps) ? launch(steps) : undefined;
+        }
       }
     } catch (e) {
-      // A pass launched ahead still finishes on the device; its rejection is not this error.
-      await next?.pass.catch(() => undefined);
+      // Passes launched ahead still finish on the device; their rejections are not this error.
+      await Promise.all([cur?.pass.catch(() => undefined), next?.pass.catch(() => undefined)]);
       throw e;
     }
     const { probabilities, samples } = await model.predict(data.test.x, data.test.count, onDevice, evalRows);
@@ -300,12 +315,12 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     throw e;
   } finally {
     optimizer.dispose();
-    ahead?.dispose();
+    for (const a of ahead) a.dispose();
   }
 }
 
-/** One training batch and its pass under way; `sent` settles once its first segment is issued (or the pass ended). */
-interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; pass: Promise<ChainPass> }
+/** One training batch and its pass under way; `sent` and `lastSent` settle once its first and its last physical layer's segment is issued (or the pass ended). */
+interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; lastSent: Promise<void>; pass: Promise<ChainPass> }
 
 /**
  * `ahead` given `model`'s parameters and normalisations as they are now. Variable.assign shares the
