@@ -19,21 +19,29 @@
  * takes the gradient of the recorded pass (model.ts). Test accuracy and cross-entropy are measured
  * through the devices.
  *
- * Pipelining (`pipeline`, pat, oracle and classic): batch b+1 is launched as soon as batch b's
- * pass is recorded, before b's step, so the device measures b+1 while the host computes b's
- * gradient, Adam step and refits. Within a pass the layers stay sequential (layer k+1's drives
- * need layer k's responses); the overlap is across batches. b+1's forward pass runs on a copy of
- * the parameters taken at its launch (`ahead`, sharing the variables' buffers, which Adam replaces
- * rather than overwrites), so every one of its layers' drives is computed with the parameters
- * before step b, exactly one step stale whatever the timing: which parameters a measurement used
- * depends on indices only, like pat.ts's episodes. Its gradient is taken with the VJP at the
- * drives actually sent (the measured point) and the current digital layers' Jacobian, as pat.ts
- * does. The host starts step b only once b+1's first segment is issued: the step is synchronous,
- * and the reset's answer and the send would otherwise wait behind it with the device idle. The
- * device sees the same segments in the same order on every run (one pass in flight at a time),
- * batches are drawn in step order and the budget is checked at the same sample counts as without
- * the pipeline, so a seed gives the same result whatever the timing. classic's digital layers are
- * frozen, so its drives are not stale at all and the pipeline changes only its timing.
+ * Pipelining (`pipeline`, pat, oracle and classic): the device measures batch b+1 while the host
+ * computes batch b's gradient, Adam step and refits. Batch b+1 is launched once step b-1 is taken
+ * and batch b's last physical layer's segment is issued (batch 1: once batch 0's pass, which
+ * calibrates the normalisations, is recorded), so its first segment is queued on the device
+ * behind b's last one and the device does not idle through the result's delivery, the host's
+ * hand-over and the reset's round trip. Within a pass the layers stay sequential (layer k+1's
+ * drives need layer k's responses); the overlap is across batches. b+1's forward pass runs on a
+ * copy of the parameters taken at its launch (two alternating copies, sharing the variables'
+ * buffers, which Adam replaces rather than overwrites), so every one of its layers' drives is
+ * computed with the parameters before step b: exactly one step stale whatever the timing, as in
+ * pat.ts, where the same gate fixes which step each episode follows. Its gradient is taken with
+ * the VJP at the drives actually sent (the measured point) and the current digital layers'
+ * Jacobian, as pat.ts does. The host starts step b only once b+1's first segment is issued: the
+ * step is synchronous, and the reset's answer and the send would otherwise wait behind it with the
+ * device idle. Determinism: batches are drawn in step order, each pass's segments are issued whole
+ * and in batch order (the device sees the same segments in the same order on every run), and a
+ * pass launched ahead is committed to the budget at its nominal cost, so the budget admits the
+ * same steps as without the pipeline. classic's digital layers are frozen, so its drives are not
+ * stale at all and the pipeline changes only its timing. What one batch measured ahead cannot
+ * hide is host work longer than a pass: pat's refits every `refitEvery` steps (synchronous, so a
+ * refit waits for the pass measured ahead: no reply is held behind it past the client's timeout),
+ * and every step on a device faster than the host (scripts/bench/chain-utilisation.ts measures
+ * both).
  *
  * ```ts
  * const r = await trainChain({ trainer: 'pat', spec, data, devices: { 'sim:optical': dev }, seed: 1, epochs: 1 });
@@ -238,7 +246,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       // Step 0's pass calibrates the model's normalisations; later pipelined passes run on the snapshot.
       const runner = pipelined && s > 0 ? snapshot(ahead[s % 2], model) : model;
       pending++;
-      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), lastSent: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
+      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), lastSent: Promise.resolve(), settled: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
       if (Number.isNaN(tFirst)) tFirst = performance.now();
       let firstOut!: () => void, lastOut!: () => void;
       const sent = new Promise<void>((res) => { firstOut = res; });
@@ -256,7 +264,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       };
       const pass = runner.run(xb, batch, respond, { calibrate: true });
       const settled = pass.then(() => undefined, () => undefined);
-      return { xb, lb, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), pass };
+      return { xb, lb, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), settled, pass };
     };
     const losses: number[] = [];
     let steps = 0;
@@ -281,6 +289,10 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         if (trainer === 'pat') {
           pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
           if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
+            // A refit is seconds of synchronous work: a reply held behind it past the client's process
+            // timeout would be a spurious state break, re-measured (extra samples, and a result that
+            // depends on timing). So the pass measured ahead is in first.
+            if (next) await next.settled;
             fittable.forEach((sg, k) => sg.fit(buffers[k].examples(), refitOptions(designs[k], refitEpochs, seed + steps)));
           }
         }
@@ -319,8 +331,8 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   }
 }
 
-/** One training batch and its pass under way; `sent` and `lastSent` settle once its first and its last physical layer's segment is issued (or the pass ended). */
-interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; lastSent: Promise<void>; pass: Promise<ChainPass> }
+/** One training batch and its pass under way; `sent` and `lastSent` settle once its first and its last physical layer's segment is issued (or the pass ended), `settled` once the pass ended. */
+interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; lastSent: Promise<void>; settled: Promise<void>; pass: Promise<ChainPass> }
 
 /**
  * `ahead` given `model`'s parameters and normalisations as they are now. Variable.assign shares the
