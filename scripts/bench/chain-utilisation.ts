@@ -125,7 +125,7 @@ async function one(data: ClassSet, variant: string, trainer: ChainTrainerName, r
     });
     // The child's windows are in absolute ms: onto this process's performance.now() scale.
     if (child) windows = (await child.windows()).map(([start, wEnd, count]) => ({ start: start - performance.timeOrigin, end: wEnd - performance.timeOrigin, count }));
-    // Training's windows follow exploration's, which hold exactly its samples (no state breaks in process).
+    // Training's windows follow exploration's, which hold exactly its samples (a state break re-measuring part of it would shift this; a local board has none).
     let skip = r.samples.explore, i = 0;
     while (skip > 0) skip -= windows[i++].count;
     const first = windows[i].start;
