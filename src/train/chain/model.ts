@@ -218,13 +218,14 @@ export class ChainModel {
           h = next;
         } else if (s.kind === 'physical') {
           const drives = tf.tidy(() => tf.clipByValue(h, -1, 1).dataSync() as Float32Array);
+          // Nothing held while the device answers: a pass in flight (pipelined training) leaves the tensor count flat.
+          h.dispose();
           const r = await respond(s, drives, rows);
           if (r.responses.length !== rows * s.outChannels || r.drives.length !== rows * s.inChannels) {
             throw new RangeError(`layers[${s.index}]: the responder returned ${r.responses.length} responses for ${rows} rows of ${s.outChannels} channels`);
           }
           layers.push(r);
           samples += r.samples;
-          h.dispose();
           h = tf.tensor2d(r.responses, [rows, s.outChannels]);
         }
       }

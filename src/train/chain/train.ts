@@ -19,6 +19,30 @@
  * takes the gradient of the recorded pass (model.ts). Test accuracy and cross-entropy are measured
  * through the devices.
  *
+ * Pipelining (`pipeline`, pat, oracle and classic): the device measures batch b+1 while the host
+ * computes batch b's gradient, Adam step and refits. Batch b+1 is launched once step b-1 is taken
+ * and batch b's last physical layer's segment is issued (batch 1: once batch 0's pass, which
+ * calibrates the normalisations, is recorded), so its first segment is queued on the device
+ * behind b's last one and the device does not idle through the result's delivery, the host's
+ * hand-over and the reset's round trip. Within a pass the layers stay sequential (layer k+1's
+ * drives need layer k's responses); the overlap is across batches. b+1's forward pass runs on a
+ * copy of the parameters taken at its launch (two alternating copies, sharing the variables'
+ * buffers, which Adam replaces rather than overwrites), so every one of its layers' drives is
+ * computed with the parameters before step b: exactly one step stale whatever the timing, as in
+ * pat.ts, where the same gate fixes which step each episode follows. Its gradient is taken with
+ * the VJP at the drives actually sent (the measured point) and the current digital layers'
+ * Jacobian, as pat.ts does. The host starts step b only once b+1's first segment is issued: the
+ * step is synchronous, and the reset's answer and the send would otherwise wait behind it with the
+ * device idle. Determinism: batches are drawn in step order, each pass's segments are issued whole
+ * and in batch order (the device sees the same segments in the same order on every run), and a
+ * pass launched ahead is committed to the budget at its nominal cost, so the budget admits the
+ * same steps as without the pipeline. classic's digital layers are frozen, so its drives are not
+ * stale at all and the pipeline changes only its timing. What one batch measured ahead cannot
+ * hide is host work longer than a pass: pat's refits every `refitEvery` steps (synchronous, so a
+ * refit waits for the pass measured ahead: no reply is held behind it past the client's timeout),
+ * and every step on a device faster than the host (scripts/bench/chain-utilisation.ts measures
+ * both).
+ *
  * ```ts
  * const r = await trainChain({ trainer: 'pat', spec, data, devices: { 'sim:optical': dev }, seed: 1, epochs: 1 });
  * console.log(r.test.accuracy, r.deviceSamples);
@@ -74,6 +98,8 @@ export interface ChainTrainOptions {
   evalRows?: number;
   /** pat only: these VJP sources instead of exploring and fitting (one per physical layer; tests give twins). Defaults to none. */
   surrogates?: readonly LayerSurrogate[];
+  /** Measure batch b+1 (one step stale) while the host steps on batch b: pat, oracle, classic (module comment). Defaults to true. */
+  pipeline?: boolean;
   /** Called after every step. */
   onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
 }
@@ -92,6 +118,10 @@ export interface ChainTrainResult {
   surrogates: { layer: number; design: DesignName; heldOutNmse: number; scores: { design: DesignName; heldOutNmse: number }[] }[];
   /** Mean training loss of each tenth of the steps. */
   lossCurve: number[];
+  /** Whether training passes were pipelined across batches. */
+  pipelined: boolean;
+  /** Training steps only: time at least one training measurement was outstanding / wall time from the first training pass to the last step's end (undefined without device passes). */
+  deviceUtilisation?: number;
   seconds: number;
 }
 
@@ -162,6 +192,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const designs: DesignName[] = [];
   const fittable: FittableSurrogate[] = [];
   const optimizer: tf.Optimizer = tf.train.adam(lr);
+  const ahead: ChainModel[] = [];
   try {
     if (trainer === 'pat' && opts.surrogates) {
       if (opts.surrogates.length !== phys.length) throw new RangeError(`surrogates: need one per physical layer (${phys.length}), got ${opts.surrogates.length}`);
@@ -181,54 +212,153 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         surrogates.push({ layer: p.index, design: c.design, heldOutNmse: c.heldOutNmse, scores: c.scores });
       }
     }
-    const respond: Responder = trainer === 'insilico' ? surrogateResponder() : onDevice;
     const vjps = phys.length ? vjpSources(trainer, model, devices, opts.oracle) : [];
     const vars = model.trainable(trainer === 'classic' ? 'readout' : 'all');
+    const pipelined = (opts.pipeline ?? true) && phys.length > 0 && (trainer === 'pat' || trainer === 'oracle' || trainer === 'classic');
+    // Two parameter snapshots: a pass may still be finishing on one while the next is launched on the other.
+    if (pipelined) for (let i = 0; i < 2; i++) ahead.push(ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed }));
     const n = data.train.count, f = data.features;
     const planned = Math.floor((epochs * n) / batch);
     const order = Int32Array.from({ length: n }, (_, i) => i);
     const shuffle = rng.fork('shuffle');
-    const xb = new Float32Array(batch * f), lb = new Uint8Array(batch);
-    const losses: number[] = [];
-    let steps = 0;
-    for (; steps < planned; steps++) {
-      const stepCost = trainer === 'insilico' ? 0 : batch * phys.length;
-      if (opts.budget !== undefined && used() + stepCost + testCost > opts.budget) break;
-      const at = (steps * batch) % n;
+    const stepCost = trainer === 'insilico' ? 0 : batch * phys.length;
+    // A pass launched but not yet counted is committed at its nominal cost, so the budget admits the
+    // same steps pipelined or not (they differ only if a state break made a pass re-measure).
+    let pending = 0;
+    const canStep = (s: number): boolean => s < planned && !(opts.budget !== undefined && used() + (pending + 1) * stepCost + testCost > opts.budget);
+    // Time with at least one training measurement outstanding.
+    let outstanding = 0, busySince = 0, busy = 0, tFirst = NaN, tLast = NaN;
+    const measuring = (on: boolean): void => {
+      const t = performance.now();
+      if (on && outstanding++ === 0) busySince = t;
+      if (!on && --outstanding === 0) busy += t - busySince;
+    };
+    const launch = (s: number): Launched => {
+      // Batches are drawn in step order (launches are), so the shuffle does not depend on the pipeline.
+      const at = (s * batch) % n;
       if (at < batch) shuffleInPlace(order, shuffle);
+      const xb = new Float32Array(batch * f), lb = new Uint8Array(batch);
       for (let i = 0; i < batch; i++) {
         const e = order[(at + i) % n];
         xb.set(data.train.x.subarray(e * f, (e + 1) * f), i * f);
         lb[i] = data.train.labels[e];
       }
-      const pass = await model.run(xb, batch, respond, { calibrate: true });
-      counts.train += pass.samples;
-      const loss = tf.tidy(() => {
-        const { value, grads } = gradsOf(model, xb, lb, pass, vjps, vars);
-        optimizer.applyGradients(grads);
-        return value.dataSync()[0];
-      });
-      losses.push(loss);
-      if (trainer === 'pat') {
-        pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
-        if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
-          fittable.forEach((s, k) => s.fit(buffers[k].examples(), refitOptions(designs[k], refitEpochs, seed + steps)));
+      // Step 0's pass calibrates the model's normalisations; later pipelined passes run on the snapshot.
+      const runner = pipelined && s > 0 ? snapshot(ahead[s % 2], model) : model;
+      pending++;
+      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), lastSent: Promise.resolve(), settled: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
+      if (Number.isNaN(tFirst)) tFirst = performance.now();
+      let firstOut!: () => void, lastOut!: () => void;
+      const sent = new Promise<void>((res) => { firstOut = res; });
+      const lastSent = new Promise<void>((res) => { lastOut = res; });
+      const last = phys[phys.length - 1]?.index;
+      const respond: Responder = async (stage, drives) => {
+        const device = devices[stage.device];
+        measuring(true);
+        try {
+          const m = await measure(device, drives, { onSent: () => { firstOut(); if (stage.index === last) lastOut(); } });
+          return { drives: m.drives, responses: m.responses, samples: m.samples };
+        } finally {
+          measuring(false);
+        }
+      };
+      const pass = runner.run(xb, batch, respond, { calibrate: true });
+      const settled = pass.then(() => undefined, () => undefined);
+      return { xb, lb, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), settled, pass };
+    };
+    const losses: number[] = [];
+    let steps = 0;
+    let cur = canStep(0) ? launch(0) : undefined;
+    let next: Launched | undefined;
+    try {
+      while (cur) {
+        const pass = await cur.pass;
+        pending--;
+        counts.train += pass.samples;
+        // Batch 1 waits for batch 0's pass, which calibrates the normalisations every later pass uses.
+        if (pipelined && steps === 0 && canStep(1)) next = launch(1);
+        if (next) await next.sent;
+        // Pipelined, the graph's drives are the current parameters' and the pass's one step older: the VJP is taken where the device was measured.
+        const at = pipelined ? atSent(vjps, pass) : () => vjps;
+        const loss = tf.tidy(() => {
+          const { value, grads } = gradsOf(model, cur!.xb, cur!.lb, pass, at(), vars);
+          optimizer.applyGradients(grads);
+          return value.dataSync()[0];
+        });
+        losses.push(loss);
+        if (trainer === 'pat') {
+          pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
+          if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
+            // A refit is seconds of synchronous work: a reply held behind it past the client's process
+            // timeout would be a spurious state break, re-measured (extra samples, and a result that
+            // depends on timing). So the pass measured ahead is in first.
+            if (next) await next.settled;
+            fittable.forEach((sg, k) => sg.fit(buffers[k].examples(), refitOptions(designs[k], refitEpochs, seed + steps)));
+          }
+        }
+        steps++;
+        tLast = performance.now();
+        opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used() });
+        if (pipelined) {
+          // Batch steps+1, with the parameters of the step just taken, is queued behind batch steps' last
+          // segment (waiting for it to be issued keeps the device's order fixed): the device finds it
+          // there instead of idling through the result's delivery, the host's hand-over and a reset.
+          if (next) await next.lastSent;
+          cur = next;
+          next = cur && canStep(steps + 1) ? launch(steps + 1) : undefined;
+        } else {
+          cur = canStep(steps) ? launch(steps) : undefined;
         }
       }
-      opts.onStep?.({ step: steps, steps: planned, loss, samples: used() });
+    } catch (e) {
+      // Passes launched ahead still finish on the device; their rejections are not this error.
+      await Promise.all([cur?.pass.catch(() => undefined), next?.pass.catch(() => undefined)]);
+      throw e;
     }
     const { probabilities, samples } = await model.predict(data.test.x, data.test.count, onDevice, evalRows);
     counts.evaluate += samples;
     const test = classMetrics(probabilities, data.test.labels, data.classes);
     const tenth = Math.max(1, Math.ceil(losses.length / 10));
     const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth)));
-    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, seconds: (performance.now() - t0) / 1000 };
+    const deviceUtilisation = trainer === 'insilico' || trainer === 'digital' || !(tLast > tFirst) ? undefined : busy / (tLast - tFirst);
+    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, pipelined, deviceUtilisation, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     model.dispose();
     throw e;
   } finally {
     optimizer.dispose();
+    for (const a of ahead) a.dispose();
   }
+}
+
+/** One training batch and its pass under way; `sent` and `lastSent` settle once its first and its last physical layer's segment is issued (or the pass ended), `settled` once the pass ended. */
+interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; lastSent: Promise<void>; settled: Promise<void>; pass: Promise<ChainPass> }
+
+/**
+ * `ahead` given `model`'s parameters and normalisations as they are now. Variable.assign shares the
+ * buffer, and Adam assigns new tensors to the model's variables rather than writing into theirs,
+ * so `ahead` keeps these values while the model steps.
+ */
+function snapshot(ahead: ChainModel, model: ChainModel): ChainModel {
+  model.stages.forEach((s, i) => {
+    const a = ahead.stages[i];
+    if (s.kind === 'physical' || a.kind === 'physical') return;
+    a.dense.w.assign(s.dense.w);
+    a.dense.b.assign(s.dense.b);
+    a.dense.shift = s.dense.shift;
+    a.dense.scale = s.dense.scale;
+    a.dense.calibrated = s.dense.calibrated;
+  });
+  return ahead;
+}
+
+/** Each VJP source evaluated at the drives the pass sent, whatever drives the graph hands it (call inside a tidy). */
+function atSent(vjps: readonly DeviceSurrogate[], pass: ChainPass): () => DeviceSurrogate[] {
+  return () => vjps.map((v, k) => {
+    const l = pass.layers[k];
+    const sent = tf.tensor2d(l.drives, [pass.rows, l.drives.length / pass.rows]);
+    return { vjpSeq: (_d: tf.Tensor2D, dy: tf.Tensor2D, ctx?: Parameters<DeviceSurrogate['vjpSeq']>[2]) => v.vjpSeq(sent, dy, ctx) };
+  });
 }
 
 /** Measures `rows` uniform random drive rows on the layer's device into its buffer, in segments of `segmentRows`. @returns samples spent */

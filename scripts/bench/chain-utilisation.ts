@@ -1,0 +1,175 @@
+/**
+ * Device utilisation of chain training (issue 12), sequential vs pipelined in one run
+ * (src/train/chain/train.ts `pipeline`):
+ *
+ *   node dist/scripts/bench/chain-utilisation.js [--task synthetic|mnist] [--variants one,two] [--trainers pat,oracle,classic]
+ *        [--rates 1000,10000] [--seeds 1] [--epochs 1] [--batch 64] [--train 2000] [--test 1000] [--explore 1000] [--refit-every 50] [--board tcp|inproc]
+ *
+ * The device is sim:optical (64 SLM phases in, 128 camera pixels out) paced like the camera
+ * (pacing.samplePeriod: each RESULT is held until count / frameRateHz of wall time has passed
+ * since its batch started), at its own 1000 frames/s and at the faster rates --rates names
+ * (frameRateHz override). With --board tcp (the default) the board runs in its own process behind
+ * a local TCP port (harness.ts startSimChild), as a real board has its own clock and core; with
+ * --board inproc it shares this thread, so it cannot take a batch, nor release a paced RESULT,
+ * while the host computes a step, and pipelining has little to overlap (a diagnostic). The
+ * oracle's twin is a local model built from the same profile, seed and overrides. Chains: one = 64 tanh | sim:optical | softmax; two = 64 tanh | sim:optical |
+ * 64 tanh | sim:optical | softmax; the task synthetic-classes (16 features, 4 classes, seeded) or
+ * MNIST (784 pixels, 10 classes, tasks/mnist.ts).
+ *
+ * Two utilisation figures per run, over the training steps only (exploration, the first surrogate
+ * fit and the test evaluation excluded):
+ * - host: ChainTrainResult.deviceUtilisation, the union of the intervals during which a training
+ *   measurement was outstanding (train.ts, as pat.ts measures it) over the wall time from the first
+ *   training pass to the last step's end;
+ * - sim: the simulator's own paced windows of the training batches (each PROCESS recorded with
+ *   start = max(arrival, previous end), end = start + count x period, the simulator's rule), their
+ *   union clipped to [first training batch, last step's end], over that wall time.
+ * - steady: the sim figure over the steps after step 0 (kernel warm-up, and the one pass that is
+ *   never pipelined) that do not end in one of pat's refits (every --refit-every steps, seconds of
+ *   host work that one batch measured ahead cannot hide): what the pipeline does between refits.
+ * Then per (chain, trainer, rate) the ratios pipelined / sequential of sim utilisation and of
+ * training wall time, and both test accuracies (the device is seeded and optical has no drift,
+ * so each row is reproducible; pipelined steps are one step stale, hence a different trajectory).
+ */
+import { cpus } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { DeviceClient } from '../../src/device/client.js';
+import { createSim, openSimLink } from '../../src/sim/serve.js';
+import { openLink } from '../../src/transport/index.js';
+import { type SimChild, startSimChild } from './harness.js';
+import { selectBackend } from '../../src/core/backend.js';
+import type { ClassSet } from '../../src/tasks/classes.js';
+import { loadMnist } from '../../src/tasks/mnist.js';
+import { syntheticClasses } from '../../src/tasks/synthetic-classes.js';
+import { trainChain, type ChainTrainerName } from '../../src/train/chain/train.js';
+import type { ModelSpec } from '../../src/train/chain/spec-types.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, d: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : d;
+};
+const task = flag('task', 'synthetic');
+if (task !== 'synthetic' && task !== 'mnist') throw new RangeError(`--task must be synthetic or mnist, got '${task}'`);
+const variants = flag('variants', 'one,two').split(',');
+const trainers = flag('trainers', 'pat').split(',') as ChainTrainerName[];
+const rates = flag('rates', '1000,10000').split(',').map(Number);
+const seeds = flag('seeds', '1').split(',').map(Number);
+const epochs = Number(flag('epochs', '1'));
+const batchSize = Number(flag('batch', '64'));
+const nTrain = Number(flag('train', '2000'));
+const nTest = Number(flag('test', '1000'));
+const exploreRows = Number(flag('explore', '1000'));
+const refitEvery = Number(flag('refit-every', '50'));
+const board = flag('board', 'tcp');
+if (board !== 'tcp' && board !== 'inproc') throw new RangeError(`--board must be tcp or inproc, got '${board}'`);
+
+const DEVICE = 'sim:optical';
+const SPECS: Record<string, ModelSpec> = {
+  one: { layers: [
+    { kind: 'digital', units: 64, activation: 'tanh' },
+    { kind: 'physical', device: DEVICE, surrogate: 'auto' },
+    { kind: 'readout', type: 'softmax' },
+  ] },
+  two: { layers: [
+    { kind: 'digital', units: 64, activation: 'tanh' },
+    { kind: 'physical', device: DEVICE, surrogate: 'auto' },
+    { kind: 'digital', units: 64, activation: 'tanh' },
+    { kind: 'physical', device: DEVICE, surrogate: 'auto' },
+    { kind: 'readout', type: 'softmax' },
+  ] },
+};
+for (const v of variants) if (!SPECS[v]) throw new RangeError(`--variants: unknown variant '${v}' (one, two)`);
+
+const backend = await selectBackend('wasm');
+
+interface Window { start: number; end: number; count: number }
+/** Union length of windows (sorted and disjoint by the simulator's rule) clipped to [a, b]. */
+function busyIn(ws: Window[], a: number, b: number): number {
+  let s = 0;
+  for (const w of ws) s += Math.max(0, Math.min(w.end, b) - Math.max(w.start, a));
+  return s;
+}
+
+interface Row { variant: string; trainer: string; rate: number; seed: number; pipeline: boolean; host: number; sim: number; steady: number; wall: number; steps: number; msPerStep: number; accuracy: number; samples: number }
+const rows: Row[] = [];
+
+async function one(data: ClassSet, variant: string, trainer: ChainTrainerName, rate: number, seed: number, pipeline: boolean): Promise<Row> {
+  const overrides = { frameRateHz: rate };
+  const period = 1e3 / rate;
+  let windows: Window[] = [];
+  let client: DeviceClient, child: SimChild | undefined;
+  if (board === 'tcp') {
+    child = await startSimChild('optical', seed, 'paced', overrides, 'tcp');
+    client = await DeviceClient.connect(await openLink(child.path), { twin: createSim('optical', { seed, overrides }).model });
+  } else {
+    const { link, device: sim } = openSimLink('optical', { seed, overrides, device: { pacing: { samplePeriod: true } } });
+    let lastEnd = 0;
+    // Every PROCESS with its paced window (the same rule as SimDevice.process, and sim-child.ts's).
+    const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
+    const orig = dev.process.bind(sim);
+    dev.process = (seq, p) => {
+      const start = Math.max(performance.now(), lastEnd);
+      lastEnd = start + p.count * period;
+      windows.push({ start, end: lastEnd, count: p.count });
+      orig(seq, p);
+    };
+    client = await DeviceClient.connect(link, { twin: sim.model });
+  }
+  try {
+    let end = NaN;
+    const stepEnds: number[] = [];
+    const r = await trainChain({
+      trainer, spec: SPECS[variant], data, devices: { [DEVICE]: client }, seed, epochs, batchSize, learningRate: 2e-3, exploreRows, refitEvery, oracle: 'rows', pipeline,
+      onStep: () => { end = performance.now(); stepEnds.push(end); },
+    });
+    // The child's windows are in absolute ms: onto this process's performance.now() scale.
+    if (child) windows = (await child.windows()).map(([start, wEnd, count]) => ({ start: start - performance.timeOrigin, end: wEnd - performance.timeOrigin, count }));
+    // Training's windows follow exploration's, which hold exactly its samples (a state break re-measuring part of it would shift this; a local board has none).
+    let skip = r.samples.explore, i = 0;
+    while (skip > 0) skip -= windows[i++].count;
+    const first = windows[i].start;
+    const train = windows.slice(i);
+    let sBusy = 0, sWall = 0;
+    for (let k = 1; k < stepEnds.length; k++) {
+      if (trainer === 'pat' && (k + 1) % refitEvery === 0) continue;
+      sBusy += busyIn(train, stepEnds[k - 1], stepEnds[k]);
+      sWall += stepEnds[k] - stepEnds[k - 1];
+    }
+    const row: Row = {
+      variant, trainer, rate, seed, pipeline, host: r.deviceUtilisation ?? NaN, sim: busyIn(train, first, end) / (end - first), steady: sBusy / sWall,
+      wall: (end - first) / 1e3, steps: r.steps, msPerStep: (end - first) / r.steps, accuracy: r.test.accuracy, samples: r.deviceSamples,
+    };
+    r.model.dispose();
+    return row;
+  } finally {
+    await client.close();
+    await child?.close();
+  }
+}
+
+for (const seed of seeds) {
+  const data = task === 'mnist' ? loadMnist({ trainCount: nTrain, testCount: nTest, seed }) : syntheticClasses({ seed, trainCount: nTrain, testCount: nTest });
+  for (const variant of variants) {
+    for (const trainer of trainers) {
+      for (const rate of rates) {
+        for (const pipeline of [false, true]) {
+          const row = await one(data, variant, trainer, rate, seed, pipeline);
+          rows.push(row);
+          console.log(JSON.stringify({ ...row, host: +row.host.toFixed(4), sim: +row.sim.toFixed(4), steady: +row.steady.toFixed(4), wall: +row.wall.toFixed(2), msPerStep: +row.msPerStep.toFixed(1) }));
+        }
+      }
+    }
+  }
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+console.log(`\nchain device utilisation, ${task === 'mnist' ? 'MNIST' : 'synthetic-classes'} (${nTrain} train / ${nTest} test), paced sim:optical ${board === 'tcp' ? 'in its own process behind a local TCP port' : 'in this process'}, ${epochs} epoch(s), batch ${batchSize} (${batchSize / 1} frames per layer per step), explore ${exploreRows}, backend ${backend.detail}\n`);
+console.log('| chain | trainer | frames/s | seed | sim util seq | sim util pipe | ratio | steady seq | steady pipe | host util seq | host util pipe | ms/step seq | ms/step pipe | wall ratio | acc seq | acc pipe |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const s of rows.filter((x) => !x.pipeline)) {
+  const p = rows.find((x) => x.pipeline && x.variant === s.variant && x.trainer === s.trainer && x.rate === s.rate && x.seed === s.seed)!;
+  console.log(`| ${s.variant} | ${s.trainer} | ${s.rate} | ${s.seed} | ${pct(s.sim)} | ${pct(p.sim)} | ${(p.sim / s.sim).toFixed(2)} | ${pct(s.steady)} | ${pct(p.steady)} | ${pct(s.host)} | ${pct(p.host)} | ${s.msPerStep.toFixed(1)} | ${p.msPerStep.toFixed(1)} | ${(p.wall / s.wall).toFixed(2)} | ${pct(s.accuracy)} | ${pct(p.accuracy)} |`);
+}
+console.log(`\n(ratio: pipelined / sequential sim-side utilisation; steady: sim-side, steps after the first that end in no refit; wall ratio: pipelined / sequential training wall time, same steps)`);
+console.log(`${new Date().toISOString()}  ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}  node ${process.version}  tensors left ${tf.memory().numTensors}`);
