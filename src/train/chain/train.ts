@@ -63,6 +63,7 @@ import { deviceResponder, surrogateResponder } from './responders.js';
 import { RowTwinGradient } from './row-twin.js';
 import { PairBuffer, candidateDesigns, chooseSurrogate, refitOptions } from './layer-surrogate.js';
 import type { ModelSpec, PhysicalLayerSpec } from './spec-types.js';
+import { CHAIN_CHECKPOINT_FORMAT, type ChainCheckpoint } from './checkpoint.js';
 
 export type ChainTrainerName = 'pat' | 'oracle' | 'digital' | 'classic' | 'insilico';
 export const CHAIN_TRAINERS: readonly ChainTrainerName[] = ['pat', 'oracle', 'digital', 'classic', 'insilico'];
@@ -100,6 +101,12 @@ export interface ChainTrainOptions {
   surrogates?: readonly LayerSurrogate[];
   /** Measure batch b+1 (one step stale) while the host steps on batch b: pat, oracle, classic (module comment). Defaults to true. */
   pipeline?: boolean;
+  /** Continue from this checkpoint (checkpoint.ts: what comes back and what does not): its model, surrogates, Adam state, steps and samples; the shuffle is replayed from the seed. */
+  resume?: ChainCheckpoint;
+  /** Steps between checkpoints handed to `onCheckpoint`. Defaults to 50. */
+  checkpointEvery?: number;
+  /** Called with a checkpoint every `checkpointEvery` steps (after the step and any refit). */
+  onCheckpoint?: (c: ChainCheckpoint) => void;
   /** Called after every step. */
   onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
 }
@@ -175,26 +182,37 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const refitEpochs = int(opts.refitEpochs ?? 2, 'refitEpochs', 0);
   const replay = int(opts.replay ?? 8192, 'replay', 2);
   const evalRows = int(opts.evalRows ?? 1000, 'evalRows', 1);
+  const checkpointEvery = int(opts.checkpointEvery ?? 50, 'checkpointEvery', 1);
+  const resume = opts.resume;
+  if (resume && (resume.trainer !== trainer || resume.format !== CHAIN_CHECKPOINT_FORMAT)) throw new RangeError(`resume: a ${String(resume.format)} checkpoint of trainer '${resume.trainer}' cannot resume trainer '${trainer}'`);
   checkSplit(data, 'train');
   checkSplit(data, 'test');
   const spec = trainer === 'digital' ? withoutPhysical(opts.spec) : opts.spec;
   const devices = trainer === 'digital' ? {} : opts.devices;
-  const model = ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
+  const model = resume ? resumedModel(resume, data) : ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
   const rng = new Rng(seed);
   const phys = model.physical;
   const onDevice = deviceResponder(devices);
-  const counts = { explore: 0, train: 0, evaluate: 0 };
+  const counts = { explore: resume?.samples.explore ?? 0, train: resume?.samples.train ?? 0, evaluate: 0 };
   const used = (): number => counts.explore + counts.train + counts.evaluate;
   const testCost = data.test.count * phys.length;
   if (opts.budget !== undefined && int(opts.budget, 'budget', 0) < testCost) throw new RangeError(`budget ${opts.budget} is below the ${testCost} samples the test evaluation takes`);
-  const surrogates: ChainTrainResult['surrogates'] = [];
+  const surrogates: ChainTrainResult['surrogates'] = resume ? structuredClone(resume.surrogates) : [];
   const buffers = phys.map((p) => new PairBuffer(p.inChannels, p.outChannels, replay));
   const designs: DesignName[] = [];
   const fittable: FittableSurrogate[] = [];
   const optimizer: tf.Optimizer = tf.train.adam(lr);
   const ahead: ChainModel[] = [];
   try {
-    if (trainer === 'pat' && opts.surrogates) {
+    if (resume) {
+      if (trainer === 'pat' || trainer === 'insilico') {
+        phys.forEach((p, k) => {
+          if (!p.surrogate || !p.design) throw new RangeError(`resume: physical layer ${p.index + 1} has no saved surrogate`);
+          fittable[k] = p.surrogate as FittableSurrogate;
+          designs[k] = p.design as DesignName;
+        });
+      }
+    } else if (trainer === 'pat' && opts.surrogates) {
       if (opts.surrogates.length !== phys.length) throw new RangeError(`surrogates: need one per physical layer (${phys.length}), got ${opts.surrogates.length}`);
       phys.forEach((p, k) => { p.surrogate = opts.surrogates![k]; });
     } else if (trainer === 'pat' || trainer === 'insilico') {
@@ -214,6 +232,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     }
     const vjps = phys.length ? vjpSources(trainer, model, devices, opts.oracle) : [];
     const vars = model.trainable(trainer === 'classic' ? 'readout' : 'all');
+    if (resume) await restoreOptimizer(optimizer, resume.optimizer, vars);
     const pipelined = (opts.pipeline ?? true) && phys.length > 0 && (trainer === 'pat' || trainer === 'oracle' || trainer === 'classic');
     // Two parameter snapshots: a pass may still be finishing on one while the next is launched on the other.
     if (pipelined) for (let i = 0; i < 2; i++) ahead.push(ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed }));
@@ -266,9 +285,12 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       const settled = pass.then(() => undefined, () => undefined);
       return { xb, lb, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), settled, pass };
     };
-    const losses: number[] = [];
-    let steps = 0;
-    let cur = canStep(0) ? launch(0) : undefined;
+    const start = resume?.steps ?? 0;
+    // The batches the first part drew, drawn again: the shuffle continues where it was.
+    for (let s = 0; s < start; s++) if ((s * batch) % n < batch) shuffleInPlace(order, shuffle);
+    const losses: number[] = resume ? [...resume.losses] : [];
+    let steps = start;
+    let cur = canStep(start) ? launch(start) : undefined;
     let next: Launched | undefined;
     try {
       while (cur) {
@@ -276,7 +298,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         pending--;
         counts.train += pass.samples;
         // Batch 1 waits for batch 0's pass, which calibrates the normalisations every later pass uses.
-        if (pipelined && steps === 0 && canStep(1)) next = launch(1);
+        if (pipelined && steps === start && canStep(start + 1)) next = launch(start + 1);
         if (next) await next.sent;
         // Pipelined, the graph's drives are the current parameters' and the pass's one step older: the VJP is taken where the device was measured.
         const at = pipelined ? atSent(vjps, pass) : () => vjps;
@@ -299,6 +321,12 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         steps++;
         tLast = performance.now();
         opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used() });
+        if (opts.onCheckpoint && steps % checkpointEvery === 0 && steps < planned) {
+          opts.onCheckpoint({
+            format: CHAIN_CHECKPOINT_FORMAT, trainer, seed, steps, samples: { explore: counts.explore, train: counts.train },
+            losses: [...losses], surrogates: structuredClone(surrogates), model: model.toJSON(), optimizer: await optimizerState(optimizer),
+          });
+        }
         if (pipelined) {
           // Batch steps+1, with the parameters of the step just taken, is queued behind batch steps' last
           // segment (waiting for it to be issued keeps the device's order fixed): the device finds it
@@ -328,6 +356,42 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   } finally {
     optimizer.dispose();
     for (const a of ahead) a.dispose();
+  }
+}
+
+/** The model a checkpoint holds, checked against the task it resumes on. */
+function resumedModel(c: ChainCheckpoint, data: ClassSet): ChainModel {
+  const m = ChainModel.fromJSON(c.model);
+  if (m.features !== data.features || m.classes !== data.classes) {
+    m.dispose();
+    throw new RangeError(`resume: the checkpoint's chain takes ${m.features} features to ${m.classes} classes; the task has ${data.features} and ${data.classes}`);
+  }
+  return m;
+}
+
+/** Adam's step count and moments as plain numbers (tf.Optimizer.getWeights order). */
+async function optimizerState(optimizer: tf.Optimizer): Promise<ChainCheckpoint['optimizer']> {
+  const weights = await optimizer.getWeights();
+  // The first is the step count, a fresh scalar; the rest are the optimizer's own variables.
+  const out = weights.map((w) => ({ name: w.name, shape: [...w.tensor.shape], values: Array.from(w.tensor.dataSync()) }));
+  weights[0]?.tensor.dispose();
+  return out;
+}
+
+/** Puts a checkpoint's Adam state back, refused unless it holds one first and one second moment per variable, shaped like it. */
+async function restoreOptimizer(optimizer: tf.Optimizer, saved: ChainCheckpoint['optimizer'], vars: readonly tf.Variable[]): Promise<void> {
+  if (saved.length === 0) return;
+  if (saved.length !== 1 + 2 * vars.length) throw new RangeError(`resume: the optimizer state holds ${saved.length} tensors; this chain's ${vars.length} variables need ${1 + 2 * vars.length}`);
+  saved.slice(1).forEach((w, i) => {
+    const v = vars[i % vars.length];
+    if (w.shape.join('x') !== v.shape.join('x')) throw new RangeError(`resume: optimizer tensor ${w.name} is ${w.shape.join('x')}, its variable ${v.shape.join('x')}`);
+  });
+  const tensors = saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) }));
+  try {
+    await optimizer.setWeights(tensors);
+  } finally {
+    // setWeights makes its own variables of them.
+    for (const t of tensors) t.tensor.dispose();
   }
 }
 
