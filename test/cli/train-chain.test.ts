@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rhil as run } from './rhil.js';
+import { CLI_MAIN, rhil as run } from './rhil.js';
+import { getRun, listRuns, openRecordDb, readArtifact, readMetrics } from '../../src/record/index.js';
 import { describeChain, parseModelSpec, simDeviceWidths } from '../../src/train/chain/spec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rhil-chain-'));
@@ -75,6 +78,58 @@ test('the example specs the README points to parse and connect', () => {
     const s = parseModelSpec(readFileSync(join(where, f), 'utf8'), f, simDeviceWidths);
     assert.match(describeChain(s, { inputWidth: 784, outputWidth: 10, devices: simDeviceWidths }), /^digital 784->64 tanh \| physical sim:optical 64->128/);
   }
+});
+
+test('SIGINT stops a chain run: interrupted, exit 130, resume offered; --resume continues from the checkpoint as a new run to the planned steps', async () => {
+  const db = join(dir, 'r.db'), out = join(dir, 'resumed.json');
+  const f = spec('resume.yaml', OPTICAL);
+  const env = { ...process.env };
+  delete env.RHIL_DB;
+  // 20 epochs: 625 steps of 64 (2,000 training examples), long enough to be stopped once a checkpoint is in the database.
+  const child = spawn(process.execPath, [CLI_MAIN, 'train', '--model-spec', f, '--trainer', 'classic', '--epochs', '20', '--checkpoint-every', '5', '--db', db], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const exited = once(child, 'exit');
+  const checkpointed = (): boolean => {
+    if (!/^recording run 1/m.test(stdout)) return false;
+    const d = openRecordDb(db, { readonly: true });
+    try { return readArtifact(d, 1, 'checkpoint') !== null; } finally { d.close(); }
+  };
+  for (let i = 0; i < 600 && !checkpointed(); i++) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const [code] = await exited as [number | null];
+  assert.is(code, 130, stderr);
+  const m = /interrupted after (\d+) steps; run 1 marked interrupted; resume with: rhil train --resume 1 --db \S+/.exec(stderr);
+  assert.ok(m, stderr);
+  const d = openRecordDb(db, { readonly: true });
+  const ckpt = (() => {
+    try {
+      assert.is(getRun(d, 1)!.status, 'interrupted');
+      return readArtifact(d, 1, 'checkpoint')!.json as { steps: number };
+    } finally { d.close(); }
+  })();
+  assert.ok(ckpt.steps >= 5 && ckpt.steps % 5 === 0 && ckpt.steps <= Number(m![1]), `${ckpt.steps} of ${m![1]}`);
+
+  const refused = await run(['train', '--resume', '1', '--db', db, '--epochs', '3']);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /--resume 1: run 1 is a chain run, continued as it was configured; drop --epochs/);
+
+  const r = await run(['train', '--resume', '1', '--db', db, '--out', out]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`resuming run 1 from its checkpoint after step ${ckpt.steps}`));
+  assert.match(r.stdout, /^test accuracy [0-9.]+, cross-entropy [0-9.]+ \(synthetic-classes, chain, classic, seed 1/m);
+  const d2 = openRecordDb(db, { readonly: true });
+  try {
+    const [latest] = listRuns(d2, { kind: 'train' });
+    const again = getRun(d2, latest.id)!;
+    assert.is(again.status, 'completed');
+    assert.is((again.config as { resumedFrom: number }).resumedFrom, 1);
+    const steps = readMetrics(d2, again.id, 'loss').map((p) => p.step);
+    assert.is(steps[0], ckpt.steps);
+    assert.is(steps[steps.length - 1], 624);
+  } finally { d2.close(); }
+  assert.is((JSON.parse(readFileSync(out, 'utf8')) as { steps: number }).steps, 625);
 });
 
 test.run();

@@ -15,10 +15,34 @@ import { ModelSpecError, checkModelSpec, describeChain, parseModelSpec } from '.
 import { CHAIN_TRAINERS, type ChainTrainerName, trainChain } from '../../train/chain/train.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { Progress } from '../progress.js';
-import { UsageError } from '../util.js';
+import { UsageError, defaultDbPath } from '../util.js';
+import { type ChainCheckpoint, parseChainCheckpoint } from '../../train/chain/checkpoint.js';
 
 /** What a chain model file holds: the chain, how it was trained, and what it scored. */
 export const CHAIN_FILE_KIND = 'rhil-chain-model/1';
+
+/** Steps between a chain run's checkpoints unless --checkpoint-every says otherwise: a checkpoint is the whole model and Adam's moments, so not every step. */
+export const CHAIN_CHECKPOINT_EVERY = 50;
+
+/** A chain run's stored config: what `--resume` continues it with. */
+export interface ChainRunConfig {
+  modelSpec: ModelSpec;
+  specFile: string;
+  task: string;
+  trainer: ChainTrainerName;
+  seed: number;
+  epochs: number;
+  budget: number | null;
+  devices: string[];
+  backend: string;
+  checkpointEvery: number;
+  resumedFrom?: number;
+}
+
+/** Whether a train run's stored config is a chain run's. */
+export function isChainConfig(c: unknown): c is ChainRunConfig {
+  return typeof c === 'object' && c !== null && typeof (c as { modelSpec?: unknown }).modelSpec === 'object';
+}
 
 export interface ChainRunArgs {
   specFile: string;
@@ -31,6 +55,10 @@ export interface ChainRunArgs {
   out?: string;
   db?: string;
   json: boolean;
+  /** Steps between checkpoints. Defaults to CHAIN_CHECKPOINT_EVERY. */
+  checkpointEvery?: number;
+  /** Continue this recorded run from its checkpoint (its config decides spec, task, trainer, seed, epochs and budget). */
+  resume?: { id: number; config: ChainRunConfig; checkpoint: unknown };
 }
 
 /** Reads and checks a model-spec file: a one-line usage error (exit 2) naming the file, layer and field. */
@@ -45,6 +73,16 @@ export function readModelSpec(file: string): ModelSpec {
     return parseModelSpec(text, file);
   } catch (e) {
     if (e instanceof ModelSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** A resumed run's stored spec, checked as a spec file is (a database is untrusted input too). */
+function checkedStoredSpec(config: ChainRunConfig, id: number): ModelSpec {
+  try {
+    return checkModelSpec(config.modelSpec, undefined, { file: `run ${id}'s model spec` });
+  } catch (e) {
+    if (e instanceof ModelSpecError) throw new UsageError(`--resume ${id}: ${e.message}`);
     throw e;
   }
 }
@@ -71,14 +109,26 @@ export async function closeAll(devices: Record<string, Device>): Promise<void> {
 }
 
 export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
-  const spec = readModelSpec(a.specFile);
-  const task = a.task ?? spec.task;
+  const prev = a.resume?.config;
+  const spec = prev ? checkedStoredSpec(prev, a.resume!.id) : readModelSpec(a.specFile);
+  const task = prev?.task ?? a.task ?? spec.task;
   if (task === undefined) throw new UsageError(`--model-spec ${a.specFile}: no task: give --task or a 'task' field (${CLASS_TASK_NAMES.join(', ')})`);
   if (!isClassTask(task)) {
     throw new UsageError(`--model-spec: task '${task}' is not a classification task (${CLASS_TASK_NAMES.join(', ')}); chains for a time series are not supported yet`);
   }
-  const trainer = (a.trainer ?? 'pat') as ChainTrainerName;
+  const trainer = (prev?.trainer ?? a.trainer ?? 'pat') as ChainTrainerName;
   if (!CHAIN_TRAINERS.includes(trainer)) throw new UsageError(`--trainer ${trainer} does not train a chain (${CHAIN_TRAINERS.join(', ')})`);
+  let checkpoint: ChainCheckpoint | undefined;
+  if (a.resume) {
+    try {
+      checkpoint = parseChainCheckpoint(a.resume.checkpoint, trainer);
+    } catch (e) {
+      throw new UsageError(`--resume ${a.resume.id}: ${(e as Error).message}; start a new run`);
+    }
+  }
+  const epochs = prev ? prev.epochs : a.epochs ?? 1;
+  const budget = prev ? prev.budget ?? undefined : a.budget;
+  const checkpointEvery = a.checkpointEvery ?? CHAIN_CHECKPOINT_EVERY;
   const say = (s: string) => { if (!a.json) console.log(s); };
   const backend = await selectBackend(a.backend);
   say(`backend ${backend.detail}`);
@@ -95,25 +145,37 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
     for (const [name, d] of Object.entries(devices)) say(`device ${name}: ${d.info.vendor} ${d.info.model}, ${d.info.inChannels} in, ${d.info.outChannels} out`);
     say(`chain ${describeChain(spec, { inputWidth: data.features, outputWidth: data.classes, devices: (n) => devices[n]?.info })}`);
     say(`task ${task}: ${data.train.count} training and ${data.test.count} test examples, ${data.classes} classes (${data.source})`);
-    const config = { modelSpec: spec, specFile: resolvePath(a.specFile), task, trainer, seed: a.seed, epochs: a.epochs ?? 1, budget: a.budget ?? null, devices: Object.keys(devices), backend: a.backend ?? 'auto' };
+    const config: ChainRunConfig = {
+      modelSpec: spec, specFile: prev ? prev.specFile : resolvePath(a.specFile), task, trainer, seed: a.seed, epochs, budget: budget ?? null,
+      devices: Object.keys(devices), backend: a.backend ?? 'auto', checkpointEvery, ...(a.resume ? { resumedFrom: a.resume.id } : {}),
+    };
+    if (checkpoint) say(`resuming run ${a.resume!.id} from its checkpoint after step ${checkpoint.steps} (${checkpoint.samples.explore + checkpoint.samples.train} device samples)`);
     const first = Object.values(devices)[0];
     let runId: number | null = null;
     let signal: AbortSignal | undefined;
     let savedTo: string | null = null;
     let progress: Progress | null = null;
+    let lastCheckpoint = checkpoint?.steps ?? 0;
+    let done = lastCheckpoint;
+    const where = a.db !== undefined && a.db !== defaultDbPath() ? ` --db ${a.db}` : '';
     try {
       await withRecordedRun({ db: a.db, kind: 'train', config, seed: a.seed, backend: backend.name, device: first, recordBatches: false }, async (ctx) => {
         runId = ctx.runId;
         signal = ctx.signal;
         if (runId !== null) say(`recording run ${runId} in ${a.db}`);
         const result = await trainChain({
-          trainer, spec, data, devices, seed: a.seed, epochs: a.epochs, budget: a.budget,
+          trainer, spec, data, devices, seed: a.seed, epochs, budget, resume: checkpoint, checkpointEvery,
+          onCheckpoint: (c) => {
+            ctx.artifact('checkpoint', 'checkpoint', c, { replace: true });
+            lastCheckpoint = c.steps;
+          },
           onStep: (s) => {
             if (ctx.signal.aborted) throw ctx.signal.reason;
+            done = s.step + 1;
             ctx.metric('loss', s.step, s.loss);
             ctx.metric('device_samples', s.step, s.samples);
             if (!a.json) {
-              progress ??= new Progress({ total: s.steps, unit: 'steps', label: 'training', start: 0 });
+              progress ??= new Progress({ total: s.steps, unit: 'steps', label: 'training', start: checkpoint?.steps ?? 0 });
               progress.update(s.step + 1, `loss ${s.loss.toFixed(3)}`);
             }
           },
@@ -156,11 +218,14 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
       });
     } catch (e) {
       (progress as Progress | null)?.clear();
+      const resume = lastCheckpoint > (checkpoint?.steps ?? 0)
+        ? `resume with: rhil train --resume ${runId}${where}${lastCheckpoint < done ? ` (continues after step ${lastCheckpoint})` : ''}`
+        : 'no checkpoint was saved, so it cannot be resumed';
       if (e instanceof RecordDbError && runId !== null) {
-        throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained chain was saved to ${savedTo}` : 'the chain was not saved'}`);
+        throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained chain was saved to ${savedTo}` : `training stopped after ${done} steps; ${resume}`}`);
       }
       if (!interruptRequested(signal)) throw e;
-      throw new ExitError(runId === null ? 'interrupted (not recorded)' : `interrupted; run ${runId} marked interrupted (a chain run cannot be resumed)`, INTERRUPT_EXIT_CODE);
+      throw new ExitError(runId === null ? `interrupted after ${done} steps (not recorded)` : `interrupted after ${done} steps; run ${runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
     }
   } finally {
     await closeAll(devices);

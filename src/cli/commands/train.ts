@@ -13,7 +13,7 @@ import {
 import { TrainingInterrupted } from '../../train/common.js';
 import { surrogateShape } from '../../train/surrogate-setup.js';
 import { CLASS_TASK_NAMES, isClassTask } from '../../tasks/class-tasks.js';
-import { trainChainCommand } from './train-chain.js';
+import { CHAIN_CHECKPOINT_EVERY, isChainConfig, trainChainCommand } from './train-chain.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
@@ -58,7 +58,7 @@ export function trainCommand(y: Argv): Argv {
       .option('record-batches', { type: 'string', default: 'all', describe: 'which device batches the run records: all, none, or every N (metrics, checkpoints, the model and every event are kept either way)' })
       .option('calibration', { type: 'string', defaultDescription: 'auto', describe: 'auto: the newest calibration of this device in the database, if any; none; a calibration id; or a calibration JSON file' })
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
-      .option('checkpoint-every', { type: 'number', default: TRAIN_FLAG_DEFAULTS.checkpointEvery, describe: 'pat: save a checkpoint to the database every N episodes' })
+      .option('checkpoint-every', { type: 'number', defaultDescription: `${TRAIN_FLAG_DEFAULTS.checkpointEvery} (a chain: ${CHAIN_CHECKPOINT_EVERY})`, describe: 'pat: save a checkpoint to the database every N episodes (a chain: every N steps)' })
       .option('max-retries', { type: 'number', default: TRAIN_FLAG_DEFAULTS.maxRetries, describe: 're-measurements of a segment after state breaks (lost replies, reboots) before the run stops; raise it on a noisy link' })
       .option('live', LIVE_OPTION)
       .option('verbose', { type: 'boolean', default: false, describe: 'print one line per episode' })
@@ -69,6 +69,18 @@ export function trainCommand(y: Argv): Argv {
       .epilogue('Ctrl-C stops after the batch in flight: the run is marked interrupted in the database, the last checkpoint kept, and rhil exits with 130; a second Ctrl-C exits at once (130; what was committed stays valid). Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.'),
     async (args) => {
       const dbPath = args.db ?? defaultDbPath();
+      const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
+      const resumed = resumeId === undefined ? undefined : usage(() => loadResume(dbPath, resumeId));
+      if (resumed && isChainConfig(resumed.config)) {
+        // The run's own spec, task, trainer, seed, epochs and budget: a resume continues it as it was.
+        const changed = (['model-spec', 'task', 'trainer', 'seed', 'epochs', 'budget', 'episodes', 'surrogate', 'refit-every', 'learning-rate', 'calibration', 'device'] as const).filter((k) => args[k] !== undefined);
+        if (changed.length > 0) throw new UsageError(`--resume ${resumeId}: run ${resumeId} is a chain run, continued as it was configured; drop --${changed[0]}`);
+        return trainChainCommand({
+          specFile: resumed.config.specFile, seed: resumed.config.seed, backend: args.backend as BackendChoice | undefined, out: args.out,
+          db: args.record ? dbPath : undefined, json: args.json, checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
+          resume: { id: resumed.id, config: resumed.config, checkpoint: resumed.checkpoint },
+        });
+      }
       if (args['model-spec'] !== undefined) {
         const chainOnly = (['episodes', 'resume', 'surrogate', 'refit-every', 'learning-rate', 'calibration', 'device'] as const).filter((k) => args[k] !== undefined);
         if (chainOnly.length > 0) throw new UsageError(`--model-spec does not take --${chainOnly[0]} (a chain names its devices in its layers and trains for --epochs)`);
@@ -76,16 +88,15 @@ export function trainCommand(y: Argv): Argv {
           specFile: args['model-spec'], task: args.task, trainer: args.trainer, seed: intArg('seed', args.seed, 0, 0xffffffff) ?? 1,
           epochs: numArg('epochs', args.epochs, 0, 1000), budget: intArg('budget', args.budget, 1, Number.MAX_SAFE_INTEGER),
           backend: args.backend as BackendChoice | undefined, out: args.out, db: args.record ? dbPath : undefined, json: args.json,
+          checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
         });
       }
       for (const k of ['epochs', 'budget'] as const) if (args[k] !== undefined) throw new UsageError(`--${k} is for a chain: give --model-spec`);
       if (args.task !== undefined && isClassTask(args.task)) throw new UsageError(`--task ${args.task} is a classification task: train it as a chain with --model-spec FILE`);
       const recording = args.record;
-      const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000)!;
+      const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000) ?? TRAIN_FLAG_DEFAULTS.checkpointEvery;
       const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;
-      const resumeId = intArg('resume', args.resume, 1, Number.MAX_SAFE_INTEGER);
       const policy = usage(() => parseRecordPolicy(args['record-batches']));
-      const resumed = resumeId === undefined ? undefined : usage(() => loadResume(dbPath, resumeId));
       const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
         task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
         episodes: intArg('episodes', args.episodes, 1, 100000), learningRate: numArg('learning-rate', args['learning-rate'], 1e-6, 10),
