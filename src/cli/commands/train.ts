@@ -39,7 +39,7 @@ export function trainCommand(y: Argv): Argv {
       // No yargs defaults on the settings a resumed run takes from its first part: an absent flag
       // must be told apart from one given with the default value.
       .option('task', { type: 'string', choices: [...taskNames, ...CLASS_TASK_NAMES], defaultDescription: 'narma10', describe: `benchmark task (${CLASS_TASK_NAMES.join(', ')}: classification, with --model-spec)` })
-      .option('model-spec', { type: 'string', describe: 'train a declared chain of layers (YAML or JSON: digital, physical and a softmax readout; see README, deep physical networks) on a classification task, with --trainer pat|oracle|digital|classic|insilico, --seed, --epochs (passes over the training set, default 1), --budget, --out' })
+      .option('model-spec', { type: 'string', describe: 'train a declared chain of layers (YAML or JSON: digital, physical and a softmax readout; see README, deep physical networks) on a classification task, with --trainer pat|oracle|digital|classic|insilico, --seed, --epochs (passes over the training set, default 1), --budget, --out, --checkpoint-every (steps); an interrupted chain run continues with --resume RUN' })
       .option('epochs', { type: 'number', describe: 'with --model-spec: passes over the training set (default 1)' })
       .option('budget', { type: 'number', describe: 'with --model-spec: device samples of the whole run, test included' })
       .option('device', { type: 'string', defaultDescription: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
