@@ -69,6 +69,7 @@ export function renderReport(db: Database.Database, runId: number, opts: ReportO
   const parts = [
     header(run, opts.now ?? Date.now()),
     ...metricSections(db, run, charts, maxPoints),
+    confusionSection(db, run),
     calibrationSection(db, run, charts),
     signalSection(db, run, charts, maxPoints, opts.batchSamples ?? 500, maxChannels),
     fidelitySection(db, run),
@@ -607,6 +608,31 @@ function surrogateSection(db: Database.Database, run: RunDetail): string {
   const mem = ex.memory ? `<p>Device memory measured in the exploration: linear capacity ${num3(ex.memory.capacity)}, recall reaches ${escapeHtml(String(ex.memory.reach))} steps back; suggested input taps ${escapeHtml(String(ex.suggestedTaps))} (recorded, not applied).</p>` : '';
   return `<h2>Surrogate</h2>\n${head}\n<table class="grid"><tr><th>design</th><th>window / lags / hidden</th><th>held-out NMSE</th><th>gradient slope on the device ± s.e. (1 is right)</th><th>cosine</th><th>score (lower wins)</th></tr>${rows}</table>\n` +
     `<p class="note">Held-out NMSE: the design's prediction error on exploration segments it was not fitted on. Slope and cosine: its directional derivative against the device's measured change along random drive directions (device queries only, no twin). Score: held-out NMSE + (1 - cosine).</p>\n${mem}`;
+}
+
+/**
+ * A classification run's confusion matrix (artifact `confusion_matrix`: rows the true class,
+ * columns the predicted one), with each class's recall. The counts come from a database, so a
+ * malformed artifact is shown as such rather than drawn.
+ */
+function confusionSection(db: Database.Database, run: RunDetail): string {
+  if (!run.artifacts.some((a) => a.name === 'confusion_matrix')) return '';
+  const c = readArtifact(db, run.id, 'confusion_matrix')?.json as { classes?: unknown; counts?: unknown } | undefined;
+  const k = c?.classes;
+  const counts = c?.counts;
+  const ok = Number.isInteger(k) && (k as number) >= 1 && (k as number) <= 1000 && Array.isArray(counts) && counts.length === k &&
+    counts.every((r) => Array.isArray(r) && r.length === k && r.every((v) => Number.isSafeInteger(v) && v >= 0));
+  if (!ok) return `<h2>Confusion matrix</h2>\n<p class="banner warn">artifact 'confusion_matrix' is not a square table of counts</p>`;
+  const rows = counts as number[][];
+  const total = rows.reduce((a, r) => a + r.reduce((b, v) => b + v, 0), 0);
+  const right = rows.reduce((a, r, i) => a + r[i], 0);
+  const head = `<tr><th>true \\ predicted</th>${rows.map((_, j) => `<th>${j}</th>`).join('')}<th>recall</th></tr>`;
+  const body = rows.map((r, i) => {
+    const n = r.reduce((a, v) => a + v, 0);
+    return `<tr><th>${i}</th>${r.map((v, j) => `<td class="num"${i === j ? ' style="font-weight:bold"' : ''}>${v}</td>`).join('')}<td class="num">${n ? escapeHtml((r[i] / n).toFixed(3)) : '-'}</td></tr>`;
+  }).join('');
+  return `<h2>Confusion matrix</h2>\n<p>${escapeHtml(total.toLocaleString('en-US'))} test examples, ${escapeHtml(right.toLocaleString('en-US'))} right (accuracy ${escapeHtml(total ? (right / total).toFixed(4) : '-')}); rows: true class, columns: predicted class.</p>\n` +
+    `<table class="grid" id="confusion-matrix">${head}${body}</table>`;
 }
 
 // ---- artifacts, footer -------------------------------------------------------------------------

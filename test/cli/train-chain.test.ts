@@ -62,12 +62,27 @@ test('classic through sim:optical: trained, recorded (accuracy, confusion, model
   assert.match(r.stdout, /^chain digital 16->64 tanh \| physical sim:optical 64->128 \| readout softmax 128->4$/m);
   const show = JSON.parse((await run(['runs', 'show', 'last', '--db', db, '--json'])).stdout);
   assert.ok(JSON.stringify(show).includes('test_accuracy'), 'the accuracy is a recorded metric');
+  const html = join(dir, 'report.html');
+  const rep = await run(['report', 'last', '--db', db, '--out', html]);
+  assert.is(rep.code, 0, rep.stderr);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /id="confusion-matrix"/);
+  // The report's count of right answers is the recorded accuracy.
+  const [, n, right] = /([\d,]+) test examples, ([\d,]+) right/.exec(page) ?? [];
+  assert.is(Number(right.replace(/,/g, '')) / Number(n.replace(/,/g, '')), acc);
   const applied = await run(['run', '--model', out, '--db', db]);
   assert.is(applied.code, 0, applied.stderr);
   // A fresh measurement: the camera's shot noise is new, so a few borderline examples may flip.
   const again = Number(/^test accuracy ([0-9.]+)/m.exec(applied.stdout)?.[1]);
   assert.ok(Math.abs(again - acc) <= 0.02, `${again} vs ${acc}`);
   assert.match(applied.stdout, new RegExp(`at the end of training: ${acc.toFixed(4)}`));
+});
+
+test('the digital trainer opens no device and trains the chain without its physical layers', async () => {
+  const r = await run(['train', '--model-spec', spec('digital.yaml', OPTICAL), '--trainer', 'digital', '--no-record', '--out', join(dir, 'digital.json')]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\(synthetic-classes, chain, digital, seed 1, 0 device samples/);
+  assert.not.match(r.stdout, /^device /m);
 });
 
 test('the example specs the README points to parse and connect', () => {
