@@ -9,7 +9,7 @@
  */
 import type { Device } from '../device/client.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
-import { type DesignName, memorylessWidth, surrogateDesigns } from '../surrogate/designs.js';
+import { type DesignName, NARX_BASE_WIDTH, memorylessWidth, surrogateDesigns } from '../surrogate/designs.js';
 import { type RefittableSurrogate, type SurrogateJSON, isTransmissionJSON, surrogateFromJSON } from '../surrogate/saved.js';
 import { TRANSMISSION_LEARNING_RATE, TransmissionSurrogate } from '../surrogate/transmission.js';
 import { LaggedRefitter } from '../surrogate/lagged-refit.js';
@@ -97,7 +97,7 @@ export function surrogateShape(c: Pick<SurrogateChoiceRecord, 'design' | 'window
 
 /** The surrogate defaults over `s` (and over `base`, a trainer's own defaults). */
 export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<ResolvedSurrogateOptions> = {}): ResolvedSurrogateOptions {
-  const d = { design: 'narx' as DesignName, window: 4, responseLags: 1, hidden: [64], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
+  const d = { design: 'narx' as DesignName, window: 4, responseLags: 1, hidden: [NARX_BASE_WIDTH], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
   return {
     design: d.design, window: s.window ?? d.window, responseLags: s.responseLags ?? d.responseLags, hidden: s.hidden ?? d.hidden,
     firstEpochs: s.firstEpochs ?? d.firstEpochs, refitEpochs: s.refitEpochs ?? d.refitEpochs, refitEvery: s.refitEvery ?? d.refitEvery,

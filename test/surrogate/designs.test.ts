@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { memorylessWidth, narxWidth, surrogateDesigns } from '../../src/surrogate/designs.js';
+import { NARX_BASE_WIDTH, memorylessWidth, narxWidth, surrogateDesigns } from '../../src/surrogate/designs.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import { TransmissionSurrogate } from '../../src/surrogate/transmission.js';
 import { suggestTaps } from '../../src/train/device-memory.js';
@@ -15,13 +15,17 @@ test('width rules grow with the channel counts and keep the trainers\' 64 on sim
   assert.is(memorylessWidth(1, 4), 64);
 });
 
-test('designs: shapes and models per name', () => {
+test('designs: shapes and models per name; NARX at the trainers\' width and at the scaled one when they differ', () => {
   const ds = surrogateDesigns(8, 16);
-  assert.equal(ds.map((d) => [d.name, d.window, d.responseLags]), [['narx', 4, 1], ['memoryless', 1, 0], ['transmission', 1, 0]]);
-  const [narx, mem, tm] = ds.map((d) => d.build(1));
-  assert.ok(narx instanceof NarxSurrogate && mem instanceof NarxSurrogate && tm instanceof TransmissionSurrogate);
+  assert.equal(ds.map((d) => [d.name, d.window, d.responseLags, d.hidden]), [['narx', 4, 1, [NARX_BASE_WIDTH]], ['narx', 4, 1, [32]], ['memoryless', 1, 0, [64]], ['transmission', 1, 0, undefined]]);
+  const [narx, narxScaled, mem, tm] = ds.map((d) => d.build(1));
+  assert.ok(narx instanceof NarxSurrogate && narxScaled instanceof NarxSurrogate && mem instanceof NarxSurrogate && tm instanceof TransmissionSurrogate);
+  assert.equal((narxScaled as NarxSurrogate).hidden, [narxWidth(8, 16, 4, 1)]);
   assert.equal((mem as NarxSurrogate).hidden, [memorylessWidth(8, 16)]);
-  for (const s of [narx, mem, tm]) s.dispose();
+  for (const s of [narx, narxScaled, mem, tm]) s.dispose();
+  // sim:analog's scaled width is the trainers' own: one NARX candidate; analog-awg's is wider: two.
+  assert.equal(surrogateDesigns(1, 50, { names: ['narx'] }).map((d) => d.hidden), [[64]]);
+  assert.equal(surrogateDesigns(50, 50, { names: ['narx'] }).map((d) => d.hidden), [[64], [112]]);
   assert.equal(surrogateDesigns(8, 16, { names: ['memoryless'] }).map((d) => d.name), ['memoryless']);
   assert.throws(() => surrogateDesigns(8, 16, { names: ['grey' as 'narx'] }), /grey/);
 });
