@@ -1,0 +1,112 @@
+/**
+ * One physical layer against two on a time series, at equal device-sample budget (issue 12):
+ *
+ *   node dist/scripts/bench/chain-series.js [--profiles analog-awg,fpga-awg] [--second same|<profile>] [--task narma10]
+ *     [--seeds 1] [--episodes 100] [--rows one,two,two-equal-episodes,one-oracle,two-oracle,digital] [--between-taps 1]
+ *     [--learning-rate 0.03]
+ *
+ * Chains (train/chain/series.ts, everything else at the trainers' defaults: 20 input taps,
+ * washout 50, 400 steps an episode, NARX surrogate window 4 with one response lag and 64 hidden
+ * units, ridge readout from summed statistics, final fit 2,000 steps, test 1,000 steps):
+ *
+ *   one: taps 20 → physical (profile) → ridge
+ *   two: taps 20 → physical (profile) → digital (tanh, units = layer 2's drives, `--between-taps`
+ *        taps of layer 1's responses) → physical (`--second`, default the same board) → ridge
+ *
+ * Rows (per profile and seed; `pat` is each layer's surrogate VJP, `oracle` each simulator's
+ * exact twin VJP):
+ * - `one`: one layer, pat, `--episodes` episodes; its device samples (`--episodes` x 450 + final
+ *   fit and test 3,100: 48,100 at 100 episodes) are the budget of every other row;
+ * - `two`: two layers, pat, at that budget: every episode measures both layers (900 samples) and
+ *   the final fit and test run through both (6,200), so it gets (budget - 6,200) / 900 episodes
+ *   (46 at 100);
+ * - `two-equal-episodes`: two layers, pat, `--episodes` episodes (about twice the samples: a
+ *   reference, not a fair comparison);
+ * - `one-oracle`, `two-oracle`: as `one` and `two` with the exact twin gradient;
+ * - `digital`: the digital layer alone (trainer digital, units = the device's outputs, untuned,
+ *   no device) for reference.
+ *
+ * Prints one JSON line per run, then a Markdown table (row x profile x seed: test metric, device
+ * samples, episodes).
+ */
+import { DeviceClient } from '../../src/device/client.js';
+import type { Device } from '../../src/device/client.js';
+import { createSim, openSimLink } from '../../src/sim/serve.js';
+import { selectBackend } from '../../src/core/backend.js';
+import { train } from '../../src/train/train.js';
+import { type SeriesGradient, trainSeriesChain } from '../../src/train/chain/series.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, d: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : d;
+};
+const profiles = flag('profiles', 'analog-awg').split(',');
+const second = flag('second', 'same');
+const task = flag('task', 'narma10');
+const seeds = flag('seeds', '1').split(',').map(Number);
+const episodes = Number(flag('episodes', '100'));
+const rows = flag('rows', 'one,two').split(',');
+const betweenTaps = Number(flag('between-taps', '1'));
+const learningRate = Number(flag('learning-rate', '0.03'));
+const ROWS = ['one', 'two', 'two-equal-episodes', 'one-oracle', 'two-oracle', 'digital'];
+for (const r of rows) if (!ROWS.includes(r)) throw new RangeError(`--rows: unknown row ${r} (${ROWS.join(', ')})`);
+if (!rows.includes('one') && rows.some((r) => r !== 'digital' && r !== 'two-equal-episodes')) throw new RangeError('--rows: the budget of the other rows is row one\'s samples: include one');
+if (!(Number.isInteger(episodes) && episodes >= 1)) throw new RangeError(`--episodes must be a positive integer, got ${flag('episodes', '')}`);
+
+await selectBackend('wasm');
+
+interface Out { row: string; profile: string; seed: number; value: number; metric: string; samples: number; episodes: number; seconds: number; chain?: string }
+const table: Out[] = [];
+
+/** The boards of a chain: `second` 'same' drives the first board twice (each layer its own segments and surrogate). */
+async function boards(profile: string, seed: number, layers: number): Promise<{ devices: Device[]; names: string[]; close: () => Promise<void> }> {
+  const open = async (p: string) => {
+    const sim = openSimLink(p, { seed });
+    return DeviceClient.connect(sim.link, { twin: sim.model });
+  };
+  const a = await open(profile);
+  if (layers === 1) return { devices: [a], names: [`sim:${profile}`], close: () => a.close() };
+  const b = second === 'same' ? a : await open(second);
+  const p2 = second === 'same' ? profile : second;
+  return { devices: [a, b], names: [`sim:${profile}`, `sim:${p2}`], close: async () => { await a.close(); if (b !== a) await b.close(); } };
+}
+
+async function chain(row: string, profile: string, seed: number, layers: number, gradient: SeriesGradient, extra: { episodes: number; budget?: number }): Promise<Out> {
+  const b = await boards(profile, seed, layers);
+  try {
+    const res = await trainSeriesChain({ task, seed, devices: b.devices, names: b.names, gradient, betweenTaps, learningRate, ...extra });
+    const out: Out = { row, profile, seed, value: res.test.value, metric: res.test.metric, samples: res.deviceSamples, episodes: res.episodes.length, seconds: res.elapsedMs / 1000, chain: res.chain };
+    console.log(JSON.stringify({
+      ...out, value: +out.value.toFixed(4), seconds: +out.seconds.toFixed(1),
+      lastLoss: res.episodes.at(-1)?.loss, saturation: res.episodes.at(-1)?.saturation, surrogateHeldOutNmse: res.surrogateHeldOutNmse,
+    }));
+    table.push(out);
+    return out;
+  } finally {
+    await b.close();
+  }
+}
+
+for (const profile of profiles) {
+  for (const seed of seeds) {
+    let budget: number | undefined;
+    if (rows.includes('one')) budget = (await chain('one', profile, seed, 1, 'pat', { episodes })).samples;
+    if (rows.includes('two')) await chain('two', profile, seed, 2, 'pat', { episodes: 100000, budget });
+    if (rows.includes('two-equal-episodes')) await chain('two-equal-episodes', profile, seed, 2, 'pat', { episodes });
+    if (rows.includes('one-oracle')) await chain('one-oracle', profile, seed, 1, 'oracle', { episodes: 100000, budget });
+    if (rows.includes('two-oracle')) await chain('two-oracle', profile, seed, 2, 'oracle', { episodes: 100000, budget });
+    if (rows.includes('digital')) {
+      const units = createSim(profile, { seed }).model.outChannels;
+      const t0 = performance.now();
+      const res = await train({ task, seed, episodes, trainer: 'digital', units, learningRate });
+      const out: Out = { row: `digital @ ${units} (no device)`, profile, seed, value: res.test.value, metric: res.test.metric, samples: 0, episodes: res.episodes.length, seconds: (performance.now() - t0) / 1000 };
+      console.log(JSON.stringify({ ...out, value: +out.value.toFixed(4) }));
+      table.push(out);
+    }
+  }
+}
+
+console.log(`\n${task}, second layer ${second === 'same' ? 'the same board' : `sim:${second}`}, between taps ${betweenTaps}, learning rate ${learningRate}\n`);
+console.log(`| row | profile | seed | test ${table[0]?.metric ?? 'metric'} | device samples | episodes | seconds |\n|---|---|---|---|---|---|---|`);
+for (const t of table) console.log(`| ${t.row} | ${t.profile} | ${t.seed} | ${t.value.toFixed(4)} | ${t.samples} | ${t.episodes} | ${t.seconds.toFixed(0)} |`);
