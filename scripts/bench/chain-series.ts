@@ -3,7 +3,7 @@
  *
  *   node dist/scripts/bench/chain-series.js [--profiles analog-awg,fpga-awg] [--second same|<profile>] [--task narma10]
  *     [--seeds 1] [--episodes 100] [--rows one,two,two-equal-episodes,one-oracle,two-oracle,digital] [--between-taps 1]
- *     [--learning-rate 0.03]
+ *     [--between-gain 1] [--learning-rate 0.03]
  *
  * Chains (train/chain/series.ts, everything else at the trainers' defaults: 20 input taps,
  * washout 50, 400 steps an episode, NARX surrogate window 4 with one response lag and 64 hidden
@@ -26,8 +26,8 @@
  * - `digital`: the digital layer alone (trainer digital, units = the device's outputs, untuned,
  *   no device) for reference.
  *
- * Prints one JSON line per run, then a Markdown table (row x profile x seed: test metric, device
- * samples, episodes).
+ * Prints one JSON line per run, then a Markdown table (row x profile x seed: test metric, the
+ * training-sequence score trainNmse that settings may be chosen on, device samples, episodes).
  */
 import { DeviceClient } from '../../src/device/client.js';
 import type { Device } from '../../src/device/client.js';
@@ -49,6 +49,7 @@ const episodes = Number(flag('episodes', '100'));
 const rows = flag('rows', 'one,two').split(',');
 const betweenTaps = Number(flag('between-taps', '1'));
 const learningRate = Number(flag('learning-rate', '0.03'));
+const betweenGain = Number(flag('between-gain', '1'));
 const ROWS = ['one', 'two', 'two-equal-episodes', 'one-oracle', 'two-oracle', 'digital'];
 for (const r of rows) if (!ROWS.includes(r)) throw new RangeError(`--rows: unknown row ${r} (${ROWS.join(', ')})`);
 if (!rows.includes('one') && rows.some((r) => r !== 'digital' && r !== 'two-equal-episodes')) throw new RangeError('--rows: the budget of the other rows is row one\'s samples: include one');
@@ -56,7 +57,7 @@ if (!(Number.isInteger(episodes) && episodes >= 1)) throw new RangeError(`--epis
 
 await selectBackend('wasm');
 
-interface Out { row: string; profile: string; seed: number; value: number; metric: string; samples: number; episodes: number; seconds: number; chain?: string }
+interface Out { row: string; profile: string; seed: number; value: number; trainNmse?: number; metric: string; samples: number; episodes: number; seconds: number; chain?: string }
 const table: Out[] = [];
 
 /** The boards of a chain: `second` 'same' drives the first board twice (each layer its own segments and surrogate). */
@@ -75,8 +76,8 @@ async function boards(profile: string, seed: number, layers: number): Promise<{ 
 async function chain(row: string, profile: string, seed: number, layers: number, gradient: SeriesGradient, extra: { episodes: number; budget?: number }): Promise<Out> {
   const b = await boards(profile, seed, layers);
   try {
-    const res = await trainSeriesChain({ task, seed, devices: b.devices, names: b.names, gradient, betweenTaps, learningRate, ...extra });
-    const out: Out = { row, profile, seed, value: res.test.value, metric: res.test.metric, samples: res.deviceSamples, episodes: res.episodes.length, seconds: res.elapsedMs / 1000, chain: res.chain };
+    const res = await trainSeriesChain({ task, seed, devices: b.devices, names: b.names, gradient, betweenTaps, betweenGain, learningRate, ...extra });
+    const out: Out = { row, profile, seed, value: res.test.value, trainNmse: res.trainNmse, metric: res.test.metric, samples: res.deviceSamples, episodes: res.episodes.length, seconds: res.elapsedMs / 1000, chain: res.chain };
     console.log(JSON.stringify({
       ...out, value: +out.value.toFixed(4), seconds: +out.seconds.toFixed(1),
       lastLoss: res.episodes.at(-1)?.loss, saturation: res.episodes.at(-1)?.saturation, surrogateHeldOutNmse: res.surrogateHeldOutNmse,
@@ -107,6 +108,6 @@ for (const profile of profiles) {
   }
 }
 
-console.log(`\n${task}, second layer ${second === 'same' ? 'the same board' : `sim:${second}`}, between taps ${betweenTaps}, learning rate ${learningRate}\n`);
-console.log(`| row | profile | seed | test ${table[0]?.metric ?? 'metric'} | device samples | episodes | seconds |\n|---|---|---|---|---|---|---|`);
-for (const t of table) console.log(`| ${t.row} | ${t.profile} | ${t.seed} | ${t.value.toFixed(4)} | ${t.samples} | ${t.episodes} | ${t.seconds.toFixed(0)} |`);
+console.log(`\n${task}, second layer ${second === 'same' ? 'the same board' : `sim:${second}`}, between taps ${betweenTaps}, between gain ${betweenGain}, learning rate ${learningRate}\n`);
+console.log(`| row | profile | seed | test ${table[0]?.metric ?? 'metric'} | training NMSE (last 10 episodes) | device samples | episodes | seconds |\n|---|---|---|---|---|---|---|---|`);
+for (const t of table) console.log(`| ${t.row} | ${t.profile} | ${t.seed} | ${t.value.toFixed(4)} | ${t.trainNmse?.toFixed(4) ?? '-'} | ${t.samples} | ${t.episodes} | ${t.seconds.toFixed(0)} |`);

@@ -70,7 +70,14 @@ export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'train
   gradient?: SeriesGradient;
   /** Tapped delays of every between layer over the previous layer's responses. Defaults to 1 (the current response). */
   betweenTaps?: number;
-  /** Init gain of the between layers (TappedDense gain). Defaults to 1. */
+  /**
+   * Standard deviation of a between layer's initial pre-activations (x W) on the first responses it
+   * sees: its random weights are scaled to it ({@link scaleToUnitStd}). Defaults to 1, the
+   * input layer's scale on independent unit-variance taps. A device's response channels are
+   * strongly correlated (every node sees the same drive history), so TappedDense's fan-in scaling
+   * alone gives pre-activations several times larger: layer 2's drives then sat at the tanh's
+   * ends (NARMA10 on sim:analog-awg, seed 1: 67 % of them with |a| > 0.95).
+   */
   betweenGain?: number;
   /** oracle: largest NMSE of each layer's twin against its first measured episode. Defaults to 0.1. */
   twinCheck?: number;
@@ -101,6 +108,11 @@ export interface SeriesChainResult {
   test: { metric: string; value: number };
   /** Device samples of the whole run: every layer's training segments, final fit and test. */
   deviceSamples: number;
+  /**
+   * Mean readoutNmse of the last 10 training episodes (each scored by the readout of the episodes
+   * before it): a score from the training sequence only, for choosing settings without the test.
+   */
+  trainNmse?: number;
   /** Per physical layer: held-out NMSE of its surrogate at the end (pat). */
   surrogateHeldOutNmse?: (number | undefined)[];
   /** Wall-clock duration in ms (not deterministic). */
@@ -194,6 +206,23 @@ export function seriesGradients(
   return { loss, grads: out.grads };
 }
 
+/**
+ * Scales a layer's weights so that its pre-activations x W on the features `x` [rows * features]
+ * have standard deviation `std` (over every row and unit); the bias stays. A layer whose
+ * pre-activations are all equal is left as it is.
+ */
+export function scaleToUnitStd(layer: TappedDense, x: Float32Array, std = 1): void {
+  const z = tf.tidy(() => tf.matMul(tf.tensor2d(x, [x.length / layer.features, layer.features]), layer.W).dataSync());
+  let m = 0, v = 0;
+  for (let i = 0; i < z.length; i++) m += z[i];
+  m /= z.length;
+  for (let i = 0; i < z.length; i++) v += (z[i] - m) ** 2;
+  const sd = Math.sqrt(v / z.length);
+  if (!(sd > 1e-12)) return;
+  const w = layer.snapshot();
+  layer.restore({ W: w.W.map((x) => (x * std) / sd), b: w.b });
+}
+
 /** A short description of the chain. */
 function describe(names: readonly string[], taps: number, betweenTaps: number): string {
   return [`taps ${taps}`, ...names.flatMap((n, k) => (k === 0 ? [n] : [`taps ${betweenTaps}`, n])), 'ridge'].join(' → ');
@@ -208,6 +237,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
   if (gradient !== 'pat' && gradient !== 'oracle') throw new RangeError(`gradient must be pat or oracle, got ${String(gradient)}`);
   const K = devices.length;
   const betweenTaps = checkInt(o.betweenTaps ?? 1, 'betweenTaps', 1);
+  const betweenGain = o.betweenGain ?? 1;
+  if (!(betweenGain > 0 && Number.isFinite(betweenGain))) throw new RangeError(`betweenGain must be finite and > 0, got ${String(o.betweenGain)}`);
   const lag = o.surrogate?.lag ?? 0;
   if (lag !== 0) throw new RangeError(`a series chain steps with the refit on the episode's own pairs (surrogate.lag 0), got ${String(lag)}`);
   if (o.surrogate?.design !== undefined && o.surrogate.design !== 'narx') {
@@ -251,9 +282,9 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     const betweenLayer = (k: number, responses: Float32Array): TappedDense => {
       if (!between[k]) {
         between[k] = new TappedDense({
-          inChannels: co[k], taps: betweenTaps, units: ci[k + 1], seed: r.rng.fork(`between-${k + 1}`).nextU32(), gain: o.betweenGain ?? 1,
-          norm: inputNorm(responses, co[k]),
+          inChannels: co[k], taps: betweenTaps, units: ci[k + 1], seed: r.rng.fork(`between-${k + 1}`).nextU32(), norm: inputNorm(responses, co[k]),
         });
+        scaleToUnitStd(between[k], tapFeatures(responses, co[k], betweenTaps, between[k].norm, 0, responses.length / co[k]), betweenGain);
       }
       return between[k];
     };
@@ -344,6 +375,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       chain: describe(o.names ?? devices.map((d) => d.info.model), r.taps, betweenTaps), gradient, task: r.task, seed: r.seed, episodes,
       test: { metric: r.test.metric, value: fin.value }, deviceSamples: samples, elapsedMs: performance.now() - t0,
     };
+    const scored = episodes.slice(-10).map((x) => x.readoutNmse).filter((x): x is number => x !== undefined);
+    if (scored.length) result.trainNmse = scored.reduce((a, x) => a + x, 0) / scored.length;
     if (gradient === 'pat') {
       for (const rf of refitters) await rf.settle();
       result.surrogateHeldOutNmse = refitters.map((rf) => rf.stats.heldOutNmse);
