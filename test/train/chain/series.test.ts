@@ -153,4 +153,19 @@ test('a budget counts every layer: a two-layer chain gets the episodes its sampl
   }
 });
 
+test('oracle: each layer steps with its simulator twin, checked against the device on the first episode', async () => {
+  const dev = await openDevice('sim:analog-awg', { seed: 4 });
+  try {
+    const res = await trainSeriesChain({ ...SMALL, seed: 4, devices: [dev, dev], gradient: 'oracle', episodes: 2 });
+    assert.is(res.episodes.length, 2);
+    const tw = res.episodes[0].twinNmse!;
+    assert.is(tw.length, 2);
+    assert.ok(tw.every((v) => v < 0.01), `twin NMSE ${tw.join(', ')}`);
+    assert.ok(Number.isFinite(res.test.value));
+    assert.is(res.surrogateHeldOutNmse, undefined);
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();
