@@ -3,7 +3,7 @@
  *
  *   node dist/scripts/bench/chain-series.js [--profiles analog-awg,fpga-awg] [--second same|<profile>] [--task narma10]
  *     [--seeds 1] [--episodes 100] [--rows one,two,two-equal-episodes,one-oracle,two-oracle,digital] [--between-taps 1]
- *     [--between-gain 1] [--learning-rate 0.03]
+ *     [--between-gain 1] [--learning-rate 0.03] [--budget N]
  *
  * Chains (train/chain/series.ts, everything else at the trainers' defaults: 20 input taps,
  * washout 50, 400 steps an episode, NARX surrogate window 4 with one response lag and 64 hidden
@@ -19,7 +19,7 @@
  *   fit and test 3,100: 48,100 at 100 episodes) are the budget of every other row;
  * - `two`: two layers, pat, at that budget: every episode measures both layers (900 samples) and
  *   the final fit and test run through both (6,200), so it gets (budget - 6,200) / 900 episodes
- *   (46 at 100);
+ *   (46 at 100); `--budget N` sets the budget instead (row one, if run, is then held to it too);
  * - `two-equal-episodes`: two layers, pat, `--episodes` episodes (about twice the samples: a
  *   reference, not a fair comparison);
  * - `one-oracle`, `two-oracle`: as `one` and `two` with the exact twin gradient;
@@ -52,7 +52,12 @@ const learningRate = Number(flag('learning-rate', '0.03'));
 const betweenGain = Number(flag('between-gain', '1'));
 const ROWS = ['one', 'two', 'two-equal-episodes', 'one-oracle', 'two-oracle', 'digital'];
 for (const r of rows) if (!ROWS.includes(r)) throw new RangeError(`--rows: unknown row ${r} (${ROWS.join(', ')})`);
-if (!rows.includes('one') && rows.some((r) => r !== 'digital' && r !== 'two-equal-episodes')) throw new RangeError('--rows: the budget of the other rows is row one\'s samples: include one');
+// --budget: the other rows' budget without running row one (e.g. 48100, what row one spends at 100 episodes).
+const givenBudget = flag('budget', '') === '' ? undefined : Number(flag('budget', ''));
+if (givenBudget !== undefined && !(givenBudget > 0)) throw new RangeError(`--budget must be positive, got ${flag('budget', '')}`);
+if (givenBudget === undefined && !rows.includes('one') && rows.some((r) => r !== 'digital' && r !== 'two-equal-episodes')) {
+  throw new RangeError('--rows: the budget of the other rows is row one\'s samples: include one, or give --budget');
+}
 if (!(Number.isInteger(episodes) && episodes >= 1)) throw new RangeError(`--episodes must be a positive integer, got ${flag('episodes', '')}`);
 
 await selectBackend('wasm');
@@ -91,8 +96,8 @@ async function chain(row: string, profile: string, seed: number, layers: number,
 
 for (const profile of profiles) {
   for (const seed of seeds) {
-    let budget: number | undefined;
-    if (rows.includes('one')) budget = (await chain('one', profile, seed, 1, 'pat', { episodes })).samples;
+    let budget = givenBudget;
+    if (rows.includes('one')) budget = (await chain('one', profile, seed, 1, 'pat', { episodes, budget: givenBudget })).samples;
     if (rows.includes('two')) await chain('two', profile, seed, 2, 'pat', { episodes: 100000, budget });
     if (rows.includes('two-equal-episodes')) await chain('two-equal-episodes', profile, seed, 2, 'pat', { episodes });
     if (rows.includes('one-oracle')) await chain('one-oracle', profile, seed, 1, 'oracle', { episodes: 100000, budget });
