@@ -3,7 +3,7 @@
  *
  *   node dist/scripts/bench/chain-series.js [--profiles analog-awg,fpga-awg] [--second same|<profile>] [--task narma10]
  *     [--seeds 1] [--episodes 100] [--rows one,two,two-equal-episodes,one-oracle,two-oracle,digital] [--between-taps 1]
- *     [--between-gain 1] [--learning-rate 0.03] [--budget N]
+ *     [--between-gain 1] [--learning-rate 0.03] [--budget N] [--train-steps 4000]
  *
  * Chains (train/chain/series.ts, everything else at the trainers' defaults: 20 input taps,
  * washout 50, 400 steps an episode, NARX surrogate window 4 with one response lag and 64 hidden
@@ -50,6 +50,8 @@ const rows = flag('rows', 'one,two').split(',');
 const betweenTaps = Number(flag('between-taps', '1'));
 const learningRate = Number(flag('learning-rate', '0.03'));
 const betweenGain = Number(flag('between-gain', '1'));
+// --train-steps: length of the training sequence episodes are cut from (default 4,000, as every trainer's).
+const trainSteps = flag('train-steps', '') === '' ? {} : { trainSteps: Number(flag('train-steps', '')) };
 const ROWS = ['one', 'two', 'two-equal-episodes', 'one-oracle', 'two-oracle', 'digital'];
 for (const r of rows) if (!ROWS.includes(r)) throw new RangeError(`--rows: unknown row ${r} (${ROWS.join(', ')})`);
 // --budget: the other rows' budget without running row one (e.g. 48100, what row one spends at 100 episodes).
@@ -81,7 +83,7 @@ async function boards(profile: string, seed: number, layers: number): Promise<{ 
 async function chain(row: string, profile: string, seed: number, layers: number, gradient: SeriesGradient, extra: { episodes: number; budget?: number }): Promise<Out> {
   const b = await boards(profile, seed, layers);
   try {
-    const res = await trainSeriesChain({ task, seed, devices: b.devices, names: b.names, gradient, betweenTaps, betweenGain, learningRate, ...extra });
+    const res = await trainSeriesChain({ task, seed, devices: b.devices, names: b.names, gradient, betweenTaps, betweenGain, learningRate, ...trainSteps, ...extra });
     const out: Out = { row, profile, seed, value: res.test.value, trainNmse: res.trainNmse, metric: res.test.metric, samples: res.deviceSamples, episodes: res.episodes.length, seconds: res.elapsedMs / 1000, chain: res.chain };
     console.log(JSON.stringify({
       ...out, value: +out.value.toFixed(4), seconds: +out.seconds.toFixed(1),
@@ -105,7 +107,7 @@ for (const profile of profiles) {
     if (rows.includes('digital')) {
       const units = createSim(profile, { seed }).model.outChannels;
       const t0 = performance.now();
-      const res = await train({ task, seed, episodes, trainer: 'digital', units, learningRate });
+      const res = await train({ task, seed, episodes, trainer: 'digital', units, learningRate, ...trainSteps });
       const out: Out = { row: `digital @ ${units} (no device)`, profile, seed, value: res.test.value, metric: res.test.metric, samples: 0, episodes: res.episodes.length, seconds: (performance.now() - t0) / 1000 };
       console.log(JSON.stringify({ ...out, value: +out.value.toFixed(4) }));
       table.push(out);
@@ -113,6 +115,6 @@ for (const profile of profiles) {
   }
 }
 
-console.log(`\n${task}, second layer ${second === 'same' ? 'the same board' : `sim:${second}`}, between taps ${betweenTaps}, between gain ${betweenGain}, learning rate ${learningRate}\n`);
+console.log(`\n${task}, second layer ${second === 'same' ? 'the same board' : `sim:${second}`}, between taps ${betweenTaps}, between gain ${betweenGain}, learning rate ${learningRate}, training sequence ${trainSteps.trainSteps ?? 4000} steps\n`);
 console.log(`| row | profile | seed | test ${table[0]?.metric ?? 'metric'} | training NMSE (last 10 episodes) | device samples | episodes | seconds |\n|---|---|---|---|---|---|---|---|`);
 for (const t of table) console.log(`| ${t.row} | ${t.profile} | ${t.seed} | ${t.value.toFixed(4)} | ${t.trainNmse?.toFixed(4) ?? '-'} | ${t.samples} | ${t.episodes} | ${t.seconds.toFixed(0)} |`);
