@@ -28,6 +28,49 @@
  *
  * Prints one JSON line per run, then a Markdown table (row x profile x seed: test metric, the
  * training-sequence score trainNmse that settings may be chosen on, device samples, episodes).
+ *
+ * Measured 2026-12-07 on this machine (2 shared cores, wasm, loaded by other jobs), NARMA10, test
+ * NMSE, the second layer the same board, between taps 1, learning rate 0.03, training sequence
+ * 4,000 steps (`--profiles analog-awg|fpga-awg --seeds 1,2,3 --rows one,two,two-equal-episodes`;
+ * the 46-episode one-layer rows with `--episodes 46 --rows one`):
+ *
+ * | chain (gradient) | profile | seed 1 | seed 2 | seed 3 | device samples | episodes |
+ * |---|---|---|---|---|---|---|
+ * | one (pat) | analog-awg | 0.0285 | 0.0374 | 0.0412 | 48,100 | 100 |
+ * | two (pat), equal budget | analog-awg | 0.0833 | 0.0768 | 0.0860 | 47,600 | 46 |
+ * | two (pat), equal episodes | analog-awg | 0.0685 | 0.0634 | 0.0715 | 96,200 | 100 |
+ * | one (pat), the two-layer chain's 46 episodes | analog-awg | 0.0544 | 0.0672 | 0.0793 | 23,800 | 46 |
+ * | one (oracle) | analog-awg | 0.0396 | | | 48,100 | 100 |
+ * | two (oracle), equal budget | analog-awg | 0.0652 | | | 47,600 | 46 |
+ * | one (pat) | fpga-awg | 0.0379 | 0.0293 | 0.0521 | 48,100 | 100 |
+ * | two (pat), equal budget | fpga-awg | 0.0954 | 0.0754 | 0.1018 | 47,600 | 46 |
+ * | two (pat), equal episodes | fpga-awg | 0.0833 | 0.0558 | 0.0696 | 96,200 | 100 |
+ * | one (pat), 46 episodes | fpga-awg | 0.0924 | 0.0611 | 0.0852 | 23,800 | 46 |
+ * | two (pat), fpga-awg → analog-awg, equal budget | fpga-awg, analog-awg | 0.1045 | | | 47,600 | 46 |
+ * | two (pat), fpga-awg → analog-awg, equal episodes | fpga-awg, analog-awg | 0.0863 | | | 96,200 | 100 |
+ *
+ * The one-layer chain matches pat (bench:trainers: 0.028-0.037 on analog-awg, 0.038 on fpga-awg
+ * seed 1; here without pipelining or fidelity checks). Two layers lose on every profile and seed,
+ * at equal budget and at equal episodes. Seed 1 on analog-awg, two layers at equal budget with
+ * other settings: learning rate 0.01 0.0834 (layer 2's drives 23 % saturated instead of 64 %),
+ * between gain 0.5 0.0979, between taps 5 0.1084. At 200 episodes: one 0.0246 (training score
+ * trainNmse 0.027), two 0.0547 (trainNmse 0.026). With a 20,000-step training sequence: one
+ * 0.0292, two at equal budget 0.0889, two at 100 episodes 0.0570 (0.0685 with 4,000 steps).
+ * Mackey-Glass one-step (test NRMSE, analog-awg, seed 1, `--task mackey-glass`): one 0.0272, two
+ * at equal budget 0.0556, two at equal episodes 0.0339, the digital layer alone 0.0182.
+ *
+ * Why two do not beat one: (1) the budget: an episode measures both layers and the final fit and
+ * test run through both, so at equal samples the two-layer chain gets 46 episodes instead of 100,
+ * and pat needs its episodes (one layer at 46 episodes is 0.054-0.079, not 0.029-0.041); (2) per
+ * episode two layers are no better than one (at 46 episodes 0.077-0.086 against 0.054-0.079 on
+ * analog-awg) and (3) they overfit the training sequence: at 200 episodes their training score
+ * equals one layer's but their test NMSE is twice it, and a five times longer training sequence
+ * narrows the gap without closing it. Not the cause: the surrogate's gradient (the exact twin
+ * gradient gives two layers 0.065, still behind one layer's pat), the read noise (fpga-awg has
+ * none and loses as much) or layer 2's saturation (a lower learning rate removes most of it and
+ * the NMSE stays). The readout sees layer 2 only: what layer 1 and its 20 input taps already
+ * give the readout in the one-layer chain has to pass through a second trained projection and a
+ * second device, with more weights (3,600 instead of 1,050) to fit from the same 4,000 steps.
  */
 import { DeviceClient } from '../../src/device/client.js';
 import type { Device } from '../../src/device/client.js';
