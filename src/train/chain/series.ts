@@ -63,7 +63,7 @@ import { saturation } from '../pat.js';
 export type SeriesGradient = 'pat' | 'oracle';
 
 /** Options of {@link trainSeriesChain}: the common ones (task, seed, episodes, budget, taps, washout, steps, …) plus the chain's. */
-export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'trainer' | 'resume' | 'onCheckpoint' | 'checkpointEvery' | 'pipeline' | 'fidelityEvery' | 'fidelityDirections' | 'refitWorker' | 'onEpisode'> {
+export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'trainer' | 'calibration' | 'resume' | 'onCheckpoint' | 'checkpointEvery' | 'pipeline' | 'fidelityEvery' | 'fidelityDirections' | 'refitWorker' | 'onEpisode'> {
   /** The physical layers in order, at least one. The same device may appear more than once. */
   devices: Device[];
   /** 'pat' (each layer's surrogate VJP) or 'oracle' (each simulator's exact twin VJP). Defaults to 'pat'. */
@@ -244,7 +244,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
   if (o.surrogate?.design !== undefined && o.surrogate.design !== 'narx') {
     throw new RangeError(`a series chain fits each layer's NARX surrogate (surrogate.design narx), got ${String(o.surrogate.design)}`);
   }
-  const common: TrainOptions = { ...o, trainer: 'pat', onEpisode: undefined };
+  // No calibration: a calibration record belongs to one device, and a chain may have several.
+  const common: TrainOptions = { ...o, trainer: 'pat', onEpisode: undefined, calibration: undefined };
   const r = resolve(common);
   const ci = devices.map((d) => d.info.inChannels), co = devices.map((d) => d.info.outChannels);
   devices.forEach((d, k) => {
@@ -362,6 +363,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       episodes.push(rec);
       o.onEpisode?.(rec, e);
     }
+    if (r.signal?.aborted) throw Object.assign(new Error(`training interrupted after ${episodes.length} episodes`), { name: 'TrainingInterrupted', episodes, deviceSamples: samples });
     // The final readout fit and test through the whole chain, within what the budget leaves.
     const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, Math.floor((r.budget - samples) / K) - finalCost(r, 0)) : r.fitSteps;
     if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
