@@ -35,6 +35,10 @@
  * finalCost). With a budget, training stops before an episode that would leave too little for the
  * final fit and test of the whole chain, as pat does.
  *
+ * Measured (scripts/bench/chain-series.ts, which has the table): on NARMA10 two layers of
+ * sim:analog-awg or sim:fpga-awg do not beat one at equal device samples (0.077-0.102 against
+ * 0.029-0.052 test NMSE, seeds 1-3), nor at equal episodes; see there for why.
+ *
  * ```ts
  * const dev = await openDevice('sim:analog-awg', { seed: 1 });
  * const two = await trainSeriesChain({ task: 'narma10', seed: 1, devices: [dev, dev], budget: 48100 });
