@@ -40,8 +40,8 @@
  * | two (pat), equal budget | analog-awg | 0.0833 | 0.0768 | 0.0860 | 47,600 | 46 |
  * | two (pat), equal episodes | analog-awg | 0.0685 | 0.0634 | 0.0715 | 96,200 | 100 |
  * | one (pat), the two-layer chain's 46 episodes | analog-awg | 0.0544 | 0.0672 | 0.0793 | 23,800 | 46 |
- * | one (oracle) | analog-awg | 0.0396 | | | 48,100 | 100 |
- * | two (oracle), equal budget | analog-awg | 0.0652 | | | 47,600 | 46 |
+ * | one (oracle) | analog-awg | 0.0396 | 0.0315 | 0.0274 | 48,100 | 100 |
+ * | two (oracle), equal budget | analog-awg | 0.0652 | 0.0614 | 0.0507 | 47,600 | 46 |
  * | one (pat) | fpga-awg | 0.0379 | 0.0293 | 0.0521 | 48,100 | 100 |
  * | two (pat), equal budget | fpga-awg | 0.0954 | 0.0754 | 0.1018 | 47,600 | 46 |
  * | two (pat), equal episodes | fpga-awg | 0.0833 | 0.0558 | 0.0696 | 96,200 | 100 |
@@ -54,8 +54,10 @@
  * at equal budget and at equal episodes. Seed 1 on analog-awg, two layers at equal budget with
  * other settings: learning rate 0.01 0.0834 (layer 2's drives 23 % saturated instead of 64 %),
  * between gain 0.5 0.0979, between taps 5 0.1084. At 200 episodes: one 0.0246 (training score
- * trainNmse 0.027), two 0.0547 (trainNmse 0.026). With a 20,000-step training sequence: one
- * 0.0292, two at equal budget 0.0889, two at 100 episodes 0.0570 (0.0685 with 4,000 steps).
+ * trainNmse 0.027), two 0.0547 (trainNmse 0.026). With a 20,000-step training sequence
+ * (`--train-steps 20000`): one 0.0292, two at equal budget 0.0889, two at 100 episodes 0.0570
+ * (0.0685 with 4,000 steps); two at 200 episodes 0.0287 (186,200 samples) against one at 200
+ * episodes 0.0167 (93,100) and one at the same 186,200 samples (406 episodes) 0.0187.
  * Mackey-Glass one-step (test NRMSE, analog-awg, seed 1, `--task mackey-glass`): one 0.0272, two
  * at equal budget 0.0556, two at equal episodes 0.0339, the digital layer alone 0.0182.
  *
@@ -65,8 +67,10 @@
  * episode two layers are no better than one (at 46 episodes 0.077-0.086 against 0.054-0.079 on
  * analog-awg) and (3) they overfit the training sequence: at 200 episodes their training score
  * equals one layer's but their test NMSE is twice it, and a five times longer training sequence
- * narrows the gap without closing it. Not the cause: the surrogate's gradient (the exact twin
- * gradient gives two layers 0.065, still behind one layer's pat), the read noise (fpga-awg has
+ * narrows the gap without closing it (four times the samples then bring two layers to one
+ * layer's figure at 48,100 samples, while one layer at those samples is at 0.019). Not the
+ * cause: the surrogate's gradient (the exact twin gradient gives two layers 0.051-0.065, still
+ * behind one layer's pat), the read noise (fpga-awg has
  * none and loses as much) or layer 2's saturation (a lower learning rate removes most of it and
  * the NMSE stays). The readout sees layer 2 only: what layer 1 and its 20 input taps already
  * give the readout in the one-layer chain has to pass through a second trained projection and a
