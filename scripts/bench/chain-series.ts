@@ -57,7 +57,8 @@
  * trainNmse 0.027), two 0.0547 (trainNmse 0.026). With a 20,000-step training sequence
  * (`--train-steps 20000`): one 0.0292, two at equal budget 0.0889, two at 100 episodes 0.0570
  * (0.0685 with 4,000 steps); two at 200 episodes 0.0287 (186,200 samples) against one at 200
- * episodes 0.0167 (93,100) and one at the same 186,200 samples (406 episodes) 0.0187.
+ * episodes 0.0167 (93,100) and one at the same samples (406 episodes, 185,800) 0.0187; seed 2:
+ * two at 200 episodes 0.0295, one at 406 episodes 0.0141.
  * Mackey-Glass one-step (test NRMSE, analog-awg, seed 1, `--task mackey-glass`): one 0.0272, two
  * at equal budget 0.0556, two at equal episodes 0.0339, the digital layer alone 0.0182.
  *
