@@ -60,7 +60,8 @@
  * episodes 0.0167 (93,100) and one at the same samples (406 episodes, 185,800) 0.0187; seed 2:
  * two at 200 episodes 0.0295, one at 406 episodes 0.0141.
  * Mackey-Glass one-step (test NRMSE, analog-awg, seed 1, `--task mackey-glass`): one 0.0272, two
- * at equal budget 0.0556, two at equal episodes 0.0339, the digital layer alone 0.0182.
+ * at equal budget 0.0556, two at equal episodes 0.0339, the digital layer alone 0.0182; on
+ * fpga-awg (seed 1) one 0.0218, two at equal budget 0.0449.
  *
  * Why two do not beat one: (1) the budget: an episode measures both layers and the final fit and
  * test run through both, so at equal samples the two-layer chain gets 46 episodes instead of 100,
