@@ -1,0 +1,397 @@
+/**
+ * Chains of physical layers on a time series (issue 12): physics-aware training with more than one
+ * device in the loop, at benchmark level (no CLI yet). The chain
+ *
+ *     u ─► taps ─► input layer (TappedDense) ─► a₁ ─► device 1 ─► r₁
+ *       ─► taps of r₁ ─► between layer (TappedDense, units = device 2's drives) ─► a₂ ─► device 2 ─► r₂
+ *       ─► … ─► ridge readout on the last layer's responses
+ *
+ * runs each physical layer on the WHOLE episode sequence from a reset (the devices have memory, so
+ * the order of the steps matters): layer k+1's drives are computed from layer k's measured
+ * responses, then measured as one segment of their own. A device may appear twice (the same board
+ * used as layer 1 and layer 2, each layer its own segments and its own surrogate).
+ *
+ * One episode (sequential: no pipelining):
+ * 1. a window of washout + steps rows of the training sequence (drawn as pat draws it); the forward
+ *    pass measured layer by layer;
+ * 2. every physical layer's (drive, response) pairs go to its own refit scheduler
+ *    (surrogate-setup.surrogateRefitter: pat's NARX surrogate, replay, held-out tail and drift
+ *    alarm; layer 1 seeded exactly as pat seeds its surrogate, layer k > 1 from the fork
+ *    `layer-<k>`), which refits on them (lag 0: the step waits for that refit);
+ * 3. the training readout from summed ridge statistics of the last `readoutEpisodes` episodes
+ *    (common.episodeReadout), held constant during the step;
+ * 4. the step ({@link seriesGradients}): the forward value of each physical layer is what the
+ *    device measured, its backward pass the VJP of its surrogate (vjpSeq, through the sequence)
+ *    at the drives sent; the digital layers by autodiff; the chain rule through all of them; one
+ *    Adam step on every digital layer's weights.
+ *
+ * With one physical layer this is pat without pipelining (`trainPat` with `pipeline: false`,
+ * `fidelityEvery: 0`): the same windows, initial weights, surrogate, refits, readout and steps, so
+ * the same numbers (test/train/chain/series.test.ts checks it). `gradient: 'oracle'` takes each
+ * layer's VJP from its simulator's exact twin instead (twin-grad.ts; benchmarks only).
+ *
+ * Device-sample accounting: every layer's segment counts (an episode of K physical layers costs
+ * K·(washout + steps)), and the final readout fit and test run the whole chain (K times
+ * finalCost). With a budget, training stops before an episode that would leave too little for the
+ * final fit and test of the whole chain, as pat does.
+ *
+ * Measured (scripts/bench/chain-series.ts, which has the table): on NARMA10 two layers of
+ * sim:analog-awg or sim:fpga-awg do not beat one at equal device samples (0.077-0.102 against
+ * 0.029-0.052 test NMSE, seeds 1-3), nor at equal episodes; see there for why.
+ *
+ * ```ts
+ * const dev = await openDevice('sim:analog-awg', { seed: 1 });
+ * const two = await trainSeriesChain({ task: 'narma10', seed: 1, devices: [dev, dev], budget: 48100 });
+ * two.test.value;   // test NMSE
+ * ```
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Device } from '../../device/client.js';
+import type { DeviceSurrogate } from '../../surrogate/narx.js';
+import type { LaggedRefitter } from '../../surrogate/lagged-refit.js';
+import { physicalLayer } from '../../surrogate/physical-layer.js';
+import { checkInt } from '../../core/validate.js';
+import type { TaskData } from '../../tasks/index.js';
+import {
+  type EpisodeRecord, type Resolved, type TrainOptions, dropRows, episodeReadout, finalCost, finalEvaluation, inputLayer, resolve, targetRows,
+} from '../common.js';
+import { type InputNorm, TappedDense, inputNorm, tapFeatures } from '../input-layer.js';
+import { measure } from '../device-units.js';
+import { RidgeReadout } from '../readout.js';
+import type { RidgeAccumulator } from '../ridge.js';
+import { surrogateDefaults, surrogateRefitter } from '../surrogate-setup.js';
+import { TwinGradient, twinMismatch, twinModelFor } from '../twin-grad.js';
+import { saturation } from '../pat.js';
+
+/** Where each physical layer's backward pass comes from. */
+export type SeriesGradient = 'pat' | 'oracle';
+
+/** Options of {@link trainSeriesChain}: the common ones (task, seed, episodes, budget, taps, washout, steps, …) plus the chain's. */
+export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'trainer' | 'calibration' | 'resume' | 'onCheckpoint' | 'checkpointEvery' | 'pipeline' | 'fidelityEvery' | 'fidelityDirections' | 'refitWorker' | 'onEpisode'> {
+  /** The physical layers in order, at least one. The same device may appear more than once. */
+  devices: Device[];
+  /** 'pat' (each layer's surrogate VJP) or 'oracle' (each simulator's exact twin VJP). Defaults to 'pat'. */
+  gradient?: SeriesGradient;
+  /** Tapped delays of every between layer over the previous layer's responses. Defaults to 1 (the current response). */
+  betweenTaps?: number;
+  /**
+   * Standard deviation of a between layer's initial pre-activations (x W) on the first responses it
+   * sees: its random weights are scaled to it ({@link scaleToUnitStd}). Defaults to 1, the
+   * input layer's scale on independent unit-variance taps. A device's response channels are
+   * strongly correlated (every node sees the same drive history), so TappedDense's fan-in scaling
+   * alone gives pre-activations several times larger: layer 2's drives then sat at the tanh's
+   * ends (NARMA10 on sim:analog-awg, seed 1: 67 % of them with |a| > 0.95).
+   */
+  betweenGain?: number;
+  /** oracle: largest NMSE of each layer's twin against its first measured episode. Defaults to 0.1. */
+  twinCheck?: number;
+  /** Names of the physical layers for the result's description (e.g. `sim:analog-awg`). Defaults to each device's INFO model. */
+  names?: string[];
+  /** Called after every episode with its record. */
+  onEpisode?: (record: SeriesEpisodeRecord, index: number) => void;
+}
+
+/** One training episode of a series chain. */
+export interface SeriesEpisodeRecord extends Pick<EpisodeRecord, 'loss' | 'readoutNmse' | 'deviceSamples' | 'breaks'> {
+  /** Per physical layer: the surrogate's NMSE on this episode's pairs before its refit (pat; absent before the first fit). */
+  surrogateNmse?: (number | undefined)[];
+  /** Per physical layer: the share of its drives with |a| > 0.95. */
+  saturation: number[];
+  /** oracle, episode 0: each layer's twin-vs-device NMSE. */
+  twinNmse?: number[];
+}
+
+/** What {@link trainSeriesChain} returns. */
+export interface SeriesChainResult {
+  /** The chain in words, e.g. "taps 20 → sim:analog-awg → taps 1 → sim:analog-awg → ridge". */
+  chain: string;
+  gradient: SeriesGradient;
+  task: string;
+  seed: number;
+  episodes: SeriesEpisodeRecord[];
+  test: { metric: string; value: number };
+  /** Device samples of the whole run: every layer's training segments, final fit and test. */
+  deviceSamples: number;
+  /**
+   * Mean readoutNmse of the last 10 training episodes (each scored by the readout of the episodes
+   * before it): a score from the training sequence only, for choosing settings without the test.
+   */
+  trainNmse?: number;
+  /** Per physical layer: held-out NMSE of its surrogate at the end (pat). */
+  surrogateHeldOutNmse?: (number | undefined)[];
+  /** Wall-clock duration in ms (not deterministic). */
+  elapsedMs: number;
+}
+
+/**
+ * Tapped delays of a sequence as a differentiable tensor: row t of the result is
+ * [ũ(t), ũ(t-1), …, ũ(t-taps+1)] (channels inside each lag), ũ = (r - shift) / scale, ũ = 0 before
+ * row 0: the same layout as input-layer.tapFeatures, so a TappedDense applies to it unchanged.
+ * @param r [L, channels]
+ * @returns [L, taps * channels]
+ */
+export function tapTensor(r: tf.Tensor2D, taps: number, norm: InputNorm): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [L, c] = r.shape;
+    const u = tf.div(tf.sub(r, tf.tensor1d(norm.shift)), tf.tensor1d(norm.scale)) as tf.Tensor2D;
+    const lags: tf.Tensor2D[] = [u];
+    for (let k = 1; k < taps; k++) {
+      lags.push(k >= L ? tf.zeros([L, c]) : tf.pad(u.slice([0, 0], [L - k, c]), [[k, 0], [0, 0]]));
+    }
+    return taps === 1 ? u : tf.concat(lags, 1);
+  });
+}
+
+/** One measured episode of a chain of K physical layers, as the step needs it. Every array is row-major. */
+export interface SeriesStepEpisode {
+  /** Tapped features of the task input [L, first.features]. */
+  x: Float32Array;
+  /** Per physical layer k: the drives sent [L, inChannels_k] in [-1, 1]. */
+  sent: Float32Array[];
+  /** Per physical layer k: the measured responses [L, outChannels_k]. */
+  measured: Float32Array[];
+  /** Targets [steps, outputs] for rows washout.. of the episode. */
+  target: Float32Array;
+  /** Readout held constant in the step: W [outChannels_K, outputs], b [outputs]. */
+  W: Float32Array;
+  b: Float32Array;
+  washout: number;
+}
+
+/**
+ * The chain's physics-aware step: L and dL/dθ for the input layer's and every between layer's
+ * weights. With ā the drives a layer computes from the values the forward pass measured,
+ *
+ *     a₁ = sent₁ + (first(x) - stop(first(x)))
+ *     r_k = physicalLayer(vjps[k], measured_k)(a_k)          value measured_k, backward vjps[k] at a_k
+ *     a_{k+1} = sent_{k+1} + (between_k(taps(r_k)) - stop(between_k(taps(measured_k))))
+ *     L = mean((r_K[washout:] W + b - y)²)
+ *
+ * so the forward values are exactly what was sent and measured, and the gradient is the chain
+ * rule through each layer's VJP at the drives sent and the digital layers' Jacobians at the
+ * measured responses. With a layer's VJP missing (before its first fit) the loss only.
+ */
+export function seriesGradients(
+  first: TappedDense, between: readonly TappedDense[], ep: SeriesStepEpisode, vjps: readonly (DeviceSurrogate | undefined)[], throughResponses = false,
+): { loss: number; grads?: tf.NamedTensorMap } {
+  const K = ep.sent.length;
+  if (ep.measured.length !== K || vjps.length !== K || between.length !== K - 1) {
+    throw new RangeError(`a chain of ${K} physical layers needs ${K} measured responses, ${K} VJPs and ${K - 1} between layers, got ${ep.measured.length}, ${vjps.length}, ${between.length}`);
+  }
+  const L = ep.x.length / first.features, outputs = ep.b.length, steps = L - ep.washout;
+  const ready = vjps.every((v) => v !== undefined);
+  const out = tf.tidy(() => {
+    const x = tf.tensor2d(ep.x, [L, first.features]);
+    const sent = ep.sent.map((s) => tf.tensor2d(s, [L, s.length / L]));
+    const measured = ep.measured.map((m) => tf.tensor2d(m, [L, m.length / L]));
+    const co = measured[K - 1].shape[1];
+    const target = tf.tensor2d(ep.target, [steps, outputs]);
+    const W = tf.tensor2d(ep.W, [co, outputs]), b = tf.tensor1d(ep.b);
+    // Made outside the objective: constants to the gradient.
+    const now = [first.apply(x), ...between.map((l, k) => l.apply(tapTensor(measured[k], l.taps, l.norm)))];
+    const objective = (): tf.Scalar => {
+      let a = tf.add(tf.sub(first.apply(x), now[0]), sent[0]) as tf.Tensor2D;
+      let r = measured[0];
+      for (let k = 0; k < K; k++) {
+        r = ready ? physicalLayer(vjps[k]!, measured[k], { throughResponses })(a) : measured[k];
+        if (k + 1 < K) {
+          const l = between[k];
+          a = tf.add(tf.sub(l.apply(tapTensor(r, l.taps, l.norm)), now[k + 1]), sent[k + 1]) as tf.Tensor2D;
+        }
+      }
+      const y = r.slice([ep.washout, 0], [steps, co]);
+      return tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
+    };
+    if (!ready) return { value: objective() };
+    return tf.variableGrads(objective, [...first.variables, ...between.flatMap((l) => l.variables)]);
+  }) as { value: tf.Scalar; grads?: tf.NamedTensorMap };
+  const loss = out.value.dataSync()[0];
+  out.value.dispose();
+  return { loss, grads: out.grads };
+}
+
+/**
+ * Scales a layer's weights so that its pre-activations x W on the features `x` [rows * features]
+ * have standard deviation `std` (over every row and unit); the bias stays. A layer whose
+ * pre-activations are all equal is left as it is.
+ */
+export function scaleToUnitStd(layer: TappedDense, x: Float32Array, std = 1): void {
+  const z = tf.tidy(() => tf.matMul(tf.tensor2d(x, [x.length / layer.features, layer.features]), layer.W).dataSync());
+  let m = 0, v = 0;
+  for (let i = 0; i < z.length; i++) m += z[i];
+  m /= z.length;
+  for (let i = 0; i < z.length; i++) v += (z[i] - m) ** 2;
+  const sd = Math.sqrt(v / z.length);
+  if (!(sd > 1e-12)) return;
+  const w = layer.snapshot();
+  layer.restore({ W: w.W.map((x) => (x * std) / sd), b: w.b });
+}
+
+/** A short description of the chain. */
+function describe(names: readonly string[], taps: number, betweenTaps: number): string {
+  return [`taps ${taps}`, ...names.flatMap((n, k) => (k === 0 ? [n] : [`taps ${betweenTaps}`, n])), 'ridge'].join(' → ');
+}
+
+/** Trains a series chain (see the module comment). */
+export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesChainResult> {
+  const t0 = performance.now();
+  const devices = o.devices;
+  if (!Array.isArray(devices) || devices.length < 1) throw new RangeError('a series chain needs at least one physical layer (devices)');
+  const gradient = o.gradient ?? 'pat';
+  if (gradient !== 'pat' && gradient !== 'oracle') throw new RangeError(`gradient must be pat or oracle, got ${String(gradient)}`);
+  const K = devices.length;
+  const betweenTaps = checkInt(o.betweenTaps ?? 1, 'betweenTaps', 1);
+  const betweenGain = o.betweenGain ?? 1;
+  if (!(betweenGain > 0 && Number.isFinite(betweenGain))) throw new RangeError(`betweenGain must be finite and > 0, got ${String(o.betweenGain)}`);
+  const lag = o.surrogate?.lag ?? 0;
+  if (lag !== 0) throw new RangeError(`a series chain steps with the refit on the episode's own pairs (surrogate.lag 0), got ${String(lag)}`);
+  if (o.surrogate?.design !== undefined && o.surrogate.design !== 'narx') {
+    throw new RangeError(`a series chain fits each layer's NARX surrogate (surrogate.design narx), got ${String(o.surrogate.design)}`);
+  }
+  // No calibration: a calibration record belongs to one device, and a chain may have several.
+  const common: TrainOptions = { ...o, trainer: 'pat', onEpisode: undefined, calibration: undefined };
+  const r = resolve(common);
+  const ci = devices.map((d) => d.info.inChannels), co = devices.map((d) => d.info.outChannels);
+  devices.forEach((d, k) => {
+    if (!(ci[k] >= 1 && co[k] >= 1)) throw new RangeError(`devices[${k}] has no channels`);
+  });
+  const L = r.washout + r.steps;
+  // Layer 1 gets pat's own seeds (rng forks), so a one-layer chain is pat; layer k > 1 its own fork.
+  const layerR = (k: number): Resolved => (k === 0 ? r : { ...r, rng: r.rng.fork(`layer-${k + 1}`) });
+  const first = inputLayer(r, ci[0]);
+  const between: TappedDense[] = [];
+  const refitters: LaggedRefitter[] = [];
+  const twins: TwinGradient[] = [];
+  const adam: tf.Optimizer = tf.train.adam(r.learningRate);
+  try {
+    if (gradient === 'pat') {
+      const so = surrogateDefaults(o.surrogate);
+      for (let k = 0; k < K; k++) refitters.push(surrogateRefitter(common, layerR(k), so, ci[k], co[k], L));
+    } else {
+      for (let k = 0; k < K; k++) {
+        const t = new TwinGradient({ model: twinModelFor(devices[k]), scaling: devices[k].info });
+        if (t.inChannels !== ci[k] || t.outChannels !== co[k]) throw new RangeError(`devices[${k}]: the twin has ${t.inChannels} in / ${t.outChannels} out, the device ${ci[k]} / ${co[k]}`);
+        twins.push(t);
+      }
+    }
+    const readout = new RidgeReadout(co[K - 1], r.train.outChannels, r.readout);
+    const windows = r.rng.fork('episodes');
+    const ring: RidgeAccumulator[] = [];
+    const episodes: SeriesEpisodeRecord[] = [];
+    const throughResponses = o.surrogate?.throughResponses ?? false;
+    let samples = 0;
+    const final = (fitSteps = r.fitSteps): number => K * finalCost(r, fitSteps);
+    const more = (e: number): boolean => e < r.episodes && samples + K * L + final() <= r.budget && !r.signal?.aborted;
+
+    /** The between layer k (after physical layer k), made on the first responses it sees: its input normalisation is theirs. */
+    const betweenLayer = (k: number, responses: Float32Array): TappedDense => {
+      if (!between[k]) {
+        between[k] = new TappedDense({
+          inChannels: co[k], taps: betweenTaps, units: ci[k + 1], seed: r.rng.fork(`between-${k + 1}`).nextU32(), norm: inputNorm(responses, co[k]),
+        });
+        scaleToUnitStd(between[k], tapFeatures(responses, co[k], betweenTaps, between[k].norm, 0, responses.length / co[k]), betweenGain);
+      }
+      return between[k];
+    };
+    /** The chain forward on the devices: each layer's drives, sent and measured in order. */
+    const forward = async (x: Float32Array, rows: number) => {
+      const sent: Float32Array[] = [], ms = [];
+      let a = first.runFeatures(x);
+      for (let k = 0; k < K; k++) {
+        const m = await measure(devices[k], a, r.measure);
+        sent.push(a);
+        ms.push(m);
+        if (k + 1 < K) {
+          const l = betweenLayer(k, m.responses);
+          a = l.runFeatures(tapFeatures(m.responses, co[k], l.taps, l.norm, 0, rows));
+        }
+      }
+      return { sent, ms };
+    };
+
+    let deferred: SeriesStepEpisode | undefined;
+    for (let e = 0; more(e); e++) {
+      const start = windows.int(r.trainSteps - L + 1);
+      const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, first.norm, start, L);
+      const { sent, ms } = await forward(x, L);
+      const rec: SeriesEpisodeRecord = { loss: NaN, deviceSamples: 0, breaks: 0, saturation: sent.map((a) => saturation(a)) };
+      for (const m of ms) {
+        samples += m.samples;
+        rec.breaks! += m.breaks;
+      }
+      let vjps: (DeviceSurrogate | undefined)[];
+      if (gradient === 'pat') {
+        const nmse: (number | undefined)[] = [];
+        for (let k = 0; k < K; k++) {
+          const seen = await refitters[k].observe({ drives: ms[k].drives, responses: ms[k].responses, epoch: ms[k].epoch });
+          nmse.push(seen.newestNmse);
+        }
+        for (const rf of refitters) await rf.settle();
+        if (nmse.some((v) => v !== undefined)) rec.surrogateNmse = nmse;
+        vjps = refitters.map((rf) => (rf.fitted ? rf.surrogate : undefined));
+      } else {
+        if (e === 0) {
+          rec.twinNmse = twins.map((t, k) => twinMismatch(t, ms[k].drives, ms[k].responses));
+          const tol = o.twinCheck ?? 0.1;
+          rec.twinNmse.forEach((v, k) => {
+            if (!(v <= tol)) throw new Error(`devices[${k}]: the twin does not match the device (NMSE ${v.toFixed(3)} > ${tol}): wrong profile, seed or overrides?`);
+          });
+        }
+        vjps = twins;
+      }
+      const X = dropRows(ms[K - 1].responses, r.washout, co[K - 1]), Y = targetRows(r.train, start + r.washout, r.steps);
+      const readoutNmse = episodeReadout(r, readout, ring, X, Y);
+      if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
+      const { W, b } = readout.current;
+      const ep: SeriesStepEpisode = {
+        x, sent, measured: ms.map((m) => m.responses), target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout,
+      };
+      const step = (p: SeriesStepEpisode, v: readonly (DeviceSurrogate | undefined)[]): number => {
+        const { loss, grads } = seriesGradients(first, between, p, v, throughResponses);
+        if (grads) {
+          adam.applyGradients(grads);
+          tf.dispose(grads);
+        }
+        return loss;
+      };
+      // As pat: before every layer has a fitted surrogate the episode's loss only, its step taken with the first fit.
+      if (vjps.every((v) => v !== undefined)) {
+        if (deferred) step(deferred, vjps);
+        deferred = undefined;
+        rec.loss = step(ep, vjps);
+      } else {
+        rec.loss = step(ep, vjps);
+        deferred = ep;
+      }
+      rec.deviceSamples = samples;
+      episodes.push(rec);
+      o.onEpisode?.(rec, e);
+    }
+    if (r.signal?.aborted) throw Object.assign(new Error(`training interrupted after ${episodes.length} episodes`), { name: 'TrainingInterrupted', episodes, deviceSamples: samples });
+    // The final readout fit and test through the whole chain, within what the budget leaves.
+    const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, Math.floor((r.budget - samples) / K) - finalCost(r, 0)) : r.fitSteps;
+    if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
+    const respond = async (task: TaskData, length: number): Promise<Float32Array> => {
+      const { ms } = await forward(tapFeatures(task.inputs, task.inChannels, r.taps, first.norm, 0, length), length);
+      for (const m of ms) samples += m.samples;
+      return ms[K - 1].responses;
+    };
+    const fin = await finalEvaluation(r, co[K - 1], respond, fitSteps);
+    const result: SeriesChainResult = {
+      chain: describe(o.names ?? devices.map((d) => d.info.model), r.taps, betweenTaps), gradient, task: r.task, seed: r.seed, episodes,
+      test: { metric: r.test.metric, value: fin.value }, deviceSamples: samples, elapsedMs: performance.now() - t0,
+    };
+    const scored = episodes.slice(-10).map((x) => x.readoutNmse).filter((x): x is number => x !== undefined);
+    if (scored.length) result.trainNmse = scored.reduce((a, x) => a + x, 0) / scored.length;
+    if (gradient === 'pat') {
+      for (const rf of refitters) await rf.settle();
+      result.surrogateHeldOutNmse = refitters.map((rf) => rf.stats.heldOutNmse);
+    }
+    return result;
+  } finally {
+    adam.dispose();
+    first.dispose();
+    for (const l of between) l?.dispose();
+    for (const rf of refitters) await rf.close();
+  }
+}
