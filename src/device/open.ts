@@ -52,11 +52,17 @@ function openSim(spec: string, opts: OpenDeviceOptions): ReturnType<typeof openS
   return openSimLink(profile, { seed: opts.seed ?? 1 });
 }
 
+/** Reply timeout (control requests, and allowance per batch) of an in-process simulator (`sim:<profile>`), unless the caller sets one. */
+export const IN_PROCESS_TIMEOUT_MS = 10_000;
+
 /** Opens and handshakes the device named by `spec` (default: the analog simulator); a simulator comes with its model as `twin`. */
 export async function openDevice(spec: string = DEFAULT_DEVICE, opts: OpenDeviceOptions = {}): Promise<DeviceClient> {
   if (spec.startsWith('sim:')) {
     const sim = openSim(spec, opts);
-    return DeviceClient.connect(sim.link, { ...opts, twin: sim.model });
+    // The simulator answers on this thread: a late reply means the host was busy (a refit, a
+    // database write on a loaded machine), never a reply lost on a wire, so it gets more time
+    // before being read as a state break.
+    return DeviceClient.connect(sim.link, { timeoutMs: IN_PROCESS_TIMEOUT_MS, processTimeoutMs: IN_PROCESS_TIMEOUT_MS, ...opts, twin: sim.model });
   }
   return DeviceClient.connect(await openLink(bareSerialPath(spec) ?? spec), opts);
 }
