@@ -64,6 +64,13 @@ import { RowTwinGradient } from './row-twin.js';
 import { PairBuffer, candidateDesigns, chooseSurrogate, refitOptions } from './layer-surrogate.js';
 import type { ModelSpec, PhysicalLayerSpec } from './spec-types.js';
 
+/**
+ * Default {@link ChainTrainOptions.normMomentum}: a running normalisation averaging about the last
+ * ten batches (64 rows each: a per-channel σ from one batch is ±9 % noisy), quick enough to follow
+ * the responses as the layers before them train.
+ */
+export const NORM_MOMENTUM = 0.9;
+
 export type ChainTrainerName = 'pat' | 'oracle' | 'digital' | 'classic' | 'insilico';
 export const CHAIN_TRAINERS: readonly ChainTrainerName[] = ['pat', 'oracle', 'digital', 'classic', 'insilico'];
 
@@ -100,6 +107,14 @@ export interface ChainTrainOptions {
   surrogates?: readonly LayerSurrogate[];
   /** Measure batch b+1 (one step stale) while the host steps on batch b: pat, oracle, classic (module comment). Defaults to true. */
   pipeline?: boolean;
+  /**
+   * Momentum of the normalisations after physical layers: after every step each moves toward its
+   * batch's response statistics (ChainModel.track); 1 freezes them at calibration. Defaults to
+   * {@link NORM_MOMENTUM}.
+   */
+  normMomentum?: number;
+  /** RMS of the pre-activations driving a physical layer at calibration (ChainBuildOptions.driveRms). Defaults to model.ts's DRIVE_RMS. */
+  driveRms?: number;
   /** Called after every step. */
   onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
 }
@@ -175,11 +190,13 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const refitEpochs = int(opts.refitEpochs ?? 2, 'refitEpochs', 0);
   const replay = int(opts.replay ?? 8192, 'replay', 2);
   const evalRows = int(opts.evalRows ?? 1000, 'evalRows', 1);
+  const normMomentum = opts.normMomentum ?? NORM_MOMENTUM;
+  if (!(normMomentum >= 0 && normMomentum <= 1)) throw new RangeError(`normMomentum must be in [0, 1], got ${String(opts.normMomentum)}`);
   checkSplit(data, 'train');
   checkSplit(data, 'test');
   const spec = trainer === 'digital' ? withoutPhysical(opts.spec) : opts.spec;
   const devices = trainer === 'digital' ? {} : opts.devices;
-  const model = ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
+  const model = ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed, driveRms: opts.driveRms });
   const rng = new Rng(seed);
   const phys = model.physical;
   const onDevice = deviceResponder(devices);
@@ -286,6 +303,8 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
           return value.dataSync()[0];
         });
         losses.push(loss);
+        // After the step: the pass measured ahead was launched with the normalisation before it, as with the weights.
+        model.track(pass, normMomentum, trainer === 'classic' ? 'readout' : 'all');
         if (trainer === 'pat') {
           pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
           if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
@@ -348,6 +367,7 @@ function snapshot(ahead: ChainModel, model: ChainModel): ChainModel {
     a.dense.shift = s.dense.shift;
     a.dense.scale = s.dense.scale;
     a.dense.calibrated = s.dense.calibrated;
+    a.dense.gainSet = s.dense.gainSet;
   });
   return ahead;
 }
