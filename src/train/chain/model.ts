@@ -5,10 +5,13 @@
  *     x ─► digital ─► … ─► physical (device k) ─► digital ─► … ─► readout (dense + softmax)
  *
  * - digital: h' = act(((h - μ) / σ) W + b), W [in, units] seeded Glorot-uniform, b = 0. (μ, σ) is
- *   the identity except after a physical layer, where it is set once from the first responses the
- *   layer sees (`run(…, { calibrate: true })`) and frozen: a camera's responses are all
- *   positive with a small mean (sim:optical: about 0.1 ± 0.1), and centring them keeps the next
- *   layer's Adam steps well conditioned. The readout is the same dense without activation.
+ *   the identity except after a physical layer, where it is set from the first responses the
+ *   layer sees (`run(…, { calibrate: true })`) and then follows the responses' statistics as
+ *   training moves them ({@link ChainModel.track}, after every step): a camera's responses are
+ *   all positive with a small mean (sim:optical: about 0.1 ± 0.1), and standardising them keeps
+ *   the next layer's Adam steps well conditioned. A digital layer whose output drives a physical
+ *   layer has W rescaled at that calibration pass so its pre-activations have RMS `driveRms`
+ *   (default {@link DRIVE_RMS}). The readout is the same dense without activation.
  * - physical: drives = clip(h, -1, 1) (a tanh digital layer keeps them inside already), one row
  *   per example; its value in the forward pass is what a {@link Responder} returns for them: the
  *   device's measured responses (training, predict) or the layer's surrogate's prediction (in

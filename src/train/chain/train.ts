@@ -16,8 +16,9 @@
  *   is fitted, the whole chain is trained on the surrogates alone, then deployed on the devices.
  *
  * A step measures the batch as one segment per physical layer (responders.ts: from a reset), then
- * takes the gradient of the recorded pass (model.ts). Test accuracy and cross-entropy are measured
- * through the devices.
+ * takes the gradient of the recorded pass (model.ts), then moves the normalisations after the
+ * physical layers toward the pass's response statistics (`normMomentum`; classic: the readout's
+ * only). Test accuracy and cross-entropy are measured through the devices.
  *
  * Pipelining (`pipeline`, pat, oracle and classic): the device measures batch b+1 while the host
  * computes batch b's gradient, Adam step and refits. Batch b+1 is launched once step b-1 is taken
