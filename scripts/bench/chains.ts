@@ -3,6 +3,7 @@
  *
  *   node dist/scripts/bench/chains.js [--seeds 1,2,3] [--variants one,two] [--trainers pat,oracle,digital,classic,insilico,linear]
  *        [--epochs 5] [--batch 64] [--lr 2e-3] [--train 8000] [--test 2000] [--explore 4000] [--refit-every 50] [--overrides JSON]
+ *        [--norm-momentum 0.9] [--drive-rms 0.3]
  *
  * Chains (sim:optical: 64 SLM phases in, 128 camera pixels out; the device's seed is the run's):
  *   one: 784 → 64 tanh | physical sim:optical | readout softmax
@@ -19,6 +20,10 @@
  *
  * --overrides: sim:optical parameters over the profile's (a diagnosis, e.g. '{"shotNoise":0,"readNoiseSigma":0}'
  * for a noise-free camera; not the benchmark's device).
+ *
+ * --norm-momentum, --drive-rms: the chain's normalisation tracking and drive scale at calibration
+ * (train.ts normMomentum, model.ts driveRms; defaults theirs). '--norm-momentum 1 --drive-rms 0' is
+ * the chain as it was before them (normalisation frozen at calibration, Glorot's scale).
  *
  * Prints one JSON line per run, then a Markdown table of test accuracy per variant and trainer.
  */
@@ -46,6 +51,9 @@ const nTest = Number(flag('test', '2000'));
 const exploreRows = Number(flag('explore', '4000'));
 const refitEvery = Number(flag('refit-every', '50'));
 const overrides = JSON.parse(flag('overrides', '{}')) as Record<string, unknown>;
+const optNum = (name: string): number | undefined => (flag(name, '') === '' ? undefined : Number(flag(name, '')));
+const normMomentum = optNum('norm-momentum');
+const driveRms = optNum('drive-rms');
 
 const DEVICE = 'sim:optical';
 const SPECS: Record<string, ModelSpec> = {
@@ -76,7 +84,7 @@ async function one(data: ClassSet, variant: string, trainer: string, seed: numbe
   try {
     const r = await trainChain({
       trainer: (linear ? 'digital' : trainer) as ChainTrainerName, spec: linear ? LINEAR : SPECS[variant], data,
-      devices: dev ? { [DEVICE]: dev } : {}, seed, epochs, batchSize, learningRate, exploreRows, refitEvery, oracle: 'rows',
+      devices: dev ? { [DEVICE]: dev } : {}, seed, epochs, batchSize, learningRate, exploreRows, refitEvery, oracle: 'rows', normMomentum, driveRms,
       budget: trainer === 'pat' || !dev ? undefined : budget,
     });
     const row = { variant, trainer, seed, accuracy: r.test.accuracy, crossEntropy: r.test.crossEntropy, samples: r.deviceSamples, steps: r.steps, seconds: r.seconds };
@@ -88,7 +96,7 @@ async function one(data: ClassSet, variant: string, trainer: string, seed: numbe
   }
 }
 
-console.log(JSON.stringify({ epochs, batchSize, learningRate, exploreRows, refitEvery, overrides }));
+console.log(JSON.stringify({ epochs, batchSize, learningRate, exploreRows, refitEvery, overrides, normMomentum, driveRms }));
 for (const seed of seeds) {
   // The split rhil train --model-spec uses for this seed (tasks/mnist.ts).
   const data = loadMnist({ trainCount: nTrain, testCount: nTest, seed });

@@ -5,10 +5,13 @@
  *     x ─► digital ─► … ─► physical (device k) ─► digital ─► … ─► readout (dense + softmax)
  *
  * - digital: h' = act(((h - μ) / σ) W + b), W [in, units] seeded Glorot-uniform, b = 0. (μ, σ) is
- *   the identity except after a physical layer, where it is set once from the first responses the
- *   layer sees (`run(…, { calibrate: true })`) and frozen: a camera's responses are all
- *   positive with a small mean (sim:optical: about 0.1 ± 0.1), and centring them keeps the next
- *   layer's Adam steps well conditioned. The readout is the same dense without activation.
+ *   the identity except after a physical layer, where it is set from the first responses the
+ *   layer sees (`run(…, { calibrate: true })`) and then follows the responses' statistics as
+ *   training moves them ({@link ChainModel.track}, after every step): a camera's responses are
+ *   all positive with a small mean (sim:optical: about 0.1 ± 0.1), and standardising them keeps
+ *   the next layer's Adam steps well conditioned. A digital layer whose output drives a physical
+ *   layer has W rescaled at that calibration pass so its pre-activations have RMS `driveRms`
+ *   (default {@link DRIVE_RMS}). The readout is the same dense without activation.
  * - physical: drives = clip(h, -1, 1) (a tanh digital layer keeps them inside already), one row
  *   per example; its value in the forward pass is what a {@link Responder} returns for them: the
  *   device's measured responses (training, predict) or the layer's surrogate's prediction (in
@@ -57,6 +60,9 @@ interface Dense {
   /** The normalisation is set from the first responses after a physical layer. */
   afterPhysical: boolean;
   calibrated: boolean;
+  /** The layer's output is a physical layer's drives: its weights are rescaled once, at calibration (see ChainModel.run). */
+  drivesPhysical: boolean;
+  gainSet: boolean;
 }
 
 export interface DigitalStage { kind: 'digital'; index: number; inWidth: number; units: number; activation: Activation; dense: Dense }
@@ -95,7 +101,26 @@ export interface ChainBuildOptions {
   devices: Readonly<Record<string, DeviceChannels>>;
   /** Seed of the dense layers' initialisation. */
   seed: number;
+  /**
+   * RMS of the pre-activations of a digital layer that drives a physical layer, over the
+   * calibration pass: its Glorot weights are rescaled to it once (see {@link ChainModel.run}).
+   * 0 keeps Glorot's scale. Defaults to {@link DRIVE_RMS}.
+   */
+  driveRms?: number;
 }
+
+/**
+ * Default {@link ChainBuildOptions.driveRms}: a layer driving a device starts in the small-signal
+ * range of both its activation (tanh(0.3) = 0.29, near linear) and the device (drives of RMS 0.3
+ * in [-1, 1]: on sim:optical ±0.47 rad about the mid phase), whatever the scale of what feeds it,
+ * and training widens the drives as far as the task needs. Glorot's scale assumes unit-variance
+ * inputs: after a standardised physical layer (128 → 64) it gives pre-activations of RMS 1.15, so
+ * the second of two optical layers started 10 % saturated and ended 70 % saturated; raw features
+ * give whatever their scale gives (MNIST pixels: 0.43). 0.3 is the best of 0.15, 0.3, 0.5, 0.7 on
+ * MNIST through sim:optical (with tracked normalisation; one and two layers), the only task it was
+ * chosen on.
+ */
+export const DRIVE_RMS = 0.3;
 
 const FORMAT = 'chain-model/1';
 
@@ -106,7 +131,9 @@ export interface ChainJSON {
   classes: number;
   devices: Record<string, DeviceChannels>;
   seed: number;
-  layers: ({ kind: 'digital' | 'readout'; w: number[]; b: number[]; shift: number[]; scale: number[]; calibrated: boolean } | { kind: 'physical'; design?: string; surrogate?: unknown })[];
+  /** Absent in files written before it existed (then the default). */
+  driveRms?: number;
+  layers: ({ kind: 'digital' | 'readout'; w: number[]; b: number[]; shift: number[]; scale: number[]; calibrated: boolean; gainSet?: boolean } | { kind: 'physical'; design?: string; surrogate?: unknown })[];
 }
 
 export class ChainModel {
@@ -116,6 +143,7 @@ export class ChainModel {
   readonly stages: readonly Stage[];
   private readonly devices: Record<string, DeviceChannels>;
   private readonly seed: number;
+  private readonly driveRms: number;
   private disposed = false;
 
   private constructor(spec: ModelSpec, opts: ChainBuildOptions) {
@@ -124,6 +152,8 @@ export class ChainModel {
     this.classes = posInt(opts.classes, 'classes');
     if (this.classes < 2) throw new RangeError(`classes must be >= 2, got ${this.classes}`);
     this.seed = checkSeed(opts.seed);
+    this.driveRms = opts.driveRms ?? DRIVE_RMS;
+    if (!(Number.isFinite(this.driveRms) && this.driveRms >= 0)) throw new RangeError(`driveRms must be a finite number >= 0, got ${String(opts.driveRms)}`);
     // only the channel counts: they are what the chain's shapes depend on, and what toJSON keeps
     this.devices = Object.fromEntries(Object.entries(opts.devices ?? {}).map(([k, d]) => [k, { inChannels: posInt(d?.inChannels, `devices['${k}'].inChannels`), outChannels: posInt(d?.outChannels, `devices['${k}'].outChannels`) }]));
     const layers = spec?.layers;
@@ -146,6 +176,8 @@ export class ChainModel {
           break;
         }
         case 'physical': {
+          const prev = stages[stages.length - 1];
+          if (prev?.kind === 'digital') prev.dense.drivesPhysical = true;
           const ch = this.devices[l.device];
           if (!ch) throw new RangeError(`${where}.device: no device '${String(l.device)}' was given (have: ${Object.keys(this.devices).join(', ') || 'none'})`);
           if (width !== ch.inChannels) throw new RangeError(`${where}.device: '${l.device}' takes ${ch.inChannels} drive channels but the layer before gives ${width}`);
@@ -169,7 +201,43 @@ export class ChainModel {
 
   /** Every dense layer after a physical layer has its input normalisation (see {@link run}). */
   get calibrated(): boolean {
-    return this.stages.every((s) => s.kind === 'physical' || !s.dense.afterPhysical || s.dense.calibrated);
+    return this.stages.every((s) => s.kind === 'physical' || ((!s.dense.afterPhysical || s.dense.calibrated) && (!s.dense.drivesPhysical || s.dense.gainSet)));
+  }
+
+  /**
+   * Moves every calibrated normalisation after a physical layer toward the statistics of `pass`'s
+   * responses (per channel mean and variance, exponential moving averages: new = momentum · old +
+   * (1 - momentum) · pass's; σ ≥ 1e-3). A physical layer's responses widen or shift as the layers
+   * before it train (sim:optical, two layers: the per-pixel σ after the first grows from 0.054 at
+   * calibration to 0.086 after 5 epochs, so a frozen normalisation feeds the next layer inputs of
+   * RMS 2.3 and it saturates); tracking keeps the next layer's inputs standardised. momentum 1
+   * leaves them frozen. The arrays are replaced, not written into (a snapshot may share them).
+   * `which` 'readout' tracks the readout's only (classic: the digital layers, their input
+   * normalisations included, stay as initialised, so the drives do not move).
+   */
+  track(pass: ChainPass, momentum: number, which: 'all' | 'readout' = 'all'): void {
+    this.live();
+    if (!(momentum >= 0 && momentum <= 1)) throw new RangeError(`momentum must be in [0, 1], got ${String(momentum)}`);
+    if (momentum === 1) return;
+    let k = -1;
+    for (const s of this.stages) {
+      if (s.kind === 'physical') { k++; continue; }
+      const d = s.dense;
+      if (!d.afterPhysical || !d.calibrated || k < 0 || (which === 'readout' && s.kind !== 'readout')) continue;
+      const r = pass.layers[k].responses, n = pass.rows, w = d.shift.length;
+      if (r.length !== n * w) throw new RangeError(`layers[${s.index}]: the pass holds ${r.length} responses for ${n} rows of ${w} channels`);
+      const shift = new Float32Array(w), scale = new Float32Array(w);
+      for (let c = 0; c < w; c++) {
+        let m = 0, q = 0;
+        for (let i = 0; i < n; i++) { const v = r[i * w + c]; m += v; q += v * v; }
+        m /= n;
+        const v = Math.max(q / n - m * m, 0), s0 = d.shift[c], v0 = d.scale[c] * d.scale[c];
+        shift[c] = momentum * s0 + (1 - momentum) * m;
+        scale[c] = Math.max(Math.sqrt(momentum * v0 + (1 - momentum) * v), 1e-3);
+      }
+      d.shift = shift;
+      d.scale = scale;
+    }
   }
 
   /** Builds the chain `spec` declares (RangeError naming the layer and field for a spec that does not connect). */
@@ -212,6 +280,7 @@ export class ChainModel {
     try {
       for (const s of this.stages) {
         if (s.kind !== 'physical' && opts.calibrate && s.dense.afterPhysical && !s.dense.calibrated) calibrate(s.dense, layers[layers.length - 1].responses, rows);
+        if (s.kind === 'digital' && opts.calibrate && s.dense.drivesPhysical && !s.dense.gainSet) setGain(s.dense, h, this.driveRms);
         if (s.kind === 'digital') {
           const next = tf.tidy(() => applyDense(s.dense, h, s.activation));
           h.dispose();
@@ -298,10 +367,10 @@ export class ChainModel {
   toJSON(): ChainJSON {
     this.live();
     return {
-      format: FORMAT, spec: structuredClone(this.spec), features: this.features, classes: this.classes, devices: structuredClone(this.devices), seed: this.seed,
+      format: FORMAT, spec: structuredClone(this.spec), features: this.features, classes: this.classes, devices: structuredClone(this.devices), seed: this.seed, driveRms: this.driveRms,
       layers: this.stages.map((s) => s.kind === 'physical'
         ? { kind: 'physical' as const, design: s.design, surrogate: s.surrogate?.toJSON?.() }
-        : { kind: s.kind, w: Array.from(s.dense.w.dataSync()), b: Array.from(s.dense.b.dataSync()), shift: Array.from(s.dense.shift), scale: Array.from(s.dense.scale), calibrated: s.dense.calibrated }),
+        : { kind: s.kind, w: Array.from(s.dense.w.dataSync()), b: Array.from(s.dense.b.dataSync()), shift: Array.from(s.dense.shift), scale: Array.from(s.dense.scale), calibrated: s.dense.calibrated, gainSet: s.dense.gainSet }),
     };
   }
 
@@ -312,7 +381,7 @@ export class ChainModel {
   static fromJSON(json: unknown): ChainModel {
     const j = json as Partial<ChainJSON> | null;
     if (j === null || typeof j !== 'object' || j.format !== FORMAT) throw new TypeError(`not a ${FORMAT} object`);
-    const m = new ChainModel(j.spec as ModelSpec, { features: j.features as number, classes: j.classes as number, devices: j.devices as Record<string, DeviceChannels>, seed: j.seed as number });
+    const m = new ChainModel(j.spec as ModelSpec, { features: j.features as number, classes: j.classes as number, devices: j.devices as Record<string, DeviceChannels>, seed: j.seed as number, driveRms: j.driveRms });
     try {
       if (!Array.isArray(j.layers) || j.layers.length !== m.stages.length) throw new RangeError(`layers must hold ${m.stages.length} entries`);
       m.stages.forEach((s, i) => {
@@ -332,6 +401,8 @@ export class ChainModel {
         d.scale = vec(l.scale, fanIn, `layers[${i}].scale`);
         if (!d.scale.every((v) => v > 0)) throw new RangeError(`layers[${i}].scale must be positive`);
         d.calibrated = l.calibrated === true;
+        // a file from before gainSet existed holds weights as trained: never rescale them
+        d.gainSet = l.gainSet !== false;
       });
     } catch (e) {
       m.dispose();
@@ -366,6 +437,20 @@ function calibrate(d: Dense, r: Float32Array, n: number): void {
   d.calibrated = true;
 }
 
+/**
+ * Rescales a dense layer's W so its pre-activations over `h` (the calibration pass's inputs to
+ * it, before normalisation) have RMS `rms` (nothing for 0 or all-zero pre-activations).
+ */
+function setGain(d: Dense, h: tf.Tensor2D, rms: number): void {
+  d.gainSet = true;
+  if (rms === 0) return;
+  tf.tidy(() => {
+    const z = tf.matMul(normalised(d, h), d.w);
+    const now = Math.sqrt(tf.mean(tf.square(z)).dataSync()[0]);
+    if (now > 0 && Number.isFinite(now)) d.w.assign(tf.mul(d.w, rms / now));
+  });
+}
+
 /** Glorot-uniform W, b = 0, identity normalisation. */
 function newDense(fanIn: number, fanOut: number, rng: Rng, afterPhysical: boolean): Dense {
   const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -374,13 +459,16 @@ function newDense(fanIn: number, fanOut: number, rng: Rng, afterPhysical: boolea
   // tf.variable copies its initial value; free the initial tensors
   const w = tf.variable(w0, true), b = tf.variable(b0, true);
   w0.dispose(); b0.dispose();
-  return { w, b, shift: new Float32Array(fanIn), scale: new Float32Array(fanIn).fill(1), afterPhysical, calibrated: false };
+  return { w, b, shift: new Float32Array(fanIn), scale: new Float32Array(fanIn).fill(1), afterPhysical, calibrated: false, drivesPhysical: false, gainSet: false };
+}
+
+function normalised(d: Dense, h: tf.Tensor2D): tf.Tensor2D {
+  return d.afterPhysical ? tf.div(tf.sub(h, tf.tensor1d(d.shift)), tf.tensor1d(d.scale)) : h;
 }
 
 function applyDense(d: Dense, h: tf.Tensor2D, activation: Activation): tf.Tensor2D {
   return tf.tidy(() => {
-    const x = d.afterPhysical ? tf.div(tf.sub(h, tf.tensor1d(d.shift)), tf.tensor1d(d.scale)) : h;
-    const z = tf.add(tf.matMul(x as tf.Tensor2D, d.w), d.b) as tf.Tensor2D;
+    const z = tf.add(tf.matMul(normalised(d, h), d.w), d.b) as tf.Tensor2D;
     switch (activation) {
       case 'tanh': return tf.tanh(z);
       case 'relu': return tf.relu(z);

@@ -16,8 +16,9 @@
  *   is fitted, the whole chain is trained on the surrogates alone, then deployed on the devices.
  *
  * A step measures the batch as one segment per physical layer (responders.ts: from a reset), then
- * takes the gradient of the recorded pass (model.ts). Test accuracy and cross-entropy are measured
- * through the devices.
+ * takes the gradient of the recorded pass (model.ts), then moves the normalisations after the
+ * physical layers toward the pass's response statistics (`normMomentum`; classic: the readout's
+ * only). Test accuracy and cross-entropy are measured through the devices.
  *
  * Pipelining (`pipeline`, pat, oracle and classic): the device measures batch b+1 while the host
  * computes batch b's gradient, Adam step and refits. Batch b+1 is launched once step b-1 is taken
@@ -65,6 +66,13 @@ import { PairBuffer, candidateDesigns, chooseSurrogate, refitOptions } from './l
 import type { ModelSpec, PhysicalLayerSpec } from './spec-types.js';
 import { CHAIN_CHECKPOINT_FORMAT, type ChainCheckpoint } from './checkpoint.js';
 
+/**
+ * Default {@link ChainTrainOptions.normMomentum}: a running normalisation averaging about the last
+ * ten batches (64 rows each: a per-channel σ from one batch is ±9 % noisy), quick enough to follow
+ * the responses as the layers before them train.
+ */
+export const NORM_MOMENTUM = 0.9;
+
 export type ChainTrainerName = 'pat' | 'oracle' | 'digital' | 'classic' | 'insilico';
 export const CHAIN_TRAINERS: readonly ChainTrainerName[] = ['pat', 'oracle', 'digital', 'classic', 'insilico'];
 
@@ -107,6 +115,14 @@ export interface ChainTrainOptions {
   checkpointEvery?: number;
   /** Called with a checkpoint every `checkpointEvery` steps (after the step and any refit). */
   onCheckpoint?: (c: ChainCheckpoint) => void;
+  /**
+   * Momentum of the normalisations after physical layers: after every step each moves toward its
+   * batch's response statistics (ChainModel.track); 1 freezes them at calibration. Defaults to
+   * {@link NORM_MOMENTUM}.
+   */
+  normMomentum?: number;
+  /** RMS of the pre-activations driving a physical layer at calibration (ChainBuildOptions.driveRms). Defaults to model.ts's DRIVE_RMS. */
+  driveRms?: number;
   /** Called after every step. */
   onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
 }
@@ -185,11 +201,13 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const checkpointEvery = int(opts.checkpointEvery ?? 50, 'checkpointEvery', 1);
   const resume = opts.resume;
   if (resume && (resume.trainer !== trainer || resume.format !== CHAIN_CHECKPOINT_FORMAT)) throw new RangeError(`resume: a ${String(resume.format)} checkpoint of trainer '${resume.trainer}' cannot resume trainer '${trainer}'`);
+  const normMomentum = opts.normMomentum ?? NORM_MOMENTUM;
+  if (!(normMomentum >= 0 && normMomentum <= 1)) throw new RangeError(`normMomentum must be in [0, 1], got ${String(opts.normMomentum)}`);
   checkSplit(data, 'train');
   checkSplit(data, 'test');
   const spec = trainer === 'digital' ? withoutPhysical(opts.spec) : opts.spec;
   const devices = trainer === 'digital' ? {} : opts.devices;
-  const model = resume ? resumedModel(resume, data) : ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed });
+  const model = resume ? resumedModel(resume, data) : ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed, driveRms: opts.driveRms });
   const rng = new Rng(seed);
   const phys = model.physical;
   const onDevice = deviceResponder(devices);
@@ -308,6 +326,8 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
           return value.dataSync()[0];
         });
         losses.push(loss);
+        // After the step: the pass measured ahead was launched with the normalisation before it, as with the weights.
+        model.track(pass, normMomentum, trainer === 'classic' ? 'readout' : 'all');
         if (trainer === 'pat') {
           pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
           if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
@@ -412,6 +432,7 @@ function snapshot(ahead: ChainModel, model: ChainModel): ChainModel {
     a.dense.shift = s.dense.shift;
     a.dense.scale = s.dense.scale;
     a.dense.calibrated = s.dense.calibrated;
+    a.dense.gainSet = s.dense.gainSet;
   });
   return ahead;
 }
