@@ -8,6 +8,7 @@ import { ChainModel } from '../../../src/train/chain/model.js';
 import { surrogateResponder } from '../../../src/train/chain/responders.js';
 import { chainGradients } from '../../../src/train/chain/train.js';
 import type { ModelSpec } from '../../../src/train/chain/spec-types.js';
+import { TWO_ON_DEV } from './helpers.js';
 
 test.before(async () => {
   await selectBackend('wasm');
@@ -15,15 +16,7 @@ test.before(async () => {
 
 // Two physical layers on the same (imaginary) device 'dev', 4 drives -> 5 responses, each with
 // its own random-init surrogate used as both its forward value and its VJP.
-const spec: ModelSpec = {
-  layers: [
-    { kind: 'digital', units: 4, activation: 'tanh' },
-    { kind: 'physical', device: 'dev' },
-    { kind: 'digital', units: 4, activation: 'tanh' },
-    { kind: 'physical', device: 'dev' },
-    { kind: 'readout', type: 'softmax' },
-  ],
-};
+const spec = TWO_ON_DEV;
 
 test('the chain gradient wrt the first digital weights equals finite differences through two surrogate VJPs', async () => {
   const model = ChainModel.build(spec, { features: 6, classes: 3, devices: { dev: { inChannels: 4, outChannels: 5 } }, seed: 3 });

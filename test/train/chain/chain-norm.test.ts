@@ -4,21 +4,13 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/core/backend.js';
 import { Rng } from '../../../src/core/rng.js';
 import { ChainModel, DRIVE_RMS, type ChainPass, type DigitalStage, type ReadoutStage, type Responder } from '../../../src/train/chain/model.js';
-import type { ModelSpec } from '../../../src/train/chain/spec-types.js';
+import { TWO_ON_DEV } from './helpers.js';
 
 test.before(async () => {
   await selectBackend('wasm');
 });
 
-const spec: ModelSpec = {
-  layers: [
-    { kind: 'digital', units: 4, activation: 'tanh' },
-    { kind: 'physical', device: 'dev' },
-    { kind: 'digital', units: 4, activation: 'tanh' },
-    { kind: 'physical', device: 'dev' },
-    { kind: 'readout', type: 'softmax' },
-  ],
-};
+const spec = TWO_ON_DEV;
 const devices = { dev: { inChannels: 4, outChannels: 6 } };
 
 /** A memoryless device: responses gain · (1 + sin(drives M)) / 2 + offset, per channel. */

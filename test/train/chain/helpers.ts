@@ -7,6 +7,7 @@ import { DeviceClient } from '../../../src/device/client.js';
 import { openSimLink } from '../../../src/sim/serve.js';
 import { Rng } from '../../../src/core/rng.js';
 import type { ClassSet, ClassSplit } from '../../../src/tasks/classes.js';
+import type { ModelSpec } from '../../../src/train/chain/spec-types.js';
 
 /**
  * Gaussian blobs: class k has centre μ_k ~ N(0, 1)^features; an example is μ_k + σ N(0, 1)^features,
@@ -32,3 +33,14 @@ export async function openSim(profile: string, seed: number, overrides: Record<s
   const sim = openSimLink(profile, { seed, overrides });
   return DeviceClient.connect(sim.link, { twin: sim.model });
 }
+
+/** Two physical layers on the same (imaginary) device 'dev', each behind a 4-unit tanh digital layer, softmax readout. */
+export const TWO_ON_DEV: ModelSpec = {
+  layers: [
+    { kind: 'digital', units: 4, activation: 'tanh' },
+    { kind: 'physical', device: 'dev' },
+    { kind: 'digital', units: 4, activation: 'tanh' },
+    { kind: 'physical', device: 'dev' },
+    { kind: 'readout', type: 'softmax' },
+  ],
+};
