@@ -189,7 +189,10 @@ function bandChart(db: Database.Database, runId: number, title: string, names: s
 }
 
 /** The x axis of a run's metrics: trainers record one point per episode, other runs their own steps. */
-const stepLabel = (run: RunDetail): string => (run.kind === 'train' ? 'episode' : 'step');
+/** A chain run (`rhil train --model-spec`): its metrics are per training step and its loss a cross-entropy. */
+const isChainRun = (run: RunDetail): boolean => typeof (run.config as { modelSpec?: unknown } | null)?.modelSpec === 'object';
+
+const stepLabel = (run: RunDetail): string => (run.kind === 'train' && !isChainRun(run) ? 'episode' : 'step');
 
 /**
  * The readout's out-of-sample error against the device samples spent to reach it: how much device
@@ -216,9 +219,10 @@ function metricSections(db: Database.Database, run: RunDetail, charts: Charts, m
   const g = groupMetrics(run.metrics.map((m) => m.name));
   const out: string[] = [];
   const x = stepLabel(run);
+  const yLabel = (grp: { key: string; yLabel: string }): string => (grp.key === 'loss' && isChainRun(run) ? 'cross-entropy (training batch)' : grp.yLabel);
   const figures = g.groups.map((grp) => charts.add(grp.band
-    ? bandChart(db, run.id, grp.title, grp.names, grp.band, maxPoints, { x, y: grp.yLabel })
-    : metricGroupChart(db, run.id, grp.title, grp.names, maxPoints, { x, y: grp.yLabel })));
+    ? bandChart(db, run.id, grp.title, grp.names, grp.band, maxPoints, { x, y: yLabel(grp) })
+    : metricGroupChart(db, run.id, grp.title, grp.names, maxPoints, { x, y: yLabel(grp) })));
   for (const name of g.other) figures.push(charts.add(metricGroupChart(db, run.id, name, [name], maxPoints, { x, y: name })));
   const vsSamples = errorVsSamples(db, run, maxPoints);
   if (vsSamples) figures.push(charts.add(vsSamples));

@@ -67,6 +67,8 @@ test('classic through sim:optical: trained, recorded (accuracy, confusion, model
   assert.is(rep.code, 0, rep.stderr);
   const page = readFileSync(html, 'utf8');
   assert.match(page, /id="confusion-matrix"/);
+  // The loss of a chain is a cross-entropy per training step, not a time series' MSE per episode.
+  assert.ok(page.includes('cross-entropy (training batch)') && !page.includes('MSE (in-sample)'), 'loss axis of a chain run');
   // The report's count of right answers is the recorded accuracy.
   const [, n, right] = /([\d,]+) test examples, ([\d,]+) right/.exec(page) ?? [];
   assert.is(Number(right.replace(/,/g, '')) / Number(n.replace(/,/g, '')), acc);
