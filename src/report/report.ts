@@ -604,14 +604,18 @@ function surrogateSection(db: Database.Database, run: RunDetail): string {
   const head = `<p>Design <b>${escapeHtml(String(c.design))}</b> (asked for: ${escapeHtml(String(c.requested))}): ` +
     `${escapeHtml(surrogateShape(c as SurrogateChoiceRecord))}` +
     `${c.samples ? `; chosen by exploring the device with ${escapeHtml(c.samples.toLocaleString('en-US'))} samples (counted in the run's budget)` : ''}.</p>`;
-  const ex = c.exploration as { choice?: { design?: string }; scores?: Record<string, unknown>[]; memory?: { capacity?: number; reach?: number }; suggestedTaps?: number } | undefined;
+  const ex = c.exploration as { choice?: Record<string, unknown>; scores?: Record<string, unknown>[]; memory?: { capacity?: number; reach?: number }; suggestedTaps?: number } | undefined;
   if (!ex || !Array.isArray(ex.scores)) return `<h2>Surrogate</h2>\n${head}`;
-  const rows = ex.scores.map((r) => `<tr${r.design === ex.choice?.design ? ' class="chosen"' : ''}><td>${escapeHtml(String(r.design))}${r.design === ex.choice?.design ? ' (chosen)' : ''}</td>` +
+  // Two NARX widths share a design name: the chosen row is the one with the choice's shape too.
+  const shapeOf = (r: Record<string, unknown> | undefined) => JSON.stringify([r?.design, r?.window, r?.responseLags, r?.hidden]);
+  const chosen = (r: Record<string, unknown>) => shapeOf(r) === shapeOf(ex.choice);
+  const rows = ex.scores.map((r) => `<tr${chosen(r) ? ' class="chosen"' : ''}><td>${escapeHtml(String(r.design))}${chosen(r) ? ' (chosen)' : ''}</td>` +
     `<td>${escapeHtml(String(r.window))} / ${escapeHtml(String(r.responseLags))} / ${escapeHtml(Array.isArray(r.hidden) ? r.hidden.join('x') : String(r.hidden ?? '-'))}</td>` +
-    `<td>${num3(r.heldOutNmse)}</td><td>${num3(r.slope)} ± ${num3(r.slopeSe)}</td><td>${num3(r.cosine)}</td><td>${num3(r.score)}</td></tr>`).join('');
+    `<td>${typeof r.parameters === 'number' ? escapeHtml(r.parameters.toLocaleString('en-US')) : '-'}</td>` +
+    `<td>${num3(r.heldOutNmse)}</td><td>${num3(r.slope)} ± ${num3(r.slopeSe)}</td><td>${num3(r.cosine)}</td><td>${num3(r.score)}${typeof r.scoreSe === 'number' && r.scoreSe > 0 ? ` (± ${num3(r.scoreSe)})` : ''}</td></tr>`).join('');
   const mem = ex.memory ? `<p>Device memory measured in the exploration: linear capacity ${num3(ex.memory.capacity)}, recall reaches ${escapeHtml(String(ex.memory.reach))} steps back; suggested input taps ${escapeHtml(String(ex.suggestedTaps))} (recorded, not applied).</p>` : '';
-  return `<h2>Surrogate</h2>\n${head}\n<table class="grid"><tr><th>design</th><th>window / lags / hidden</th><th>held-out NMSE</th><th>gradient slope on the device ± s.e. (1 is right)</th><th>cosine</th><th>score (lower wins)</th></tr>${rows}</table>\n` +
-    `<p class="note">Held-out NMSE: the design's prediction error on exploration segments it was not fitted on. Slope and cosine: its directional derivative against the device's measured change along random drive directions (device queries only, no twin). Score: held-out NMSE + (1 - cosine).</p>\n${mem}`;
+  return `<h2>Surrogate</h2>\n${head}\n<table class="grid"><tr><th>design</th><th>window / lags / hidden</th><th>parameters</th><th>held-out NMSE</th><th>gradient slope on the device ± s.e. (1 is right)</th><th>cosine</th><th>score (lower is better; ± s.e. of its difference from the best)</th></tr>${rows}</table>\n` +
+    `<p class="note">Held-out NMSE: the design's prediction error on exploration segments it was not fitted on. Slope and cosine: its directional derivative against the device's measured change along random drive directions (device queries only, no twin). Score: held-out NMSE + (1 - cosine). The choice is the design with the fewest parameters whose score is within one standard error of the best.</p>\n${mem}`;
 }
 
 /**

@@ -42,7 +42,22 @@ export interface SurrogateDesign {
   readonly hidden?: readonly number[];
   /** Fit options that suit this design (epochs, learning rate). */
   readonly fit: FitOptions;
+  /**
+   * Trainable parameters: what a fit and a VJP cost grows with, the exploration's tie-break
+   * between designs it cannot tell apart (a count, not a timing, so the choice stays reproducible).
+   */
+  readonly parameters: number;
   build(seed: number): FittableSurrogate;
+}
+
+/** Weights and biases of an MLP with F inputs, these hidden layers and `outputs` outputs. */
+export function mlpParameters(inputs: number, hidden: readonly number[], outputs: number): number {
+  let n = 0, f = inputs;
+  for (const h of [...hidden, outputs]) {
+    n += (f + 1) * h;
+    f = h;
+  }
+  return n;
 }
 
 const roundUp16 = (x: number): number => 16 * Math.ceil(x / 16);
@@ -87,6 +102,7 @@ export function surrogateDesigns(inChannels: number, outChannels: number, opts: 
   const names = opts.names ?? ['narx', 'memoryless', 'transmission'];
   const mlp = (name: DesignName, window: number, responseLags: number, width: number): SurrogateDesign => ({
     name, window, responseLags, hidden: [width], fit: { epochs: 30, learningRate: 3e-3 },
+    parameters: mlpParameters(window * inChannels + responseLags * outChannels, [width], outChannels),
     build: (seed) => new NarxSurrogate({ inChannels, outChannels, window, responseLags, hidden: [width], seed }),
   });
   return names.flatMap((n): SurrogateDesign[] => {
@@ -95,6 +111,8 @@ export function surrogateDesigns(inChannels: number, outChannels: number, opts: 
       case 'memoryless': return [mlp('memoryless', 1, 0, memorylessWidth(inChannels, outChannels))];
       case 'transmission': return [{
         name: 'transmission', window: 1, responseLags: 0, fit: { epochs: 20 },
+        // T (re, im), c (re, im), b and ω
+        parameters: 2 * inChannels * outChannels + 3 * outChannels + 1,
         build: (seed) => new TransmissionSurrogate({ inChannels, outChannels, seed }),
       }];
       default: throw new RangeError(`unknown surrogate design '${String(n)}'`);

@@ -38,6 +38,23 @@ test('a run that chose its surrogate by exploring shows every design with its he
   }
 });
 
+test('two NARX widths: only the chosen width is marked, with parameters and the standard error of the score', () => {
+  const narx = (hidden: number, score: number, scoreSe: number, parameters: number) => ({ design: 'narx', window: 4, responseLags: 1, hidden: [hidden], heldOutNmse: 0.05, slope: 1, slopeSe: 0.1, cosine: 1.05 - score, score, scoreSe, parameters });
+  const small = narx(64, 0.066, 0.033, 51920), big = narx(416, 0.061, 0, 335280);
+  const { html, cleanup } = runWith({
+    requested: 'auto', design: 'narx', window: 4, responseLags: 1, hidden: [64], samples: 7200,
+    exploration: { choice: small, best: big, scores: [small, big], memory: { capacity: 3, reach: 2 }, suggestedTaps: 10 },
+  });
+  try {
+    assert.is((html.match(/narx \(chosen\)/g) ?? []).length, 1);
+    assert.match(html, /<tr class="chosen"><td>narx \(chosen\)<\/td><td>4 \/ 1 \/ 64<\/td><td>51,920<\/td>/);
+    assert.match(html, /0\.0660 \(± 0\.0330\)/);
+    assert.match(html, /fewest parameters/);
+  } finally {
+    cleanup();
+  }
+});
+
 test('a run without a surrogate choice has no such section; a malformed one says so', () => {
   const none = runWith(undefined);
   try { assert.not.match(none.html, /<h2>Surrogate<\/h2>/); } finally { none.cleanup(); }

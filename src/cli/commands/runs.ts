@@ -207,9 +207,10 @@ function showRun(run: RunDetail, samples: number, last: Map<string, { step: numb
 /** The surrogate a run trained with and, when it explored, every design's score and the device's memory. */
 function surrogateLine(c: SurrogateChoiceRecord): string {
   const s = `${c.design} (${surrogateShape(c)}; asked: ${c.requested})`;
-  const ex = c.exploration as { scores?: { design: string; score: number; heldOutNmse: number; cosine: number }[]; memory?: { capacity: number; reach: number } } | undefined;
+  type Row = { design: string; hidden?: number[]; score: number; scoreSe?: number; parameters?: number; heldOutNmse: number; cosine: number };
+  const ex = c.exploration as { scores?: Row[]; memory?: { capacity: number; reach: number } } | undefined;
   if (!ex?.scores) return s;
-  const scores = ex.scores.map((d) => `${d.design} ${d.score.toFixed(3)} (held-out nmse ${d.heldOutNmse.toFixed(3)}, cosine ${d.cosine.toFixed(2)})`).join(', ');
+  const scores = ex.scores.map((d) => `${d.design}${d.hidden?.length ? ` ${d.hidden.join('x')}` : ''} ${d.score.toFixed(3)}${d.scoreSe ? ` ± ${d.scoreSe.toFixed(3)}` : ''} (held-out nmse ${d.heldOutNmse.toFixed(3)}, cosine ${d.cosine.toFixed(2)}${d.parameters ? `, ${d.parameters} parameters` : ''})`).join(', ');
   return `${s}; explored with ${c.samples} samples: score ${scores}` +
     (ex.memory ? `; device memory capacity ${short(ex.memory.capacity)}, reach ${ex.memory.reach}` : '');
 }
