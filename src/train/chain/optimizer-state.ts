@@ -30,4 +30,26 @@ export async function restoreOptimizer(optimizer: tf.Optimizer, saved: readonly 
     // setWeights makes its own variables of them.
     for (const t of tensors) t.tensor.dispose();
   }
+  restoreBetaPowers(optimizer, saved[0].values[0]);
+}
+
+/**
+ * Adam's running powers β₁ᵗ⁺¹ and β₂ᵗ⁺¹ after t steps, as the uninterrupted run holds them: a
+ * float32 product taken once a step. setWeights sets pow(β, t + 1) instead, which can differ in the
+ * last bit, and that bit moved a resumed series chain off the uninterrupted run's losses after
+ * two steps (test/train/chain/series.test.ts).
+ */
+function restoreBetaPowers(optimizer: tf.Optimizer, steps: number): void {
+  const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable; beta1?: number; beta2?: number };
+  if (!adam.accBeta1 || !adam.accBeta2 || adam.beta1 === undefined || adam.beta2 === undefined || !Number.isSafeInteger(steps) || steps < 0) return;
+  const power = (beta: number): number => {
+    const b = Math.fround(beta);
+    let p = b;
+    for (let i = 0; i < steps; i++) p = Math.fround(p * b);
+    return p;
+  };
+  tf.tidy(() => {
+    adam.accBeta1!.assign(tf.scalar(power(adam.beta1!)));
+    adam.accBeta2!.assign(tf.scalar(power(adam.beta2!)));
+  });
 }
