@@ -145,6 +145,20 @@ export interface SeriesChainResult {
   elapsedMs: number;
   /** The trained chain (series-model.ts). */
   model: SeriesChainModelJSON;
+  /** The settings that shape the task's sequences and the chain: what measuring the model again needs (series-model.ts testSeriesChain). */
+  settings: SeriesChainSettings;
+}
+
+/** The options that decide a series chain's task sequences and layer shapes, as resolved. */
+export interface SeriesChainSettings {
+  taskParams: Record<string, unknown>;
+  taps: number;
+  betweenTaps: number;
+  washout: number;
+  steps: number;
+  trainSteps: number;
+  fitSteps: number;
+  testSteps: number;
 }
 
 /**
@@ -408,6 +422,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     const result: SeriesChainResult = {
       chain: describe(o.names ?? devices.map((d) => d.info.model), r.taps, betweenTaps), gradient, task: r.task, seed: r.seed, episodes,
       test: { metric: r.test.metric, value: fin.value }, deviceSamples: samples, elapsedMs: performance.now() - t0,
+      settings: { taskParams: r.taskParams, taps: r.taps, betweenTaps, washout: r.washout, steps: r.steps, trainSteps: r.trainSteps, fitSteps: r.fitSteps, testSteps: r.testSteps },
       model: { format: SERIES_MODEL_FORMAT, first: first.toJSON(), between: between.map((l) => l.toJSON()), readout: fin.readout.toJSON(), surrogates: devices.map(() => null) },
     };
     const scored = episodes.slice(-10).map((x) => x.readoutNmse).filter((x): x is number => x !== undefined);
