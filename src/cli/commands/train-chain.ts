@@ -116,6 +116,15 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
   if (task === undefined) throw new UsageError(`--model-spec ${a.specFile}: no task: give --task or a 'task' field (a classification task, ${CLASS_TASK_NAMES.join(', ')}, or a time series, ${taskNames.join(', ')})`);
   // A time series is train.ts's (one physical layer) or train-series-chain.ts's.
   if (!isClassTask(task)) throw new UsageError(`--model-spec: task '${task}' is not a classification task (${CLASS_TASK_NAMES.join(', ')})`);
+  // --task may differ from the spec's own task, which the spec was checked against as read: check it against the one it trains on.
+  if (!prev && task !== spec.task) {
+    try {
+      checkModelSpec({ ...spec, task }, undefined, { file: a.specFile });
+    } catch (e) {
+      if (e instanceof ModelSpecError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   const trainer = (prev?.trainer ?? a.trainer ?? 'pat') as ChainTrainerName;
   if (!CHAIN_TRAINERS.includes(trainer)) throw new UsageError(`--trainer ${trainer} does not train a chain (${CHAIN_TRAINERS.join(', ')})`);
   let checkpoint: ChainCheckpoint | undefined;

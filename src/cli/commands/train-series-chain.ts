@@ -11,7 +11,7 @@ import { ExitError, INTERRUPT_EXIT_CODE, RecordDbError, interruptRequested, save
 import { type BackendChoice, DEFAULT_EPISODES, selectBackend } from '../../train/index.js';
 import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../train/chain/checkpoint.js';
 import { SERIES_CHECKPOINT_EVERY, type SeriesGradient, trainSeriesChain } from '../../train/chain/series.js';
-import { ModelSpecError, type SeriesChainShape, checkModelSpec, describeChain, seriesChainShape, taskInputWidth } from '../../train/chain/spec.js';
+import { ModelSpecError, type SeriesChainShape, checkModelSpec, describeChain, seriesChainShape, taskInputWidth, taskOutputWidth } from '../../train/chain/spec.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath } from '../util.js';
@@ -106,7 +106,7 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
     }
     const layers = shape.physical.map((p) => devices[p.device]);
     for (const [name, d] of Object.entries(devices)) say(`device ${name}: ${d.info.vendor} ${d.info.model}, ${d.info.inChannels} in, ${d.info.outChannels} out`);
-    say(`chain ${describeChain(spec, { inputWidth, devices: (n) => devices[n]?.info })} (time series, ${trainer})`);
+    say(`chain ${describeChain(spec, { inputWidth, outputWidth: taskOutputWidth(task), devices: (n) => devices[n]?.info })} (time series, ${trainer})`);
     const config: SeriesChainRunConfig = {
       chain: 'series', modelSpec: spec, specFile: prev ? prev.specFile : resolvePath(a.specFile), task, trainer, seed: a.seed, episodes, budget: budget ?? null,
       devices: shape.physical.map((p) => p.device), backend: a.backend ?? 'auto', checkpointEvery, ...(a.resume ? { resumedFrom: a.resume.id } : {}),

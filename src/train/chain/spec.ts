@@ -104,6 +104,11 @@ export function taskInputWidth(task: string): number | undefined {
   return isTaskName(task) ? generateTask(task, 200, {}, { seed: 1 }).inChannels : undefined;
 }
 
+/** The target channels of a time-series task (read from a small generated instance, as taskInputWidth); undefined for any other name. */
+export function taskOutputWidth(task: string): number | undefined {
+  return isTaskName(task) ? generateTask(task, 200, {}, { seed: 1 }).outChannels : undefined;
+}
+
 const simWidths = new Map<string, DeviceWidths>();
 
 /**
