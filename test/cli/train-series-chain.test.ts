@@ -198,4 +198,41 @@ test('SIGINT stops a two-layer chain: interrupted, exit 130, resume offered; --r
   assert.is((JSON.parse(readFileSync(out, 'utf8')) as { episodes: number }).episodes, 30);
 });
 
+test('a one-layer spec run resumes as a plain train run: its spec, taps and device kept, its checkpoint\'s layer of the spec\'s taps', async () => {
+  const db = join(dir, 'one-r.db');
+  const f = spec('taps10.yaml', 'task: narma10\nlayers:\n  - { kind: digital, units: 50, taps: 10 }\n  - { kind: physical, device: "sim:analog-awg" }\n  - { kind: readout, type: ridge }\n');
+  const child = spawn(process.execPath, [CLI_MAIN, 'train', '--model-spec', f, '--episodes', '40', '--db', db], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout!.on('data', (x) => { stdout += x; });
+  child.stderr!.on('data', (x) => { stderr += x; });
+  const exited = once(child, 'exit');
+  const checkpointed = (): boolean => {
+    if (!/^recording run 1/m.test(stdout)) return false;
+    const d = openRecordDb(db, { readonly: true });
+    try { return readArtifact(d, 1, 'checkpoint') !== null; } finally { d.close(); }
+  };
+  for (let i = 0; i < 600 && !checkpointed(); i++) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const [code] = await exited as [number | null];
+  assert.is(code, 130, stderr);
+  assert.match(stderr, /run 1 marked interrupted; resume with: rhil train --resume 1 --db /);
+  const refused = await run(['train', '--resume', '1', '--db', db, '--model-spec', f], { env });
+  assert.is(refused.code, 2, refused.stderr);
+  const r = await run(['train', '--resume', '1', '--db', db, '--out', join(dir, 'one-r.json')], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^resuming run 1 from its checkpoint after episode \d+/m);
+  const d = openRecordDb(db, { readonly: true });
+  try {
+    const c = getRun(d, 2)!.config as { resumedFrom: number; taps: number; device: string; modelSpec: { layers: unknown[] }; specFile: string };
+    assert.is(c.resumedFrom, 1);
+    assert.is(c.taps, 10);
+    assert.is(c.device, 'sim:analog-awg');
+    assert.is(c.modelSpec.layers.length, 3);
+    assert.ok(c.specFile.endsWith('taps10.yaml'));
+    const model = readArtifact(d, 2, 'model')!.json as { model: { inputLayer: { taps: number } }; episodes: unknown[] };
+    assert.is(model.model.inputLayer.taps, 10);
+    assert.is(model.episodes.length, 40);
+  } finally { d.close(); }
+});
+
 test.run();
