@@ -159,6 +159,8 @@ export function trainCommand(y: Argv): Argv {
         .catch(async (e: unknown) => { await live?.close(); throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
       try {
         if (device) say(`device ${deviceSpec}: ${device.info.vendor} ${device.info.model}, ${device.info.inChannels} in, ${device.info.outChannels} out`);
+        // A spec's layer widths against the board it names, known only now (a simulator's were checked as the spec was read).
+        if (device && spec) usage(() => specFits(spec.modelSpec, spec.specFile, deviceSpec, device.info, task));
         const choice = args.calibration ?? (prev ? undefined : 'auto');
         const cal = device ? usage(() => pickCalibration(choice, prev?.calibration, device, dbPath, recording)) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
@@ -282,6 +284,16 @@ function storedSpec(spec: unknown, id: number): ModelSpec {
     return checkModelSpec(spec, undefined, { file: `run ${id}'s model spec` });
   } catch (e) {
     if (e instanceof ModelSpecError) throw new UsageError(`--resume ${id}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A one-layer spec checked against its opened device: its digital layer's units are the device's drives. */
+function specFits(spec: ModelSpec, file: string, name: string, info: { inChannels: number; outChannels: number }, task: string): void {
+  try {
+    checkModelSpec({ ...spec, task }, (n) => (n === name ? info : undefined), { file });
+  } catch (e) {
+    if (e instanceof ModelSpecError) throw new UsageError(e.message);
     throw e;
   }
 }
