@@ -19,6 +19,7 @@ import { escapeHtml, fmtDuration, fmtNum, fmtTime } from './html.js';
 import { chartingLibrary, page } from './page.js';
 import type { SurrogateChoiceRecord, TestTrace } from '../train/common.js';
 import { surrogateShape } from '../train/surrogate-setup.js';
+import { isClassTask } from '../tasks/class-tasks.js';
 
 export interface ReportOptions {
   /** Most points of one plotted series. Defaults to 2000. */
@@ -189,8 +190,15 @@ function bandChart(db: Database.Database, runId: number, title: string, names: s
 }
 
 /** The x axis of a run's metrics: trainers record one point per episode, other runs their own steps. */
-/** A chain run (`rhil train --model-spec`): its metrics are per training step and its loss a cross-entropy. */
-const isChainRun = (run: RunDetail): boolean => typeof (run.config as { modelSpec?: unknown } | null)?.modelSpec === 'object';
+/**
+ * A classification chain run (`rhil train --model-spec` on a classification task): its metrics are
+ * per training step and its loss a cross-entropy. A spec run on a time series records per episode
+ * and its loss is the readout's MSE, as any train run's.
+ */
+const isChainRun = (run: RunDetail): boolean => {
+  const c = run.config as { modelSpec?: unknown; task?: unknown } | null;
+  return typeof c?.modelSpec === 'object' && typeof c.task === 'string' && isClassTask(c.task);
+};
 
 const stepLabel = (run: RunDetail): string => (run.kind === 'train' && !isChainRun(run) ? 'episode' : 'step');
 

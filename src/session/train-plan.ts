@@ -18,6 +18,7 @@ import { DEFAULT_DEVICE } from '../device/open.js';
 import { getRun, openRecordDb, readArtifact } from '../record/index.js';
 import { type AnyTrainOptions, type BackendChoice, DEFAULT_EPISODES, SURROGATE_DESIGNS, type SurrogateDesignOption, type TrainerName } from '../train/index.js';
 import type { TrainCheckpoint } from '../train/common.js';
+import type { ModelSpec } from '../train/chain/spec-types.js';
 import { CalibrationError, assertCalibrationFits, findNewestCalibration, loadCalibration, readCalibrationFile } from './calibrations.js';
 import { SessionError, explainDbError } from './run.js';
 
@@ -50,6 +51,11 @@ export interface TrainConfig {
   out: string | null;
   /** Which device batches were recorded (--record-batches). */
   recordBatches?: string;
+  /** Tapped delays of the input layer, when not the trainers' default (a spec's first layer). */
+  taps?: number;
+  /** The model spec a `--model-spec` run on a time series with one physical layer was declared by (train/chain/spec-types.ts), and its file. */
+  modelSpec?: ModelSpec;
+  specFile?: string;
   resumedFrom?: number;
 }
 
@@ -71,6 +77,8 @@ export interface GivenTrainSettings {
   refitWorker?: boolean;
   backend?: BackendChoice;
   device?: string;
+  /** The input layer's tapped delays (a spec's); undefined: the trainers' default. */
+  taps?: number;
 }
 
 /** A train run's settings, every one resolved. */
@@ -85,6 +93,8 @@ export interface TrainSettings {
   refitWorker: boolean;
   backend: BackendChoice;
   device: string;
+  /** undefined: the trainers' default (20). */
+  taps?: number;
 }
 
 /**
@@ -111,6 +121,8 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     backend: given.backend ?? prev?.backend ?? 'auto',
     device: given.device ?? prev?.device ?? defaults.device,
   };
+  const taps = given.taps ?? prev?.taps;
+  if (taps !== undefined) s.taps = taps;
   if (!SURROGATE_DESIGNS.includes(s.surrogate)) throw new SessionError(`--surrogate must be ${SURROGATE_DESIGNS.join(', ')}, got ${String(s.surrogate)}`);
   // Equal counts are fine: the resumed run then only does the final fit and test.
   if (resumed && resumed.checkpoint.episode > s.episodes) {
@@ -137,6 +149,7 @@ export function trainOptionsOf(s: RunSettings): Omit<AnyTrainOptions, 'device'> 
     task: s.task, trainer: s.trainer, seed: s.seed, episodes: s.episodes, learningRate: s.learningRate,
     checkpointEvery: s.checkpointEvery, maxRetries: s.maxRetries,
     surrogate: { design: s.surrogate, ...(s.refitEvery > 1 ? { refitEvery: s.refitEvery, lag: 1 as const } : {}) }, refitWorker: s.refitWorker,
+    ...(s.taps !== undefined ? { taps: s.taps } : {}),
   };
 }
 

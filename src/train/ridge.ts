@@ -86,6 +86,19 @@ export function predictLinear(X: ArrayLike<number>, weights: RidgeWeights, featu
   return out;
 }
 
+/** Serialised sums of a {@link RidgeAccumulator}. */
+export interface RidgeAccumulatorJSON {
+  format: 'ridge-sums/1';
+  features: number;
+  outputs: number;
+  bias: boolean;
+  count: number;
+  /** XᵀX's upper triangle (diagonal included), row by row: dim (dim + 1) / 2 numbers. */
+  xtxUpper: number[];
+  /** dim x outputs, row-major. */
+  xty: number[];
+}
+
 /**
  * Accumulates XᵀX, XᵀY and the row count of a linear readout, chunk by chunk, and solves the
  * ridge problem once. See the module comment for the objective.
@@ -171,6 +184,33 @@ export class RidgeAccumulator {
     for (let k = 0; k < this.xty.length; k++) this.xty[k] += other.xty[k];
     this.n += other.n;
     return this;
+  }
+
+  /** The sums as plain numbers (the upper triangle of XᵀX, row by row), for a checkpoint; {@link fromJSON} restores them exactly. */
+  toJSON(): RidgeAccumulatorJSON {
+    const upper: number[] = [];
+    for (let i = 0; i < this.dim; i++) for (let j = i; j < this.dim; j++) upper.push(this.xtx[i * this.dim + j]);
+    return { format: 'ridge-sums/1', features: this.features, outputs: this.outputs, bias: this.bias, count: this.n, xtxUpper: upper, xty: Array.from(this.xty) };
+  }
+
+  /** An accumulator from {@link toJSON}'s output, every field checked (a checkpoint comes back from a database). */
+  static fromJSON(json: unknown): RidgeAccumulator {
+    const j = json as Partial<RidgeAccumulatorJSON> | null;
+    if (j === null || typeof j !== 'object' || j.format !== 'ridge-sums/1') throw new TypeError(`not a ridge-sums/1 object (format ${JSON.stringify((j as { format?: unknown } | null)?.format)})`);
+    if (typeof j.bias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${JSON.stringify(j.bias)}`);
+    const acc = new RidgeAccumulator(j.features as number, j.outputs as number, { bias: j.bias });
+    if (!Number.isSafeInteger(j.count) || (j.count as number) < 0) throw new RangeError(`count must be a non-negative integer, got ${JSON.stringify(j.count)}`);
+    const d = acc.dim, tri = (d * (d + 1)) / 2;
+    const finite = (v: unknown, n: number, name: string): number[] => {
+      if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new RangeError(`${name} must hold ${n} finite numbers`);
+      return v as number[];
+    };
+    const upper = finite(j.xtxUpper, tri, 'xtxUpper');
+    let k = 0;
+    for (let i = 0; i < d; i++) for (let c = i; c < d; c++) acc.xtx[i * d + c] = upper[k++];
+    acc.xty.set(finite(j.xty, d * acc.outputs, 'xty'));
+    acc.n = j.count as number;
+    return acc;
   }
 
   /**

@@ -14,7 +14,7 @@ import {
   BACKEND_CHOICES, type BackendChoice, DEFAULT_CHUNK, type LoadedModel, ModelError, ModelStream, checkModelDevice, loadModel, selectBackend,
 } from '../../train/index.js';
 import { UsageError, defaultDbPath, intArg, usage } from '../util.js';
-import { isChainFile, runChainModel } from './run-chain.js';
+import { isChainFile, isSeriesChainFile, runChainModel, runSeriesChainModel } from './run-chain.js';
 import { withRunsDb } from '../run-db.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
@@ -266,6 +266,10 @@ export function runCommand(y: Argv): Argv {
       if (isChainFile(read.json)) {
         if (args.input !== '-' || args.out !== '-') throw new UsageError(`${read.source} is a chain model: rhil run measures it on its task's test split and takes no --input or --out`);
         return runChainModel(read.json, read.source, { seed: seedArg, db: args.record ? db : undefined, json: args.json, backend: backend.detail });
+      }
+      if (isSeriesChainFile(read.json)) {
+        if (args.input !== '-' || args.out !== '-') throw new UsageError(`${read.source} is a chain model: rhil run measures it on its task's test sequence and takes no --input or --out`);
+        return runSeriesChainModel(read.json, read.source, { seed: seedArg, db: args.record ? db : undefined, json: args.json, backend: backend.detail });
       }
       const { model, source } = readModel(read.json, read.source);
       // Summaries go where the predictions do not, so a pipe of predictions stays clean.

@@ -9,6 +9,7 @@ import { resolve as resolvePath } from 'node:path';
 import { type Device, openDevice } from '../../device/index.js';
 import { ExitError, INTERRUPT_EXIT_CODE, RecordDbError, interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
 import { CLASS_TASK_NAMES, isClassTask, loadClassTask } from '../../tasks/class-tasks.js';
+import { taskNames } from '../../tasks/index.js';
 import { argmaxRows, confusionMatrix } from '../../tasks/class-metrics.js';
 import { type BackendChoice, selectBackend } from '../../train/index.js';
 import { ModelSpecError, checkModelSpec, describeChain, parseModelSpec } from '../../train/chain/spec.js';
@@ -39,9 +40,9 @@ export interface ChainRunConfig {
   resumedFrom?: number;
 }
 
-/** Whether a train run's stored config is a chain run's. */
+/** Whether a train run's stored config is a classification chain run's (a spec run on a time series is a series chain's, or with one physical layer a plain train run's). */
 export function isChainConfig(c: unknown): c is ChainRunConfig {
-  return typeof c === 'object' && c !== null && typeof (c as { modelSpec?: unknown }).modelSpec === 'object';
+  return typeof c === 'object' && c !== null && typeof (c as { modelSpec?: unknown }).modelSpec === 'object' && isClassTask((c as { task?: unknown }).task as string);
 }
 
 export interface ChainRunArgs {
@@ -112,9 +113,17 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
   const prev = a.resume?.config;
   const spec = prev ? checkedStoredSpec(prev, a.resume!.id) : readModelSpec(a.specFile);
   const task = prev?.task ?? a.task ?? spec.task;
-  if (task === undefined) throw new UsageError(`--model-spec ${a.specFile}: no task: give --task or a 'task' field (${CLASS_TASK_NAMES.join(', ')})`);
-  if (!isClassTask(task)) {
-    throw new UsageError(`--model-spec: task '${task}' is not a classification task (${CLASS_TASK_NAMES.join(', ')}); chains for a time series are not supported yet`);
+  if (task === undefined) throw new UsageError(`--model-spec ${a.specFile}: no task: give --task or a 'task' field (a classification task, ${CLASS_TASK_NAMES.join(', ')}, or a time series, ${taskNames.join(', ')})`);
+  // A time series is train.ts's (one physical layer) or train-series-chain.ts's.
+  if (!isClassTask(task)) throw new UsageError(`--model-spec: task '${task}' is not a classification task (${CLASS_TASK_NAMES.join(', ')})`);
+  // --task may differ from the spec's own task, which the spec was checked against as read: check it against the one it trains on.
+  if (!prev && task !== spec.task) {
+    try {
+      checkModelSpec({ ...spec, task }, undefined, { file: a.specFile });
+    } catch (e) {
+      if (e instanceof ModelSpecError) throw new UsageError(e.message);
+      throw e;
+    }
   }
   const trainer = (prev?.trainer ?? a.trainer ?? 'pat') as ChainTrainerName;
   if (!CHAIN_TRAINERS.includes(trainer)) throw new UsageError(`--trainer ${trainer} does not train a chain (${CHAIN_TRAINERS.join(', ')})`);

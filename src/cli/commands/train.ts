@@ -13,7 +13,11 @@ import {
 import { TrainingInterrupted } from '../../train/common.js';
 import { surrogateShape } from '../../train/surrogate-setup.js';
 import { CLASS_TASK_NAMES, isClassTask } from '../../tasks/class-tasks.js';
-import { CHAIN_CHECKPOINT_EVERY, isChainConfig, trainChainCommand } from './train-chain.js';
+import { CHAIN_CHECKPOINT_EVERY, isChainConfig, readModelSpec, trainChainCommand } from './train-chain.js';
+import { isSeriesChainConfig, seriesShapeOf, trainSeriesChainCommand } from './train-series-chain.js';
+import { SERIES_CHECKPOINT_EVERY } from '../../train/chain/series.js';
+import { checkModelSpec, ModelSpecError, taskKind } from '../../train/chain/spec.js';
+import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
 import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
@@ -38,10 +42,10 @@ export function trainCommand(y: Argv): Argv {
     (a) => a
       // No yargs defaults on the settings a resumed run takes from its first part: an absent flag
       // must be told apart from one given with the default value.
-      .option('task', { type: 'string', choices: [...taskNames, ...CLASS_TASK_NAMES], defaultDescription: 'narma10', describe: `benchmark task (${CLASS_TASK_NAMES.join(', ')}: classification, with --model-spec)` })
-      .option('model-spec', { type: 'string', describe: 'train a declared chain of layers (YAML or JSON: digital, physical and a softmax readout; see README, deep physical networks) on a classification task, with --trainer pat|oracle|digital|classic|insilico, --seed, --epochs (passes over the training set, default 1), --budget, --out, --checkpoint-every (steps); an interrupted chain run continues with --resume RUN' })
+      .option('task', { type: 'string', choices: [...taskNames, ...CLASS_TASK_NAMES], defaultDescription: 'narma10', describe: `benchmark task: a time series (${taskNames.join(', ')}), or with --model-spec a classification task (${CLASS_TASK_NAMES.join(', ')}); overrides the spec's task` })
+      .option('model-spec', { type: 'string', describe: 'train a declared chain of layers (YAML or JSON; see README, deep physical networks). On a classification task: digital and physical layers and a softmax readout, with --trainer pat|oracle|digital|classic|insilico, --seed, --epochs (passes over the training set, default 1), --budget, --out, --checkpoint-every (steps). On a time series: digital (tanh, taps) -> physical -> [digital (tanh, taps) -> physical]... -> ridge readout; with one physical layer it is the model --device trains (the spec\'s device, taps and surrogate; default narx), with every train flag but --device and --surrogate; with two or more, --trainer pat|oracle, --seed, --episodes, --budget, --out, --checkpoint-every (episodes). An interrupted chain run continues with --resume RUN' })
       .option('epochs', { type: 'number', describe: 'with --model-spec: passes over the training set (default 1)' })
-      .option('budget', { type: 'number', describe: 'with --model-spec: device samples of the whole run, test included' })
+      .option('budget', { type: 'number', describe: 'with --model-spec (a classification chain, or a time-series chain of two or more physical layers): device samples of the whole run, test included' })
       .option('device', { type: 'string', defaultDescription: DEFAULT_DEVICE, describe: 'serial path, tcp://host:port or sim:<profile>' })
       .option('trainer', { type: 'string', choices: TRAINERS as unknown as string[], defaultDescription: 'pat', describe: 'pat: physics-aware training through the device; classic: fixed random input layer + ridge; digital: the digital layers alone, no device; oracle: pat with the exact gradient of a simulator\'s twin (sim:<profile> only, benchmark); insilico: fit a surrogate on random exploration, train on the surrogate, deploy on the device; spsa: gradient-free SPSA on the device' })
       .option('seed', { type: 'number', defaultDescription: '1', describe: 'seeds the task, the initialisation, the surrogate and a simulated device' })
@@ -58,7 +62,7 @@ export function trainCommand(y: Argv): Argv {
       .option('record-batches', { type: 'string', default: 'all', describe: 'which device batches the run records: all, none, or every N (metrics, checkpoints, the model and every event are kept either way)' })
       .option('calibration', { type: 'string', defaultDescription: 'auto', describe: 'auto: the newest calibration of this device in the database, if any; none; a calibration id; or a calibration JSON file' })
       .option('resume', { type: 'number', describe: 'continue interrupted train run RUN from its last checkpoint, as a new run (same task, trainer, seed and calibration)' })
-      .option('checkpoint-every', { type: 'number', defaultDescription: `${TRAIN_FLAG_DEFAULTS.checkpointEvery} (a chain: ${CHAIN_CHECKPOINT_EVERY})`, describe: 'pat: save a checkpoint to the database every N episodes (a chain: every N steps)' })
+      .option('checkpoint-every', { type: 'number', defaultDescription: `${TRAIN_FLAG_DEFAULTS.checkpointEvery} (a classification chain: ${CHAIN_CHECKPOINT_EVERY} steps; a time-series chain of several physical layers: ${SERIES_CHECKPOINT_EVERY} episodes)`, describe: 'pat: save a checkpoint to the database every N episodes (a classification chain: every N steps)' })
       .option('max-retries', { type: 'number', default: TRAIN_FLAG_DEFAULTS.maxRetries, describe: 're-measurements of a segment after state breaks (lost replies, reboots) before the run stops; raise it on a noisy link' })
       .option('live', LIVE_OPTION)
       .option('verbose', { type: 'boolean', default: false, describe: 'print one line per episode' })
@@ -66,6 +70,7 @@ export function trainCommand(y: Argv): Argv {
       .example('$0 train', 'NARMA10 on the built-in analog simulator with physics-aware training')
       .example('$0 train --device /dev/ttyACM0 --trainer classic --seed 3', 'a board on USB, baseline trainer')
       .example('$0 train --resume 12', 'continue run 12 after Ctrl-C')
+      .example('$0 train --model-spec scripts/examples/chains/narma-analog.yaml', 'the default model, declared as a chain of one physical layer')
       .epilogue('Ctrl-C stops after the batch in flight: the run is marked interrupted in the database, the last checkpoint kept, and rhil exits with 130; a second Ctrl-C exits at once (130; what was committed stays valid). Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.'),
     async (args) => {
       const dbPath = args.db ?? defaultDbPath();
@@ -81,7 +86,42 @@ export function trainCommand(y: Argv): Argv {
           resume: { id: resumed.id, config: resumed.config, checkpoint: resumed.checkpoint },
         });
       }
+      if (resumed && isSeriesChainConfig(resumed.config)) {
+        const changed = (['model-spec', 'task', 'trainer', 'seed', 'epochs', 'budget', 'episodes', 'surrogate', 'refit-every', 'learning-rate', 'calibration', 'device'] as const).filter((k) => args[k] !== undefined);
+        if (changed.length > 0) throw new UsageError(`--resume ${resumeId}: run ${resumeId} is a chain run, continued as it was configured; drop --${changed[0]}`);
+        const c = resumed.config;
+        return trainSeriesChainCommand({
+          spec: storedSpec(c.modelSpec, resumed.id), specFile: c.specFile, task: c.task, seed: c.seed, backend: args.backend as BackendChoice | undefined, out: args.out,
+          db: args.record ? dbPath : undefined, json: args.json, verbose: args.verbose, checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
+          resume: { id: resumed.id, config: c, checkpoint: resumed.checkpoint },
+        });
+      }
+      // A spec on a time series with one physical layer is today's model: it trains below as --device would, with the spec's taps and surrogate.
+      let fromSpec: { modelSpec: ModelSpec; specFile: string; device: string; taps: number; surrogate: string } | undefined;
       if (args['model-spec'] !== undefined) {
+        const file = args['model-spec'];
+        const spec = readModelSpec(file);
+        const task = args.task ?? spec.task;
+        if (task !== undefined && taskKind(task) === 'time-series') {
+          const shape = seriesShapeOf(spec, file);
+          const notForSpec = (['device', 'surrogate', 'epochs', 'resume', ...(shape.physical.length > 1 ? ['refit-every', 'refit-worker', 'learning-rate', 'calibration', 'reconnect'] as const : ['budget'] as const)] as const)
+            .filter((k) => args[k] !== undefined);
+          if (notForSpec.length > 0) {
+            throw new UsageError(`--model-spec on a time series does not take --${notForSpec[0]} (the spec names each layer's device and surrogate; ` +
+              (shape.physical.length > 1 ? 'a chain of several physical layers takes --trainer pat|oracle, --episodes, --seed, --budget, --checkpoint-every)' : 'one physical layer trains as rhil train --device does, by --episodes)'));
+          }
+          if (shape.physical.length > 1) {
+            return trainSeriesChainCommand({
+              spec, specFile: file, task, trainer: args.trainer, seed: intArg('seed', args.seed, 0, 0xffffffff) ?? 1,
+              episodes: intArg('episodes', args.episodes, 1, 100000), budget: intArg('budget', args.budget, 1, Number.MAX_SAFE_INTEGER),
+              backend: args.backend as BackendChoice | undefined, out: args.out, db: args.record ? dbPath : undefined, json: args.json, verbose: args.verbose,
+              checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
+            });
+          }
+          fromSpec = { modelSpec: spec, specFile: resolvePath(file), device: shape.physical[0].device, taps: shape.taps, surrogate: shape.physical[0].surrogate };
+        }
+      }
+      if (args['model-spec'] !== undefined && !fromSpec) {
         const chainOnly = (['episodes', 'resume', 'surrogate', 'refit-every', 'learning-rate', 'calibration', 'device'] as const).filter((k) => args[k] !== undefined);
         if (chainOnly.length > 0) throw new UsageError(`--model-spec does not take --${chainOnly[0]} (a chain names its devices in its layers and trains for --epochs)`);
         return trainChainCommand({
@@ -91,17 +131,20 @@ export function trainCommand(y: Argv): Argv {
           checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
         });
       }
-      for (const k of ['epochs', 'budget'] as const) if (args[k] !== undefined) throw new UsageError(`--${k} is for a chain: give --model-spec`);
+      if (!fromSpec) for (const k of ['epochs', 'budget'] as const) if (args[k] !== undefined) throw new UsageError(`--${k} is for a chain: give --model-spec`);
       if (args.task !== undefined && isClassTask(args.task)) throw new UsageError(`--task ${args.task} is a classification task: train it as a chain with --model-spec FILE`);
       const recording = args.record;
       const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000) ?? TRAIN_FLAG_DEFAULTS.checkpointEvery;
       const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;
       const policy = usage(() => parseRecordPolicy(args['record-batches']));
-      const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
+      const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, taps, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
         task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
         episodes: intArg('episodes', args.episodes, 1, 100000), learningRate: numArg('learning-rate', args['learning-rate'], 1e-6, 10),
-        surrogate: args.surrogate, refitEvery: intArg('refit-every', args['refit-every'], 1, 1000), refitWorker: args['refit-worker'], backend: args.backend as BackendChoice | undefined, device: args.device,
+        surrogate: fromSpec?.surrogate ?? args.surrogate, refitEvery: intArg('refit-every', args['refit-every'], 1, 1000), refitWorker: args['refit-worker'], backend: args.backend as BackendChoice | undefined,
+        device: fromSpec?.device ?? args.device, taps: fromSpec?.taps,
       }, resumed, { device: DEFAULT_DEVICE, episodes: DEFAULT_EPISODES }));
+      // A resumed spec run keeps its spec in the config, as its first part recorded it.
+      const spec = fromSpec ?? (resumed?.config.modelSpec ? { modelSpec: resumed.config.modelSpec, specFile: resumed.config.specFile! } : undefined);
       const prev = resumed?.config;
 
       const quiet = args.json;
@@ -116,6 +159,8 @@ export function trainCommand(y: Argv): Argv {
         .catch(async (e: unknown) => { await live?.close(); throw e instanceof RangeError ? new UsageError(`--device: ${e.message}`) : e; });
       try {
         if (device) say(`device ${deviceSpec}: ${device.info.vendor} ${device.info.model}, ${device.info.inChannels} in, ${device.info.outChannels} out`);
+        // A spec's layer widths against the board it names, known only now (a simulator's were checked as the spec was read).
+        if (device && spec) usage(() => specFits(spec.modelSpec, spec.specFile, deviceSpec, device.info, task));
         const choice = args.calibration ?? (prev ? undefined : 'auto');
         const cal = device ? usage(() => pickCalibration(choice, prev?.calibration, device, dbPath, recording)) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
@@ -123,6 +168,8 @@ export function trainCommand(y: Argv): Argv {
           task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
           calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: args.out === undefined ? null : resolvePath(args.out),
           recordBatches: policyText(policy),
+          ...(taps !== undefined ? { taps } : {}),
+          ...(spec ? { modelSpec: spec.modelSpec, specFile: spec.specFile } : {}),
           ...(resumeId !== undefined ? { resumedFrom: resumeId } : {}),
         };
         const first = resumed?.checkpoint.episode ?? 0;
@@ -144,7 +191,7 @@ export function trainCommand(y: Argv): Argv {
             if (runId !== null) say(`recording run ${runId} in ${dbPath}`);
             if (runId !== null) live?.attach(dbPath, runId);
             const result = await train({
-              ...trainOptionsOf({ task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, checkpointEvery, maxRetries }),
+              ...trainOptionsOf({ task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, taps, checkpointEvery, maxRetries }),
               device, signal: ctx.signal, calibration: cal.applied, resume: resumed?.checkpoint,
               onEpisode: (r, i) => {
                 for (const [field, name] of EPISODE_METRICS) {
@@ -229,4 +276,24 @@ function episodeLine(r: EpisodeRecord, i: number, episodes: number): string {
     (r.surrogateNmse !== undefined ? `  surrogate nmse ${r.surrogateNmse.toFixed(4)}` : '') +
     (r.fidelitySlope !== undefined ? `  gradient slope ${r.fidelitySlope.toFixed(3)} ± ${(r.fidelitySlopeSe ?? NaN).toFixed(3)}` : '') +
     `  device samples ${r.deviceSamples}`;
+}
+
+/** A resumed run's stored spec, checked as a spec file is (a database is untrusted input too). */
+function storedSpec(spec: unknown, id: number): ModelSpec {
+  try {
+    return checkModelSpec(spec, undefined, { file: `run ${id}'s model spec` });
+  } catch (e) {
+    if (e instanceof ModelSpecError) throw new UsageError(`--resume ${id}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A one-layer spec checked against its opened device: its digital layer's units are the device's drives. */
+function specFits(spec: ModelSpec, file: string, name: string, info: { inChannels: number; outChannels: number }, task: string): void {
+  try {
+    checkModelSpec({ ...spec, task }, (n) => (n === name ? info : undefined), { file });
+  } catch (e) {
+    if (e instanceof ModelSpecError) throw new UsageError(e.message);
+    throw e;
+  }
 }

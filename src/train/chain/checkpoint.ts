@@ -13,6 +13,9 @@
  */
 import type { ChainJSON } from './model.js';
 import type { DesignName } from '../../surrogate/designs.js';
+import type { SurrogateJSON } from '../../surrogate/saved.js';
+import type { TappedDenseJSON } from '../input-layer.js';
+import type { RidgeAccumulatorJSON } from '../ridge.js';
 
 export const CHAIN_CHECKPOINT_FORMAT = 'rhil-chain-checkpoint/1';
 
@@ -51,11 +54,77 @@ export function parseChainCheckpoint(json: unknown, trainer: string): ChainCheck
   if (!Array.isArray(c!.losses) || c!.losses.length !== steps || !c!.losses.every((v) => typeof v === 'number' && Number.isFinite(v))) bad(`losses must be ${steps} finite numbers`);
   if (!Array.isArray(c!.surrogates)) bad('surrogates must be a list');
   if (typeof c!.model !== 'object' || c!.model === null) bad('model missing');
-  if (!Array.isArray(c!.optimizer)) bad('optimizer must be a list of weights');
-  c!.optimizer!.forEach((w, i) => {
+  checkOptimizer(c!.optimizer, bad);
+  return c as ChainCheckpoint;
+}
+
+export const SERIES_CHECKPOINT_FORMAT = 'rhil-series-chain-checkpoint/1';
+
+/**
+ * What a series chain (series.ts, two or more physical layers on a time series) saves to be
+ * resumed: the digital layers (weights and the normalisations they were trained under), Adam's
+ * state, the episodes done with their records and samples, the readout's summed ridge statistics
+ * of the last episodes (the ring the next episode's training readout is solved from) and, under
+ * pat, each layer's surrogate in use. The episode windows are not saved: they are drawn again from
+ * the seed, skipping the ones done.
+ *
+ * Not saved, as in the classification chain's checkpoint: each layer's replay buffer, held-out
+ * pairs and drift baseline (their refits restart from the pairs measured after the resume, so a
+ * resumed pat run follows the uninterrupted one closely, not exactly). oracle has no refits: on a
+ * deterministic device it resumes onto the uninterrupted run's numbers.
+ */
+export interface SeriesChainCheckpoint {
+  format: typeof SERIES_CHECKPOINT_FORMAT;
+  gradient: 'pat' | 'oracle';
+  task: string;
+  seed: number;
+  /** Episodes done. */
+  episode: number;
+  deviceSamples: number;
+  /** The record of every episode done (SeriesEpisodeRecord). */
+  episodes: { loss: number; deviceSamples: number }[];
+  first: TappedDenseJSON;
+  between: TappedDenseJSON[];
+  /** The readout's summed statistics of the last readoutEpisodes - 1 episodes, oldest first. */
+  ring: RidgeAccumulatorJSON[];
+  /** pat: each physical layer's surrogate in use; oracle: null each. */
+  surrogates: (SurrogateJSON | null)[];
+  optimizer: OptimizerWeight[];
+}
+
+/**
+ * `json` checked field by field as a series chain checkpoint of a run with `expect`'s gradient,
+ * task, seed and physical layers; the weights, sums and surrogates are checked again as they are
+ * rebuilt (TappedDense.fromJSON, RidgeAccumulator.fromJSON, surrogateFromJSON).
+ */
+export function parseSeriesChainCheckpoint(json: unknown, expect: { gradient: string; task: string; seed: number; layers: number }): SeriesChainCheckpoint {
+  const c = json as Partial<SeriesChainCheckpoint> | null;
+  const bad = (what: string): never => { throw new RangeError(`series chain checkpoint: ${what}`); };
+  if (c === null || typeof c !== 'object' || c.format !== SERIES_CHECKPOINT_FORMAT) bad(`not a ${SERIES_CHECKPOINT_FORMAT} object`);
+  if (c!.gradient !== expect.gradient) bad(`saved by trainer '${String(c!.gradient)}', not '${expect.gradient}'`);
+  if (c!.task !== expect.task) bad(`of task '${String(c!.task)}', not '${expect.task}'`);
+  if (c!.seed !== expect.seed) bad(`of seed ${String(c!.seed)}, not ${expect.seed}`);
+  const count = (v: unknown, name: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : bad(`${name} must be a non-negative integer, got ${String(v)}`));
+  const episode = count(c!.episode, 'episode');
+  count(c!.deviceSamples, 'deviceSamples');
+  if (!Array.isArray(c!.episodes) || c!.episodes.length !== episode) bad(`episodes must hold ${episode} records`);
+  c!.episodes!.forEach((e, i) => {
+    if (typeof e !== 'object' || e === null || typeof e.loss !== 'number' || !Number.isSafeInteger(e.deviceSamples)) bad(`episodes[${i}] needs a loss and deviceSamples`);
+  });
+  if (typeof c!.first !== 'object' || c!.first === null) bad('first (the input layer) missing');
+  if (!Array.isArray(c!.between) || c!.between.length !== expect.layers - 1) bad(`between must hold ${expect.layers - 1} layers for ${expect.layers} physical layers`);
+  if (!Array.isArray(c!.ring)) bad('ring must be a list of ridge sums');
+  if (!Array.isArray(c!.surrogates) || c!.surrogates.length !== expect.layers) bad(`surrogates must hold ${expect.layers} entries`);
+  checkOptimizer(c!.optimizer, bad);
+  return c as SeriesChainCheckpoint;
+}
+
+/** A checkpoint's Adam state: a list of named tensors, each holding as many finite numbers as its shape says. */
+function checkOptimizer(optimizer: unknown, bad: (what: string) => never): void {
+  if (!Array.isArray(optimizer)) bad('optimizer must be a list of weights');
+  (optimizer as Partial<OptimizerWeight>[]).forEach((w, i) => {
     if (typeof w?.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`optimizer[${i}] needs a name and a shape`);
-    const size = w.shape.reduce((a, d) => a * d, 1);
+    const size = w.shape!.reduce((a, d) => a * d, 1);
     if (!Array.isArray(w.values) || w.values.length !== size || !w.values.every((v) => typeof v === 'number' && Number.isFinite(v))) bad(`optimizer[${i}] (${w.name}) must hold ${size} finite numbers`);
   });
-  return c as ChainCheckpoint;
 }

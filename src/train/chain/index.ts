@@ -6,3 +6,4 @@ export * from './row-twin.js';
 export * from './layer-surrogate.js';
 export * from './train.js';
 export * from './series.js';
+export * from './series-model.js';

@@ -1,6 +1,6 @@
 /**
  * Chains of physical layers on a time series (issue 12): physics-aware training with more than one
- * device in the loop, at benchmark level (no CLI yet). The chain
+ * device in the loop (`rhil train --model-spec` with two or more physical layers; one is trainPat). The chain
  *
  *     u ─► taps ─► input layer (TappedDense) ─► a₁ ─► device 1 ─► r₁
  *       ─► taps of r₁ ─► between layer (TappedDense, units = device 2's drives) ─► a₂ ─► device 2 ─► r₂
@@ -30,6 +30,12 @@
  * the same numbers (test/train/chain/series.test.ts checks it). `gradient: 'oracle'` takes each
  * layer's VJP from its simulator's exact twin instead (twin-grad.ts; benchmarks only).
  *
+ * Checkpoints (`onCheckpoint` every `checkpointEvery` episodes and after the last): the digital
+ * layers, Adam's state, the episodes done, the readout's ridge-statistics ring and each layer's
+ * surrogate (checkpoint.ts SeriesChainCheckpoint); `resume` continues from one, drawing the
+ * episode windows again from the seed past the ones done. The result's `model`
+ * (series-model.ts) is what `rhil run --model` measures again.
+ *
  * Device-sample accounting: every layer's segment counts (an episode of K physical layers costs
  * K·(washout + steps)), and the final readout fit and test run the whole chain (K times
  * finalCost). With a budget, training stops before an episode that would leave too little for the
@@ -56,9 +62,11 @@ import {
   type EpisodeRecord, type Resolved, type TrainOptions, dropRows, episodeReadout, finalCost, finalEvaluation, inputLayer, resolve, targetRows,
 } from '../common.js';
 import { type InputNorm, TappedDense, inputNorm, tapFeatures } from '../input-layer.js';
-import { measure } from '../device-units.js';
 import { RidgeReadout } from '../readout.js';
-import type { RidgeAccumulator } from '../ridge.js';
+import { RidgeAccumulator } from '../ridge.js';
+import { type SeriesChainCheckpoint, SERIES_CHECKPOINT_FORMAT, parseSeriesChainCheckpoint } from './checkpoint.js';
+import { optimizerState, restoreOptimizer } from './optimizer-state.js';
+import { SERIES_MODEL_FORMAT, type SeriesChainModelJSON, measureChain } from './series-model.js';
 import { surrogateDefaults, surrogateRefitter } from '../surrogate-setup.js';
 import { TwinGradient, twinMismatch, twinModelFor } from '../twin-grad.js';
 import { saturation } from '../pat.js';
@@ -89,7 +97,22 @@ export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'train
   names?: string[];
   /** Called after every episode with its record. */
   onEpisode?: (record: SeriesEpisodeRecord, index: number) => void;
+  /** Called every `checkpointEvery` episodes, and after the last, with the state `resume` continues from (after the episode's step). */
+  onCheckpoint?: (c: SeriesChainCheckpoint) => void | Promise<void>;
+  /** Episodes between checkpoints. Defaults to 10 (see SERIES_CHECKPOINT_EVERY). */
+  checkpointEvery?: number;
+  /** Continue from this checkpoint of a run with the same task, seed, gradient, layers and settings. */
+  resume?: SeriesChainCheckpoint;
 }
+
+/**
+ * Episodes between a series chain's checkpoints unless told otherwise. Not `rhil train`'s 1: a
+ * checkpoint holds every layer's surrogate, Adam's moments and the readout's summed statistics
+ * besides the weights (1.1 MB of JSON for two layers of sim:analog-awg under pat, measured,
+ * against 0.43 MB for one-layer pat's), written to the database each time; 10 episodes of two
+ * layers on sim:analog-awg are 5-10 s of work, which is what an interrupt can cost.
+ */
+export const SERIES_CHECKPOINT_EVERY = 10;
 
 /** One training episode of a series chain. */
 export interface SeriesEpisodeRecord extends Pick<EpisodeRecord, 'loss' | 'readoutNmse' | 'deviceSamples' | 'breaks'> {
@@ -121,6 +144,22 @@ export interface SeriesChainResult {
   surrogateHeldOutNmse?: (number | undefined)[];
   /** Wall-clock duration in ms (not deterministic). */
   elapsedMs: number;
+  /** The trained chain (series-model.ts). */
+  model: SeriesChainModelJSON;
+  /** The settings that shape the task's sequences and the chain: what measuring the model again needs (series-model.ts testSeriesChain). */
+  settings: SeriesChainSettings;
+}
+
+/** The options that decide a series chain's task sequences and layer shapes, as resolved. */
+export interface SeriesChainSettings {
+  taskParams: Record<string, unknown>;
+  taps: number;
+  betweenTaps: number;
+  washout: number;
+  steps: number;
+  trainSteps: number;
+  fitSteps: number;
+  testSteps: number;
 }
 
 /**
@@ -249,7 +288,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     throw new RangeError(`a series chain fits each layer's NARX surrogate (surrogate.design narx), got ${String(o.surrogate.design)}`);
   }
   // No calibration: a calibration record belongs to one device, and a chain may have several.
-  const common: TrainOptions = { ...o, trainer: 'pat', onEpisode: undefined, calibration: undefined };
+  const common: TrainOptions = { ...o, trainer: 'pat', onEpisode: undefined, calibration: undefined, onCheckpoint: undefined, resume: undefined };
   const r = resolve(common);
   const ci = devices.map((d) => d.info.inChannels), co = devices.map((d) => d.info.outChannels);
   devices.forEach((d, k) => {
@@ -258,15 +297,23 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
   const L = r.washout + r.steps;
   // Layer 1 gets pat's own seeds (rng forks), so a one-layer chain is pat; layer k > 1 its own fork.
   const layerR = (k: number): Resolved => (k === 0 ? r : { ...r, rng: r.rng.fork(`layer-${k + 1}`) });
-  const first = inputLayer(r, ci[0]);
+  const resume = o.resume ? parseSeriesChainCheckpoint(o.resume, { gradient, task: r.task, seed: r.seed, layers: K }) : undefined;
+  const checkpointEvery = checkInt(o.checkpointEvery ?? SERIES_CHECKPOINT_EVERY, 'checkpointEvery', 1);
   const between: TappedDense[] = [];
+  const first = resume ? resumedLayer(resume.first, 'first', r.train.inChannels, r.taps, ci[0]) : inputLayer(r, ci[0]);
   const refitters: LaggedRefitter[] = [];
   const twins: TwinGradient[] = [];
   const adam: tf.Optimizer = tf.train.adam(r.learningRate);
   try {
+    resume?.between.forEach((j, k) => between.push(resumedLayer(j, `between[${k}]`, co[k], betweenTaps, ci[k + 1])));
+    if (resume) await restoreOptimizer(adam, resume.optimizer, [...first.variables, ...between.flatMap((l) => l.variables)]);
     if (gradient === 'pat') {
       const so = surrogateDefaults(o.surrogate);
-      for (let k = 0; k < K; k++) refitters.push(surrogateRefitter(common, layerR(k), so, ci[k], co[k], L));
+      for (let k = 0; k < K; k++) {
+        const saved = resume?.surrogates[k];
+        if (resume && !saved) throw new RangeError(`resume: the checkpoint has no surrogate for physical layer ${k + 1}`);
+        refitters.push(surrogateRefitter(common, layerR(k), so, ci[k], co[k], L, saved ?? undefined));
+      }
     } else {
       for (let k = 0; k < K; k++) {
         const t = new TwinGradient({ model: twinModelFor(devices[k]), scaling: devices[k].info });
@@ -275,11 +322,13 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       }
     }
     const readout = new RidgeReadout(co[K - 1], r.train.outChannels, r.readout);
+    // The windows of the episodes done are drawn again, so a resumed run trains on the windows the uninterrupted one would.
     const windows = r.rng.fork('episodes');
-    const ring: RidgeAccumulator[] = [];
-    const episodes: SeriesEpisodeRecord[] = [];
+    for (let e = 0; e < (resume?.episode ?? 0); e++) windows.int(r.trainSteps - L + 1);
+    const ring: RidgeAccumulator[] = resume ? resume.ring.map((j, i) => resumedSums(j, i, co[K - 1], r.train.outChannels, r.readoutEpisodes)) : [];
+    const episodes: SeriesEpisodeRecord[] = resume ? structuredClone(resume.episodes) as SeriesEpisodeRecord[] : [];
     const throughResponses = o.surrogate?.throughResponses ?? false;
-    let samples = 0;
+    let samples = resume?.deviceSamples ?? 0;
     const final = (fitSteps = r.fitSteps): number => K * finalCost(r, fitSteps);
     const more = (e: number): boolean => e < r.episodes && samples + K * L + final() <= r.budget && !r.signal?.aborted;
 
@@ -293,24 +342,10 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       }
       return between[k];
     };
-    /** The chain forward on the devices: each layer's drives, sent and measured in order. */
-    const forward = async (x: Float32Array, rows: number) => {
-      const sent: Float32Array[] = [], ms = [];
-      let a = first.runFeatures(x);
-      for (let k = 0; k < K; k++) {
-        const m = await measure(devices[k], a, r.measure);
-        sent.push(a);
-        ms.push(m);
-        if (k + 1 < K) {
-          const l = betweenLayer(k, m.responses);
-          a = l.runFeatures(tapFeatures(m.responses, co[k], l.taps, l.norm, 0, rows));
-        }
-      }
-      return { sent, ms };
-    };
+    const forward = (x: Float32Array, rows: number) => measureChain(devices, first, betweenLayer, x, rows, r.measure);
 
     let deferred: SeriesStepEpisode | undefined;
-    for (let e = 0; more(e); e++) {
+    for (let e = resume?.episode ?? 0; more(e); e++) {
       const start = windows.int(r.trainSteps - L + 1);
       const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, first.norm, start, L);
       const { sent, ms } = await forward(x, L);
@@ -366,6 +401,14 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       rec.deviceSamples = samples;
       episodes.push(rec);
       o.onEpisode?.(rec, e);
+      // A deferred step (no fitted surrogate yet) is not in the weights: no checkpoint until it is.
+      if (o.onCheckpoint && !deferred && ((e + 1) % checkpointEvery === 0 || !more(e + 1))) {
+        await o.onCheckpoint({
+          format: SERIES_CHECKPOINT_FORMAT, gradient, task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples, episodes: structuredClone(episodes),
+          first: first.toJSON(), between: between.map((l) => l.toJSON()), ring: ring.map((a) => a.toJSON()),
+          surrogates: gradient === 'pat' ? refitters.map((rf) => rf.surrogate.toJSON()) : devices.map(() => null), optimizer: await optimizerState(adam),
+        });
+      }
     }
     if (r.signal?.aborted) throw Object.assign(new Error(`training interrupted after ${episodes.length} episodes`), { name: 'TrainingInterrupted', episodes, deviceSamples: samples });
     // The final readout fit and test through the whole chain, within what the budget leaves.
@@ -380,12 +423,15 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     const result: SeriesChainResult = {
       chain: describe(o.names ?? devices.map((d) => d.info.model), r.taps, betweenTaps), gradient, task: r.task, seed: r.seed, episodes,
       test: { metric: r.test.metric, value: fin.value }, deviceSamples: samples, elapsedMs: performance.now() - t0,
+      settings: { taskParams: r.taskParams, taps: r.taps, betweenTaps, washout: r.washout, steps: r.steps, trainSteps: r.trainSteps, fitSteps: r.fitSteps, testSteps: r.testSteps },
+      model: { format: SERIES_MODEL_FORMAT, first: first.toJSON(), between: between.map((l) => l.toJSON()), readout: fin.readout.toJSON(), surrogates: devices.map(() => null) },
     };
     const scored = episodes.slice(-10).map((x) => x.readoutNmse).filter((x): x is number => x !== undefined);
     if (scored.length) result.trainNmse = scored.reduce((a, x) => a + x, 0) / scored.length;
     if (gradient === 'pat') {
       for (const rf of refitters) await rf.settle();
       result.surrogateHeldOutNmse = refitters.map((rf) => rf.stats.heldOutNmse);
+      result.model.surrogates = refitters.map((rf) => rf.surrogate.toJSON());
     }
     return result;
   } finally {
@@ -394,4 +440,32 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     for (const l of between) l?.dispose();
     for (const rf of refitters) await rf.close();
   }
+}
+
+/** A checkpoint's digital layer, checked to fit this run (a database is untrusted input). */
+function resumedLayer(j: unknown, name: string, inChannels: number, taps: number, units: number): TappedDense {
+  let l: TappedDense;
+  try {
+    l = TappedDense.fromJSON(j);
+  } catch (e) {
+    throw new RangeError(`resume: the checkpoint's ${name} layer: ${(e as Error).message}`);
+  }
+  if (l.inChannels !== inChannels || l.taps !== taps || l.units !== units) {
+    l.dispose();
+    throw new RangeError(`resume: the checkpoint's ${name} layer (${l.taps} taps x ${l.inChannels} channels -> ${l.units}) does not fit this run (${taps} x ${inChannels} -> ${units})`);
+  }
+  return l;
+}
+
+/** One entry of a checkpoint's readout ring, checked to fit this run. */
+function resumedSums(j: unknown, i: number, features: number, outputs: number, readoutEpisodes: number): RidgeAccumulator {
+  if (i >= readoutEpisodes - 1) throw new RangeError(`resume: the checkpoint's readout ring holds more than the ${readoutEpisodes - 1} episodes this run sums`);
+  let a: RidgeAccumulator;
+  try {
+    a = RidgeAccumulator.fromJSON(j);
+  } catch (e) {
+    throw new RangeError(`resume: the checkpoint's ring[${i}]: ${(e as Error).message}`);
+  }
+  if (a.features !== features || a.outputs !== outputs) throw new RangeError(`resume: the checkpoint's ring[${i}] sums ${a.features} features x ${a.outputs} outputs; this run ${features} x ${outputs}`);
+  return a;
 }

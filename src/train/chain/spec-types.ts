@@ -19,7 +19,7 @@ export interface DigitalLayerSpec {
   units: number;
   /** Defaults to 'tanh' (the range a device's drives take, [-1, 1]). */
   activation?: 'tanh' | 'relu' | 'linear' | 'sigmoid';
-  /** Past inputs the layer sees (time series only). Defaults to 1: the current input. */
+  /** Past inputs (or, after a physical layer, past responses) the layer sees: time series only. Defaults to 1: the current one. */
   taps?: number;
 }
 
@@ -28,7 +28,7 @@ export interface PhysicalLayerSpec {
   kind: 'physical';
   /** `sim:<profile>` or a device path; two layers naming the same device reuse it (each its own segments and surrogate). */
   device: string;
-  /** Surrogate design of this layer. Defaults to 'auto'. */
+  /** Surrogate design of this layer. Defaults to 'auto' on a classification task, 'narx' on a time series (spec.ts seriesChainShape). */
   surrogate?: 'auto' | 'narx' | 'memoryless' | 'transmission';
 }
 

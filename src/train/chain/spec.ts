@@ -104,6 +104,11 @@ export function taskInputWidth(task: string): number | undefined {
   return isTaskName(task) ? generateTask(task, 200, {}, { seed: 1 }).inChannels : undefined;
 }
 
+/** The target channels of a time-series task (read from a small generated instance, as taskInputWidth); undefined for any other name. */
+export function taskOutputWidth(task: string): number | undefined {
+  return isTaskName(task) ? generateTask(task, 200, {}, { seed: 1 }).outChannels : undefined;
+}
+
 const simWidths = new Map<string, DeviceWidths>();
 
 /**
@@ -267,6 +272,69 @@ function resolveDevice(device: string, devices: DeviceLookup | undefined, i: num
   const w = simDeviceWidths(device);
   if (!w) fail(`${where}: device '${device}' does not exist (simulator profiles: ${Object.keys(profiles).join(', ')})`, 'device', i);
   return w;
+}
+
+/** The one chain shape a time series trains (train/chain/series.ts), as the errors state it. */
+export const SERIES_CHAIN_SHAPE = 'digital (tanh, taps) -> physical -> [digital (tanh, taps) -> physical]... -> readout ridge';
+
+/** A spec checked as a chain on a time series: what trainSeriesChain (or, with one physical layer, trainPat) is given. */
+export interface SeriesChainShape {
+  /** Tapped delays of the input layer over the task's inputs. */
+  taps: number;
+  /** Tapped delays of every digital layer between two physical layers (1 when there is none). */
+  betweenTaps: number;
+  /**
+   * The physical layers in order, each with its surrogate design. Left out of the spec, it is
+   * narx: the time-series trainer's default (`rhil train --surrogate`), which 'auto' did not beat
+   * on NARMA10 (README), unlike the classification chain's 'auto'.
+   */
+  physical: { device: string; surrogate: NonNullable<PhysicalLayerSpec['surrogate']> }[];
+}
+
+/**
+ * Checks a spec (already through {@link checkModelSpec}) as a chain on a time series and returns
+ * its shape. The spec language allows more than the series trainer runs: every layer of
+ * {@link SERIES_CHAIN_SHAPE} is required and in that order (one tanh digital layer before each
+ * physical layer, none before the readout, which reads the last device's responses), the digital
+ * layers between physical layers share one `taps` (series.ts has one betweenTaps), and with two
+ * or more physical layers each layer's surrogate is narx (the only design series.ts fits). A
+ * digital-only chain is refused: the digital trainer (`rhil train --trainer digital`) is that model.
+ */
+export function seriesChainShape(spec: ModelSpec, options: { file?: string } = {}): SeriesChainShape {
+  const at = options.file ? `${options.file}: ` : '';
+  const fail = (msg: string, field?: string, layer?: number): never => { throw new ModelSpecError(`${at}${msg} (supported on a time series: ${SERIES_CHAIN_SHAPE})`, options.file, layer, field); };
+  const layers = spec.layers;
+  const last = layers.length - 1;
+  const readout = layers[last];
+  if (readout.kind !== 'readout') return fail(`layer ${last + 1} (${readout.kind}): the last layer must be a readout`, 'kind', last);
+  if (readout.type !== 'ridge') fail(`layer ${last + 1} (readout): type ${readout.type} needs a classification task; a time series is read out by ridge`, 'type', last);
+  const K = layers.filter((l) => l.kind === 'physical').length;
+  if (K === 0) fail('layers: a time-series chain needs at least one physical layer; the digital layers alone are `rhil train --trainer digital`', 'layers');
+  let betweenTaps: { taps: number; layer: number } | undefined;
+  const physical: SeriesChainShape['physical'] = [];
+  layers.forEach((l, i) => {
+    const n = i + 1, prev = layers[i - 1];
+    if (l.kind === 'digital') {
+      if ((l.activation ?? layerDefaults.activation) !== 'tanh') fail(`layer ${n} (digital): activation ${l.activation}: a digital layer on a time series is tanh (it drives a device, whose drives are in [-1, 1])`, 'activation', i);
+      if (prev?.kind === 'digital') fail(`layer ${n} (digital): two digital layers in a row; one digital layer drives each physical layer`, 'kind', i);
+      if (layers[i + 1]?.kind === 'readout') fail(`layer ${n} (digital): a digital layer right before the ridge readout; the readout reads the last physical layer's responses`, 'kind', i);
+      if (i > 0) {
+        const taps = l.taps ?? layerDefaults.taps;
+        if (betweenTaps && betweenTaps.taps !== taps) {
+          fail(`layer ${n} (digital): taps ${taps} differs from layer ${betweenTaps.layer + 1}'s taps ${betweenTaps.taps}; every digital layer between physical layers takes the same taps`, 'taps', i);
+        }
+        betweenTaps ??= { taps, layer: i };
+      }
+    } else if (l.kind === 'physical') {
+      if (!prev) fail(`layer ${n} (physical): a time-series chain starts with a digital layer (tanh, taps) that drives the first device`, 'kind', i);
+      if (prev?.kind === 'physical') fail(`layer ${n} (physical): two physical layers in a row; put a digital layer (tanh, taps) between them`, 'kind', i);
+      const surrogate = l.surrogate ?? 'narx';
+      if (K >= 2 && surrogate !== 'narx') fail(`layer ${n} (physical): surrogate ${surrogate} is not supported on a time-series chain of ${K} physical layers, only narx`, 'surrogate', i);
+      physical.push({ device: l.device, surrogate });
+    }
+  });
+  const first = layers[0] as DigitalLayerSpec;
+  return { taps: first.taps ?? layerDefaults.taps, betweenTaps: betweenTaps?.taps ?? 1, physical };
 }
 
 /**

@@ -51,6 +51,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
+import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 import type { Device } from '../../device/device.js';
 import { Rng, checkSeed } from '../../core/rng.js';
 import type { DeviceSurrogate } from '../../surrogate/narx.js';
@@ -387,32 +388,6 @@ function resumedModel(c: ChainCheckpoint, data: ClassSet): ChainModel {
     throw new RangeError(`resume: the checkpoint's chain takes ${m.features} features to ${m.classes} classes; the task has ${data.features} and ${data.classes}`);
   }
   return m;
-}
-
-/** Adam's step count and moments as plain numbers (tf.Optimizer.getWeights order). */
-async function optimizerState(optimizer: tf.Optimizer): Promise<ChainCheckpoint['optimizer']> {
-  const weights = await optimizer.getWeights();
-  // The first is the step count, a fresh scalar; the rest are the optimizer's own variables.
-  const out = weights.map((w) => ({ name: w.name, shape: [...w.tensor.shape], values: Array.from(w.tensor.dataSync()) }));
-  weights[0]?.tensor.dispose();
-  return out;
-}
-
-/** Puts a checkpoint's Adam state back, refused unless it holds one first and one second moment per variable, shaped like it. */
-async function restoreOptimizer(optimizer: tf.Optimizer, saved: ChainCheckpoint['optimizer'], vars: readonly tf.Variable[]): Promise<void> {
-  if (saved.length === 0) return;
-  if (saved.length !== 1 + 2 * vars.length) throw new RangeError(`resume: the optimizer state holds ${saved.length} tensors; this chain's ${vars.length} variables need ${1 + 2 * vars.length}`);
-  saved.slice(1).forEach((w, i) => {
-    const v = vars[i % vars.length];
-    if (w.shape.join('x') !== v.shape.join('x')) throw new RangeError(`resume: optimizer tensor ${w.name} is ${w.shape.join('x')}, its variable ${v.shape.join('x')}`);
-  });
-  const tensors = saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) }));
-  try {
-    await optimizer.setWeights(tensors);
-  } finally {
-    // setWeights makes its own variables of them.
-    for (const t of tensors) t.tensor.dispose();
-  }
 }
 
 /** One training batch and its pass under way; `sent` and `lastSent` settle once its first and its last physical layer's segment is issued (or the pass ended), `settled` once the pass ended. */

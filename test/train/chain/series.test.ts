@@ -8,7 +8,11 @@ import { NarxSurrogate } from '../../../src/surrogate/narx.js';
 import { TappedDense, tapFeatures } from '../../../src/train/input-layer.js';
 import { train } from '../../../src/train/train.js';
 import type { TrainOptions } from '../../../src/train/common.js';
-import { seriesGradients, tapTensor, trainSeriesChain } from '../../../src/train/chain/series.js';
+import { seriesGradients, tapTensor, trainSeriesChain, type SeriesChainOptions } from '../../../src/train/chain/series.js';
+import { loadSeriesChainModel, testSeriesChain } from '../../../src/train/chain/series-model.js';
+import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../../src/train/chain/checkpoint.js';
+import { resolve } from '../../../src/train/common.js';
+import { openSim } from './helpers.js';
 
 test.before(async () => {
   await selectBackend('wasm');
@@ -91,7 +95,7 @@ test('the two-layer series gradient is the chain rule through each layer VJP: eq
 });
 
 /** Small sizes for the trainer tests. */
-const SMALL: Omit<TrainOptions, 'trainer' | 'onEpisode' | 'device'> = {
+const SMALL: Omit<TrainOptions, 'trainer' | 'onEpisode' | 'device' | 'onCheckpoint' | 'resume'> = {
   task: 'narma10', seed: 1, episodes: 4, learningRate: 0.05, steps: 150, washout: 30, taps: 10, trainSteps: 1200, fitSteps: 600, testSteps: 300,
   surrogate: { fitExamples: 256, hidden: [16], firstEpochs: 10 },
 };
@@ -166,6 +170,93 @@ test('oracle: each layer steps with its simulator twin, checked against the devi
   } finally {
     await dev.close();
   }
+});
+
+/**
+ * analog-awg without read noise or drift, so a fresh session answers the same drives the same way
+ * (sim:fpga-awg is too, but its twin's VJP takes 5 s an episode), used as two layers under oracle:
+ * deterministic end to end.
+ */
+const QUIET = { noiseSigma: 0, gainDriftPerHour: 0, offsetDriftPerHour: 0 };
+const openQuiet = () => openSim('analog-awg', 5, QUIET);
+async function quietRun(o: Partial<SeriesChainOptions>) {
+  const dev = await openQuiet();
+  const checkpoints: SeriesChainCheckpoint[] = [];
+  try {
+    const res = await trainSeriesChain({
+      ...SMALL, seed: 5, devices: [dev, dev], gradient: 'oracle', episodes: 6, checkpointEvery: 2,
+      onCheckpoint: (c) => { checkpoints.push(JSON.parse(JSON.stringify(c)) as SeriesChainCheckpoint); }, ...o,
+    });
+    return { res, checkpoints };
+  } finally {
+    await dev.close();
+  }
+}
+
+test('oracle on a deterministic device: resumed from a checkpoint (through JSON) it ends exactly where the uninterrupted run ends', async () => {
+  const whole = await quietRun({});
+  assert.equal(whole.checkpoints.map((c) => c.episode), [2, 4, 6]);
+  assert.ok(whole.checkpoints[0].ring.length > 0 && whole.checkpoints[0].surrogates.every((x) => x === null));
+  const ckpt = parseSeriesChainCheckpoint(whole.checkpoints[0], { gradient: 'oracle', task: 'narma10', seed: 5, layers: 2 });
+  const before = tf.memory().numTensors;
+  const rest = await quietRun({ resume: ckpt });
+  assert.is(tf.memory().numTensors, before, 'no tensors left behind by a resume');
+  assert.equal(rest.res.episodes.map((e) => e.loss), whole.res.episodes.map((e) => e.loss));
+  assert.is(rest.res.deviceSamples, whole.res.deviceSamples);
+  assert.is(rest.res.test.value, whole.res.test.value);
+  assert.equal(rest.res.model, whole.res.model);
+  // What the test checks is the state: without Adam's moments, or without the readout's ring, the run ends elsewhere.
+  const noAdam = await quietRun({ resume: { ...ckpt, optimizer: [] } });
+  assert.not.equal(noAdam.res.model.first.W, whole.res.model.first.W);
+  const noRing = await quietRun({ resume: { ...ckpt, ring: [] } });
+  assert.not.equal(noRing.res.episodes[2].loss, whole.res.episodes[2].loss);
+});
+
+test('a saved series chain measured again on a fresh deterministic device scores the training\'s test NMSE exactly', async () => {
+  const { res } = await quietRun({ episodes: 3 });
+  const json = JSON.parse(JSON.stringify(res.model)) as unknown;
+  const dev = await openQuiet();
+  const widths = { inputs: 1, outputs: 1, devices: [dev.info, dev.info] };
+  const model = loadSeriesChainModel(json, widths);
+  try {
+    const r = resolve({ ...SMALL, seed: 5, trainer: 'pat' });
+    const again = await testSeriesChain(model, [dev, dev], r);
+    assert.is(again.value, res.test.value);
+    assert.is(again.samples, 2 * (SMALL.washout! + SMALL.testSteps!));
+  } finally {
+    model.dispose();
+    await dev.close();
+  }
+  // A malformed model is refused by the field at fault.
+  const m = res.model;
+  const cases: [unknown, RegExp][] = [
+    [{ ...m, format: 'x' }, /^model: not a series-chain\/1 object/],
+    [{ ...m, between: [] }, /^model\.between must hold 1 layers for 2 physical layers/],
+    [{ ...m, between: [{ ...m.between[0], W: m.between[0].W.slice(1) }] }, /^model\.between\[0\]: W must/],
+    [{ ...m, first: { ...m.first, units: 7, W: m.first.W.slice(0, 7 * m.first.taps), b: m.first.b.slice(0, 7) } }, /^model\.first: takes 1 channels to 7 units; the chain needs 1 to 50/],
+    [{ ...m, readout: { ...m.readout, lambda: -1 } }, /^model\.readout: lambda must be/],
+    [{ ...m, surrogates: [null] }, /^model\.surrogates must hold 2 entries/],
+  ];
+  const before = tf.memory().numTensors;
+  for (const [bad, re] of cases) {
+    assert.throws(() => loadSeriesChainModel(bad, { inputs: 1, outputs: 1, devices: [{ inChannels: 50, outChannels: 50 }, { inChannels: 50, outChannels: 50 }] }), (e: Error) => e instanceof RangeError && re.test(e.message));
+  }
+  assert.is(tf.memory().numTensors, before, 'a refused model leaves no tensors');
+});
+
+test('a series checkpoint that does not fit the run is refused by name', async () => {
+  const { checkpoints } = await quietRun({ episodes: 2 });
+  const c = checkpoints[0];
+  const refuse = async (o: Partial<SeriesChainOptions>, re: RegExp) => {
+    const err = await quietRun(o).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof RangeError && re.test(err.message), String(err));
+  };
+  await refuse({ resume: { ...c, gradient: 'pat' } }, /saved by trainer 'pat', not 'oracle'/);
+  await refuse({ resume: c, seed: 6 }, /of seed 5, not 6/);
+  await refuse({ resume: { ...c, episodes: [] } }, /episodes must hold 2 records/);
+  await refuse({ resume: c, betweenTaps: 2 }, /the checkpoint's between\[0\] layer \(1 taps x 50 channels -> 50\) does not fit this run \(2 x 50 -> 50\)/);
+  await refuse({ resume: { ...c, ring: [{ ...c.ring[0], xty: [1] }] } }, /ring\[0\]: xty must hold/);
+  await refuse({ resume: { ...c, optimizer: c.optimizer.slice(1) } }, /optimizer state holds/);
 });
 
 test.run();

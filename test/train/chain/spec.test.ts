@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ModelSpecError, checkModelSpec, describeChain, parseModelSpec, simDeviceWidths, type DeviceLookup,
+  ModelSpecError, SERIES_CHAIN_SHAPE, checkModelSpec, describeChain, parseModelSpec, seriesChainShape, simDeviceWidths, type DeviceLookup,
 } from '../../../src/train/chain/spec.js';
 
 const MNIST_OPTICAL = `
@@ -155,6 +155,39 @@ test('the document itself: unknown top-level keys, wrong types, empty file, bad 
   let message = '';
   try { checkModelSpec({ layers: [{ kind: 'conv' }] }); } catch (e) { message = (e as Error).message; }
   assert.ok(message.startsWith('layer 1: '), message);
+});
+
+test('a time-series chain: its taps, between taps and physical layers; the default surrogate is narx', () => {
+  const awg = (more: Record<string, unknown> = {}) => physical('sim:analog-awg', more);
+  const one = seriesChainShape(checkModelSpec(spec([digital(50, { taps: 20 }), awg(), ridge], { task: 'narma10' })));
+  assert.equal(one, { taps: 20, betweenTaps: 1, physical: [{ device: 'sim:analog-awg', surrogate: 'narx' }] });
+  // One physical layer takes any design trainPat takes.
+  assert.is(seriesChainShape(checkModelSpec(spec([digital(50), awg({ surrogate: 'auto' }), ridge]))).physical[0].surrogate, 'auto');
+  const three = seriesChainShape(checkModelSpec(spec([
+    digital(50, { taps: 10 }), awg(), digital(50, { taps: 3 }), physical('sim:fpga-awg', { surrogate: 'narx' }), digital(50, { taps: 3 }), awg(), ridge,
+  ])));
+  assert.equal(three, { taps: 10, betweenTaps: 3, physical: [{ device: 'sim:analog-awg', surrogate: 'narx' }, { device: 'sim:fpga-awg', surrogate: 'narx' }, { device: 'sim:analog-awg', surrogate: 'narx' }] });
+});
+
+test('time-series chains the series trainer cannot run are refused by layer and field, saying what is supported', () => {
+  const awg = (more: Record<string, unknown> = {}) => physical('sim:analog-awg', more);
+  const shape = (layers: unknown[]) => () => seriesChainShape(checkModelSpec(layers.length ? spec(layers) : spec([ridge])), { file: 'ts.yaml' });
+  const supported = `(supported on a time series: ${SERIES_CHAIN_SHAPE})`;
+  rejects(shape([digital(50), awg(), awg(), ridge]), ['ts.yaml: layer 3 (physical): two physical layers in a row', supported], { layer: 2, field: 'kind' });
+  rejects(shape([digital(50, { activation: 'relu' }), awg(), ridge]), ['ts.yaml: layer 1 (digital): activation relu', 'tanh', supported], { layer: 0, field: 'activation' });
+  rejects(shape([digital(50), awg(), digital(3), ridge]), ['layer 3 (digital): a digital layer right before the ridge readout'], { layer: 2, field: 'kind' });
+  rejects(shape([digital(8), digital(50), awg(), ridge]), ['layer 2 (digital): two digital layers in a row'], { layer: 1, field: 'kind' });
+  rejects(shape([digital(4), ridge]), ['ts.yaml: layers: a time-series chain needs at least one physical layer', 'rhil train --trainer digital'], { field: 'layers' });
+  rejects(shape([]), ['needs at least one physical layer'], { field: 'layers' });
+  rejects(shape([physical('sim:analog'), ridge]), ['layer 1 (physical): a time-series chain starts with a digital layer'], { layer: 0, field: 'kind' });
+  rejects(shape([digital(50), awg(), digital(50, { taps: 2 }), awg(), digital(50, { taps: 3 }), awg(), ridge]),
+    ['layer 5 (digital): taps 3 differs from layer 3\'s taps 2'], { layer: 4, field: 'taps' });
+  for (const design of ['auto', 'memoryless', 'transmission']) {
+    rejects(shape([digital(50), awg(), digital(50), awg({ surrogate: design }), ridge]),
+      [`layer 4 (physical): surrogate ${design} is not supported on a time-series chain of 2 physical layers, only narx`], { layer: 3, field: 'surrogate' });
+  }
+  // A softmax readout reached through --task (the spec names no task, so checkModelSpec let it by).
+  rejects(shape([digital(50), awg(), softmax]), ['layer 3 (readout): type softmax needs a classification task'], { layer: 2, field: 'type' });
 });
 
 test.run();
