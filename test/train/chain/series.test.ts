@@ -13,6 +13,8 @@ import { loadSeriesChainModel, testSeriesChain } from '../../../src/train/chain/
 import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../../src/train/chain/checkpoint.js';
 import { resolve } from '../../../src/train/common.js';
 import { openSim } from './helpers.js';
+import { DeviceClient } from '../../../src/device/client.js';
+import { openSimLink } from '../../../src/sim/serve.js';
 
 test.before(async () => {
   await selectBackend('wasm');
@@ -194,6 +196,49 @@ test('a budget counts every layer: a two-layer chain gets the episodes its sampl
   } finally {
     await dev.close();
   }
+});
+
+test('pipelined, the budget counts the episode measured ahead: it never launches one it cannot pay for with the final fit and test', async () => {
+  for (const [budget, want] of [[3 * 360 + 1920, 3], [3 * 360 + 1920 - 1, 2]]) {
+    const dev = await openDevice('sim:analog-awg', { seed: 3 });
+    let resets = 0;
+    // Every segment starts from a reset: counts what was measured, learned or not.
+    const counting = new Proxy(dev, {
+      get(target, k) {
+        if (k === 'resetState') return () => { resets++; return target.resetState(); };
+        const v = Reflect.get(target, k, target) as unknown;
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    try {
+      const res = await trainSeriesChain({ ...SMALL, seed: 3, devices: [counting, counting], episodes: 100, budget });
+      assert.is(res.episodes.length, want);
+      assert.is(res.deviceSamples, want * 360 + 1920);
+      assert.is(resets, 2 * want + 2 * 2, 'two segments an episode, two for the final fit and test, none more');
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
+test('pipelined device utilisation is higher than sequential on a paced device (two layers, 200 ms segments); no tensors left', async () => {
+  // analog-awg paced at 50 nodes x 16 µs = 0.8 ms a step: a segment of 30 + 220 steps takes 200 ms of wall time.
+  const run = async (pipeline: boolean) => {
+    const { link } = openSimLink('analog-awg', { seed: 7, overrides: { nodeSeparationNs: 16000 }, device: { pacing: { samplePeriod: true } } });
+    const dev = await DeviceClient.connect(link);
+    try {
+      return await trainSeriesChain({ ...SMALL, seed: 7, devices: [dev, dev], episodes: 5, steps: 220, fitSteps: 300, testSteps: 200, pipeline });
+    } finally {
+      await dev.close();
+    }
+  };
+  const before = tf.memory().numTensors;
+  const pipe = await run(true);
+  const serial = await run(false);
+  assert.is(tf.memory().numTensors, before);
+  console.log(`    device utilisation: pipelined ${pipe.deviceUtilisation!.toFixed(2)} (${pipe.elapsedMs.toFixed(0)} ms), sequential ${serial.deviceUtilisation!.toFixed(2)} (${serial.elapsedMs.toFixed(0)} ms)`);
+  assert.ok(pipe.deviceUtilisation! <= 1 && serial.deviceUtilisation! > 0);
+  assert.ok(pipe.deviceUtilisation! > serial.deviceUtilisation!, `pipelined ${pipe.deviceUtilisation}, sequential ${serial.deviceUtilisation}`);
 });
 
 test('oracle: each layer steps with its simulator twin, checked against the device on the first episode', async () => {
