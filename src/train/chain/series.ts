@@ -11,7 +11,7 @@
  * responses, then measured as one segment of their own. A device may appear twice (the same board
  * used as layer 1 and layer 2, each layer its own segments and its own surrogate).
  *
- * One episode (sequential: no pipelining):
+ * One episode:
  * 1. a window of washout + steps rows of the training sequence (drawn as pat draws it); the forward
  *    pass measured layer by layer;
  * 2. every physical layer's (drive, response) pairs go to its own refit scheduler
@@ -25,21 +25,48 @@
  *    at the drives sent; the digital layers by autodiff; the chain rule through all of them; one
  *    Adam step on every digital layer's weights.
  *
- * With one physical layer this is pat without pipelining (`trainPat` with `pipeline: false`,
- * `fidelityEvery: 0`): the same windows, initial weights, surrogate, refits, readout and steps, so
- * the same numbers (test/train/chain/series.test.ts checks it). `gradient: 'oracle'` takes each
- * layer's VJP from its simulator's exact twin instead (twin-grad.ts; benchmarks only).
+ * Pipelining (`pipeline`, default true, as pat's): episode e+1 is launched once episode e's last
+ * segment is out and episode e-1 is stepped, and the host starts on episode e (steps 2-4) once
+ * e+1's first segment is out, so the devices measure e+1 while the host refits and steps on e.
+ * e+1's forward pass is still layer by layer (layer k+1's drives need layer k's responses), and
+ * every digital layer's drives in it are computed with the weights from before step e: the
+ * weights are copied when e+1 is launched and its forward pass runs on the copies. A between
+ * layer's drives are computed only when the previous layer's responses are in, by which time step
+ * e may or may not have been taken; on the copies that timing cannot reach them, so the whole
+ * chain is one step stale, fixed by the episode index, and the same seed gives the same numbers.
+ * The step takes its gradient at the drives sent ({@link seriesGradients}' straight-through
+ * terms), as pat's does. With `pipeline: false` episode e+1 is launched after step e.
+ *
+ * With one physical layer this is pat (`trainPat` with the same `pipeline` and `fidelityEvery:
+ * 0`): the same windows, initial weights, stale drives, surrogate, refits, readout and steps, so
+ * the same numbers, pipelined or not (test/train/chain/series.test.ts checks both).
+ * `gradient: 'oracle'` takes each layer's VJP from its simulator's exact twin instead
+ * (twin-grad.ts; benchmarks only).
  *
  * Checkpoints (`onCheckpoint` every `checkpointEvery` episodes and after the last): the digital
  * layers, Adam's state, the episodes done, the readout's ridge-statistics ring and each layer's
- * surrogate (checkpoint.ts SeriesChainCheckpoint); `resume` continues from one, drawing the
- * episode windows again from the seed past the ones done. The result's `model`
+ * surrogate (checkpoint.ts SeriesChainCheckpoint), and, when the next episode is already being
+ * measured (pipelined), the weights it was launched with (`ahead`); `resume` continues from one,
+ * drawing the episode windows again from the seed past the ones done and measuring the first
+ * episode again with the `ahead` weights. On a deterministic device under oracle the resumed run
+ * lands exactly on the uninterrupted one, pipelined or not (tested). The result's `model`
  * (series-model.ts) is what `rhil run --model` measures again.
  *
  * Device-sample accounting: every layer's segment counts (an episode of K physical layers costs
  * K·(washout + steps)), and the final readout fit and test run the whole chain (K times
- * finalCost). With a budget, training stops before an episode that would leave too little for the
- * final fit and test of the whole chain, as pat does.
+ * finalCost). A record's count is the samples up to its own episode; the budget also counts the
+ * episode measured ahead (its segments still to be measured as washout + steps each), so no
+ * episode is launched that would leave too little for the final fit and test of the whole chain,
+ * as pat does.
+ *
+ * Device utilisation (`deviceUtilisation`): the time with a segment outstanding on some device
+ * over the wall time of the training episodes, both on the host, as pat's. Measured on a paced
+ * two-layer chain (test/train/chain/series.test.ts, 200 ms segments): 0.98 pipelined against
+ * 0.88 sequential. scripts/bench/chain-utilisation.ts --variants series2 (NARMA10, pat, seed 1,
+ * 20 episodes, one board in its own process): busy 29 % → 43 % of the training time at 0.2 ms a
+ * step, 60 % → 91 % at 0.8 ms; at the profile's own 10 µs a step the host is the bottleneck and
+ * there is nothing to gain. The stale step costs accuracy early: test NMSE 0.15-0.16 pipelined
+ * against 0.11-0.12 sequential after 20 episodes, 0.072 against 0.071 after 100 (README).
  *
  * Measured (scripts/bench/chain-series.ts, which has the table): on NARMA10 two layers of
  * sim:analog-awg or sim:fpga-awg do not beat one at equal device samples (0.077-0.102 against
