@@ -444,8 +444,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     };
 
     let deferred: SeriesStepEpisode | undefined;
-    /** Host work on a measured episode: refit each layer's surrogate, readout, step, record, checkpoint (`last`: none follows it). */
-    const learn = async ({ e, start, x }: Launched, { sent, ms }: Measured, last: boolean, ahead?: LayerWeights): Promise<void> => {
+    /** Host work on a measured episode: refit each layer's surrogate, readout, step, record, checkpoint (`last()`: no episode follows it). */
+    const learn = async ({ e, start, x }: Launched, { sent, ms }: Measured, last: () => boolean, ahead?: LayerWeights): Promise<void> => {
       const rec: SeriesEpisodeRecord = { loss: NaN, deviceSamples: 0, breaks: 0, saturation: sent.map((a) => saturation(a)) };
       for (const m of ms) {
         samples += m.samples;
@@ -502,7 +502,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       episodes.push(rec);
       o.onEpisode?.(rec, e);
       // A deferred step (no fitted surrogate yet) is not in the weights: no checkpoint until it is.
-      if (o.onCheckpoint && !deferred && ((e + 1) % checkpointEvery === 0 || last)) {
+      if (o.onCheckpoint && !deferred && ((e + 1) % checkpointEvery === 0 || last())) {
         await o.onCheckpoint({
           format: SERIES_CHECKPOINT_FORMAT, gradient, task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples, episodes: structuredClone(episodes),
           first: first.toJSON(), between: between.map((l) => l.toJSON()), ring: ring.map((a) => a.toJSON()),
@@ -531,7 +531,9 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
         await Promise.race([next.firstSent, next.done]);
         await new Promise((res) => setTimeout(res, 0));
       }
-      await learn(cur, measured, lead ? !next : !more(e + 1), next?.weights);
+      const ahead = next;
+      // Asked at the checkpoint, after the step: an interrupt during it makes this the last episode.
+      await learn(cur, measured, () => (ahead ? !!r.signal?.aborted : !more(e + 1)), ahead?.weights);
       if (!lead && more(e + 1)) next = launch(e + 1);
       if (r.signal?.aborted) break;
     }
