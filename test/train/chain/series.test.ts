@@ -12,7 +12,6 @@ import { seriesGradients, tapTensor, trainSeriesChain, type SeriesChainOptions }
 import { loadSeriesChainModel, testSeriesChain } from '../../../src/train/chain/series-model.js';
 import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../../src/train/chain/checkpoint.js';
 import { resolve } from '../../../src/train/common.js';
-import { openSim } from './helpers.js';
 import { DeviceClient } from '../../../src/device/client.js';
 import { openSimLink } from '../../../src/sim/serve.js';
 
@@ -262,7 +261,16 @@ test('oracle: each layer steps with its simulator twin, checked against the devi
  * deterministic end to end.
  */
 const QUIET = { noiseSigma: 0, gainDriftPerHour: 0, offsetDriftPerHour: 0 };
-const openQuiet = () => openSim('analog-awg', 5, QUIET);
+/**
+ * A generous reply timeout: this simulator shares the test's thread, and a pipelined episode's
+ * batches are out while the host takes its step. A step that held the thread past the 1 s default
+ * (the full suite on a loaded 2-core machine) timed a batch out, a state break re-measured the
+ * segment, and the run counted 180 samples more than its resumed twin (same losses).
+ */
+const openQuiet = async () => {
+  const sim = openSimLink('analog-awg', { seed: 5, overrides: QUIET });
+  return DeviceClient.connect(sim.link, { twin: sim.model, processTimeoutMs: 60_000 });
+};
 async function quietRun(o: Partial<SeriesChainOptions>) {
   const dev = await openQuiet();
   const checkpoints: SeriesChainCheckpoint[] = [];
