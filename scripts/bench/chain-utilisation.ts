@@ -4,6 +4,7 @@
  *
  *   node dist/scripts/bench/chain-utilisation.js [--task synthetic|mnist] [--variants one,two] [--trainers pat,oracle,classic]
  *        [--rates 1000,10000] [--seeds 1] [--epochs 1] [--batch 64] [--train 2000] [--test 1000] [--explore 1000] [--refit-every 50] [--board tcp|inproc]
+ *        [--series-ns 200,4000] [--series-episodes 20]
  *
  * The device is sim:optical (64 SLM phases in, 128 camera pixels out) paced like the camera
  * (pacing.samplePeriod: each RESULT is held until count / frameRateHz of wall time has passed
@@ -30,6 +31,16 @@
  * Then per (chain, trainer, rate) the ratios pipelined / sequential of sim utilisation and of
  * training wall time, and both test accuracies (the device is seeded and optical has no drift,
  * so each row is reproducible; pipelined steps are one step stale, hence a different trajectory).
+ *
+ * Variant series2 (issue 12's time-series chain, src/train/chain/series.ts `pipeline`): NARMA10 on
+ * taps 20 | sim:analog-awg | taps 1 | sim:analog-awg | ridge under pat, both layers on one
+ * analog-awg board paced at 50 virtual nodes x --series-ns ns a step (200, the profile's own, is
+ * 10 µs a step; 4000 is 0.2 ms), --series-episodes episodes of the CLI's default 50 + 400 steps.
+ * The same figures per episode: sim utilisation over the training episodes (from the first
+ * segment's start to the last episode's end; the final fit and test after it excluded), host
+ * utilisation (SeriesChainResult.deviceUtilisation), ms per episode, their ratios pipelined /
+ * sequential, and both test NMSEs (analog-awg has read noise and, paced, drift that runs on
+ * idle wall time, so these rows are not reproducible to the digit).
  */
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -43,6 +54,7 @@ import { loadMnist } from '../../src/tasks/mnist.js';
 import { syntheticClasses } from '../../src/tasks/synthetic-classes.js';
 import { trainChain, type ChainTrainerName } from '../../src/train/chain/train.js';
 import type { ModelSpec } from '../../src/train/chain/spec-types.js';
+import { trainSeriesChain } from '../../src/train/chain/series.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, d: string): string => {
@@ -51,7 +63,7 @@ const flag = (name: string, d: string): string => {
 };
 const task = flag('task', 'synthetic');
 if (task !== 'synthetic' && task !== 'mnist') throw new RangeError(`--task must be synthetic or mnist, got '${task}'`);
-const variants = flag('variants', 'one,two').split(',');
+const variants = flag('variants', 'one,two,series2').split(',');
 const trainers = flag('trainers', 'pat').split(',') as ChainTrainerName[];
 const rates = flag('rates', '1000,10000').split(',').map(Number);
 const seeds = flag('seeds', '1').split(',').map(Number);
@@ -62,6 +74,8 @@ const nTest = Number(flag('test', '1000'));
 const exploreRows = Number(flag('explore', '1000'));
 const refitEvery = Number(flag('refit-every', '50'));
 const board = flag('board', 'tcp');
+const seriesNs = flag('series-ns', '200,4000').split(',').map(Number);
+const seriesEpisodes = Number(flag('series-episodes', '20'));
 if (board !== 'tcp' && board !== 'inproc') throw new RangeError(`--board must be tcp or inproc, got '${board}'`);
 
 const DEVICE = 'sim:optical';
@@ -79,7 +93,7 @@ const SPECS: Record<string, ModelSpec> = {
     { kind: 'readout', type: 'softmax' },
   ] },
 };
-for (const v of variants) if (!SPECS[v]) throw new RangeError(`--variants: unknown variant '${v}' (one, two)`);
+for (const v of variants) if (!SPECS[v] && v !== 'series2') throw new RangeError(`--variants: unknown variant '${v}' (one, two, series2)`);
 
 const backend = await selectBackend('wasm');
 
@@ -148,9 +162,63 @@ async function one(data: ClassSet, variant: string, trainer: ChainTrainerName, r
   }
 }
 
+interface SeriesRow { ns: number; seed: number; pipeline: boolean; host: number; sim: number; wall: number; episodes: number; msPerEpisode: number; nmse: number; samples: number }
+const seriesRows: SeriesRow[] = [];
+
+/** series2: NARMA10 on a two-layer series chain (train/chain/series.ts, pat), both layers on one paced sim:analog-awg board. */
+async function series(ns: number, seed: number, pipeline: boolean): Promise<SeriesRow> {
+  const overrides = { nodeSeparationNs: ns };
+  const period = (50 * ns) / 1e6;   // ms a step: 50 virtual nodes
+  let windows: Window[] = [];
+  let client: DeviceClient, child: SimChild | undefined;
+  if (board === 'tcp') {
+    child = await startSimChild('analog-awg', seed, 'paced', overrides, 'tcp');
+    client = await DeviceClient.connect(await openLink(child.path));
+  } else {
+    const { link, device: sim } = openSimLink('analog-awg', { seed, overrides, device: { pacing: { samplePeriod: true } } });
+    let lastEnd = 0;
+    const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
+    const orig = dev.process.bind(sim);
+    dev.process = (q, p) => {
+      const start = Math.max(performance.now(), lastEnd);
+      lastEnd = start + p.count * period;
+      windows.push({ start, end: lastEnd, count: p.count });
+      orig(q, p);
+    };
+    client = await DeviceClient.connect(link);
+  }
+  try {
+    let end = NaN;
+    const r = await trainSeriesChain({
+      task: 'narma10', seed, episodes: seriesEpisodes, devices: [client, client], pipeline, onEpisode: () => { end = performance.now(); },
+    });
+    if (child) windows = (await child.windows()).map(([start, wEnd, count]) => ({ start: start - performance.timeOrigin, end: wEnd - performance.timeOrigin, count }));
+    // No exploration: training's windows are the first ones; the final fit and test come after `end`.
+    const first = windows[0].start;
+    return {
+      ns, seed, pipeline, host: r.deviceUtilisation ?? NaN, sim: busyIn(windows, first, end) / (end - first), wall: (end - first) / 1e3,
+      episodes: r.episodes.length, msPerEpisode: (end - first) / r.episodes.length, nmse: r.test.value, samples: r.deviceSamples,
+    };
+  } finally {
+    await client.close();
+    await child?.close();
+  }
+}
+
+for (const seed of seeds) {
+  if (!variants.includes('series2')) break;
+  for (const ns of seriesNs) {
+    for (const pipeline of [false, true]) {
+      const row = await series(ns, seed, pipeline);
+      seriesRows.push(row);
+      console.log(JSON.stringify({ variant: 'series2', ...row, host: +row.host.toFixed(4), sim: +row.sim.toFixed(4), wall: +row.wall.toFixed(2), msPerEpisode: +row.msPerEpisode.toFixed(1) }));
+    }
+  }
+}
+
 for (const seed of seeds) {
   const data = task === 'mnist' ? loadMnist({ trainCount: nTrain, testCount: nTest, seed }) : syntheticClasses({ seed, trainCount: nTrain, testCount: nTest });
-  for (const variant of variants) {
+  for (const variant of variants.filter((v) => v !== 'series2')) {
     for (const trainer of trainers) {
       for (const rate of rates) {
         for (const pipeline of [false, true]) {
@@ -164,12 +232,23 @@ for (const seed of seeds) {
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
-console.log(`\nchain device utilisation, ${task === 'mnist' ? 'MNIST' : 'synthetic-classes'} (${nTrain} train / ${nTest} test), paced sim:optical ${board === 'tcp' ? 'in its own process behind a local TCP port' : 'in this process'}, ${epochs} epoch(s), batch ${batchSize} (${batchSize / 1} frames per layer per step), explore ${exploreRows}, backend ${backend.detail}\n`);
-console.log('| chain | trainer | frames/s | seed | sim util seq | sim util pipe | ratio | steady seq | steady pipe | host util seq | host util pipe | ms/step seq | ms/step pipe | wall ratio | acc seq | acc pipe |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-for (const s of rows.filter((x) => !x.pipeline)) {
-  const p = rows.find((x) => x.pipeline && x.variant === s.variant && x.trainer === s.trainer && x.rate === s.rate && x.seed === s.seed)!;
-  console.log(`| ${s.variant} | ${s.trainer} | ${s.rate} | ${s.seed} | ${pct(s.sim)} | ${pct(p.sim)} | ${(p.sim / s.sim).toFixed(2)} | ${pct(s.steady)} | ${pct(p.steady)} | ${pct(s.host)} | ${pct(p.host)} | ${s.msPerStep.toFixed(1)} | ${p.msPerStep.toFixed(1)} | ${(p.wall / s.wall).toFixed(2)} | ${pct(s.accuracy)} | ${pct(p.accuracy)} |`);
+if (rows.length) {
+  console.log(`\nchain device utilisation, ${task === 'mnist' ? 'MNIST' : 'synthetic-classes'} (${nTrain} train / ${nTest} test), paced sim:optical ${board === 'tcp' ? 'in its own process behind a local TCP port' : 'in this process'}, ${epochs} epoch(s), batch ${batchSize} (${batchSize / 1} frames per layer per step), explore ${exploreRows}, backend ${backend.detail}\n`);
+  console.log('| chain | trainer | frames/s | seed | sim util seq | sim util pipe | ratio | steady seq | steady pipe | host util seq | host util pipe | ms/step seq | ms/step pipe | wall ratio | acc seq | acc pipe |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of rows.filter((x) => !x.pipeline)) {
+    const p = rows.find((x) => x.pipeline && x.variant === s.variant && x.trainer === s.trainer && x.rate === s.rate && x.seed === s.seed)!;
+    console.log(`| ${s.variant} | ${s.trainer} | ${s.rate} | ${s.seed} | ${pct(s.sim)} | ${pct(p.sim)} | ${(p.sim / s.sim).toFixed(2)} | ${pct(s.steady)} | ${pct(p.steady)} | ${pct(s.host)} | ${pct(p.host)} | ${s.msPerStep.toFixed(1)} | ${p.msPerStep.toFixed(1)} | ${(p.wall / s.wall).toFixed(2)} | ${pct(s.accuracy)} | ${pct(p.accuracy)} |`);
+  }
+}
+if (seriesRows.length) {
+  console.log(`\nseries2: NARMA10, two-layer series chain (pat, ${seriesEpisodes} episodes of 50 + 400 steps a layer), both layers on one paced sim:analog-awg ${board === 'tcp' ? 'in its own process behind a local TCP port' : 'in this process'}\n`);
+  console.log('| node ns | ms/step | seed | sim util seq | sim util pipe | ratio | host util seq | host util pipe | ms/episode seq | ms/episode pipe | wall ratio | NMSE seq | NMSE pipe |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of seriesRows.filter((x) => !x.pipeline)) {
+    const p = seriesRows.find((x) => x.pipeline && x.ns === s.ns && x.seed === s.seed)!;
+    console.log(`| ${s.ns} | ${((50 * s.ns) / 1e6).toFixed(2)} | ${s.seed} | ${pct(s.sim)} | ${pct(p.sim)} | ${(p.sim / s.sim).toFixed(2)} | ${pct(s.host)} | ${pct(p.host)} | ${s.msPerEpisode.toFixed(0)} | ${p.msPerEpisode.toFixed(0)} | ${(p.wall / s.wall).toFixed(2)} | ${s.nmse.toFixed(4)} | ${p.nmse.toFixed(4)} |`);
+  }
 }
 console.log(`\n(ratio: pipelined / sequential sim-side utilisation; steady: sim-side, steps after the first that end in no refit; wall ratio: pipelined / sequential training wall time, same steps)`);
 console.log(`${new Date().toISOString()}  ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}  node ${process.version}  tensors left ${tf.memory().numTensors}`);

@@ -123,7 +123,8 @@ test('two physical layers: trained by the series chain, recorded per episode, re
   assert.is(rep.code, 0, rep.stderr);
   assert.ok(readFileSync(html, 'utf8').includes('id="test-metrics"'));
 
-  const file = JSON.parse(readFileSync(out, 'utf8')) as { test: { value: number }; model: { between: { W: number[] }[] }; settings: Record<string, unknown> };
+  const file = JSON.parse(readFileSync(out, 'utf8')) as { test: { value: number }; model: { between: { W: number[] }[] }; settings: Record<string, unknown>; deviceUtilisation: number };
+  assert.ok(file.deviceUtilisation > 0 && file.deviceUtilisation <= 1, `device utilisation ${file.deviceUtilisation}`);
   const applied = await run(['run', '--model', out, '--db', db, '--json'], { env });
   assert.is(applied.code, 0, applied.stderr);
   const res = JSON.parse(applied.stdout) as { value: number; deviceSamples: number; trainedValue: number };

@@ -2,7 +2,8 @@
  * `rhil train --model-spec FILE` on a time-series task with two or more physical layers: the spec's
  * chain trained by trainSeriesChain (train/chain/series.ts, pat or oracle), recorded like a train
  * run (the spec in the config; loss, readout NMSE and device samples per episode; the test NMSE;
- * checkpoints every --checkpoint-every episodes; the model as an artifact) and saved to a
+ * checkpoints every --checkpoint-every episodes; the model as an artifact, with the device
+ * utilisation of its pipelined training) and saved to a
  * `rhil-series-chain-model/1` file that `rhil run --model` measures again. One physical layer is not
  * this command: it is `rhil train --device D` (train.ts), number for number.
  */
@@ -149,7 +150,9 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
         const saved = {
           kind: SERIES_CHAIN_FILE_KIND, task, trainer, seed: a.seed, spec, deviceSpecs: config.devices, backend: backend.detail, chain: result.chain,
           settings: result.settings, test: result.test, trainNmse: result.trainNmse ?? null, surrogateHeldOutNmse: result.surrogateHeldOutNmse ?? null,
-          deviceSamples: result.deviceSamples, episodes: result.episodes.length, seconds: result.elapsedMs / 1000, model: result.model,
+          deviceSamples: result.deviceSamples, episodes: result.episodes.length, seconds: result.elapsedMs / 1000,
+          // As `rhil train` keeps pat's in its model file and artifact (the result's deviceUtilisation).
+          deviceUtilisation: result.deviceUtilisation ?? null, model: result.model,
         };
         // The file first: a database that fails now must not cost the trained chain.
         const text = JSON.stringify(saved);

@@ -90,6 +90,13 @@ export interface SeriesChainCheckpoint {
   /** pat: each physical layer's surrogate in use; oracle: null each. */
   surrogates: (SurrogateJSON | null)[];
   optimizer: OptimizerWeight[];
+  /**
+   * Pipelined runs: the digital layers' weights the next episode was launched with (before this
+   * checkpoint's last step), when one was measured ahead. A resumed run measures that episode
+   * again with them, so it follows the uninterrupted run; without them it would measure it with
+   * the weights after the step.
+   */
+  ahead?: { first: TappedDenseJSON; between: TappedDenseJSON[] };
 }
 
 /**
@@ -116,6 +123,11 @@ export function parseSeriesChainCheckpoint(json: unknown, expect: { gradient: st
   if (!Array.isArray(c!.ring)) bad('ring must be a list of ridge sums');
   if (!Array.isArray(c!.surrogates) || c!.surrogates.length !== expect.layers) bad(`surrogates must hold ${expect.layers} entries`);
   checkOptimizer(c!.optimizer, bad);
+  if (c!.ahead !== undefined) {
+    const a = c!.ahead as Partial<NonNullable<SeriesChainCheckpoint['ahead']>> | null;
+    if (a === null || typeof a !== 'object' || typeof a.first !== 'object' || a.first === null) bad('ahead.first (the input layer) missing');
+    if (!Array.isArray(a!.between) || a!.between.length !== expect.layers - 1) bad(`ahead.between must hold ${expect.layers - 1} layers for ${expect.layers} physical layers`);
+  }
   return c as SeriesChainCheckpoint;
 }
 

@@ -49,19 +49,36 @@ export interface SeriesChainWidths {
   devices: { inChannels: number; outChannels: number }[];
 }
 
+/** Per-segment callbacks of {@link measureChain}: when physical layer k's segment starts, has its batches out, and ends (m undefined on failure). */
+export interface ChainSegmentHooks {
+  start?(k: number): void;
+  sent?(k: number): void;
+  end?(k: number, m?: Measurement): void;
+}
+
 /**
  * The chain forward on the devices: the input layer's drives for the tapped features `x` of `rows`
  * steps measured on device 1 as one segment from a reset, then each between layer's drives from
  * the previous device's responses, measured on the next. `between(k, responses)` gives the layer
- * after device k (the trainer makes it on the first responses it sees).
+ * after device k (the trainer makes it on the first responses it sees). `hooks` follow each
+ * segment (the trainer's pipeline gate and device-utilisation clock).
  */
 export async function measureChain(
   devices: readonly Device[], first: TappedDense, between: (k: number, responses: Float32Array) => TappedDense, x: Float32Array, rows: number, mo: MeasureOptions,
+  hooks: ChainSegmentHooks = {},
 ): Promise<{ sent: Float32Array[]; ms: Measurement[] }> {
   const sent: Float32Array[] = [], ms: Measurement[] = [];
   let a = first.runFeatures(x);
   for (let k = 0; k < devices.length; k++) {
-    const m = await measure(devices[k], a, mo);
+    hooks.start?.(k);
+    let m: Measurement;
+    try {
+      m = await measure(devices[k], a, { ...mo, onSent: () => hooks.sent?.(k) });
+    } catch (e) {
+      hooks.end?.(k);
+      throw e;
+    }
+    hooks.end?.(k, m);
     sent.push(a);
     ms.push(m);
     if (k + 1 < devices.length) {

@@ -11,7 +11,7 @@
  * responses, then measured as one segment of their own. A device may appear twice (the same board
  * used as layer 1 and layer 2, each layer its own segments and its own surrogate).
  *
- * One episode (sequential: no pipelining):
+ * One episode:
  * 1. a window of washout + steps rows of the training sequence (drawn as pat draws it); the forward
  *    pass measured layer by layer;
  * 2. every physical layer's (drive, response) pairs go to its own refit scheduler
@@ -25,21 +25,48 @@
  *    at the drives sent; the digital layers by autodiff; the chain rule through all of them; one
  *    Adam step on every digital layer's weights.
  *
- * With one physical layer this is pat without pipelining (`trainPat` with `pipeline: false`,
- * `fidelityEvery: 0`): the same windows, initial weights, surrogate, refits, readout and steps, so
- * the same numbers (test/train/chain/series.test.ts checks it). `gradient: 'oracle'` takes each
- * layer's VJP from its simulator's exact twin instead (twin-grad.ts; benchmarks only).
+ * Pipelining (`pipeline`, default true, as pat's): episode e+1 is launched once episode e's last
+ * segment is out and episode e-1 is stepped, and the host starts on episode e (steps 2-4) once
+ * e+1's first segment is out, so the devices measure e+1 while the host refits and steps on e.
+ * e+1's forward pass is still layer by layer (layer k+1's drives need layer k's responses), and
+ * every digital layer's drives in it are computed with the weights from before step e: the
+ * weights are copied when e+1 is launched and its forward pass runs on the copies. A between
+ * layer's drives are computed only when the previous layer's responses are in, by which time step
+ * e may or may not have been taken; on the copies that timing cannot reach them, so the whole
+ * chain is one step stale, fixed by the episode index, and the same seed gives the same numbers.
+ * The step takes its gradient at the drives sent ({@link seriesGradients}' straight-through
+ * terms), as pat's does. With `pipeline: false` episode e+1 is launched after step e.
+ *
+ * With one physical layer this is pat (`trainPat` with the same `pipeline` and `fidelityEvery:
+ * 0`): the same windows, initial weights, stale drives, surrogate, refits, readout and steps, so
+ * the same numbers, pipelined or not (test/train/chain/series.test.ts checks both).
+ * `gradient: 'oracle'` takes each layer's VJP from its simulator's exact twin instead
+ * (twin-grad.ts; benchmarks only).
  *
  * Checkpoints (`onCheckpoint` every `checkpointEvery` episodes and after the last): the digital
  * layers, Adam's state, the episodes done, the readout's ridge-statistics ring and each layer's
- * surrogate (checkpoint.ts SeriesChainCheckpoint); `resume` continues from one, drawing the
- * episode windows again from the seed past the ones done. The result's `model`
+ * surrogate (checkpoint.ts SeriesChainCheckpoint), and, when the next episode is already being
+ * measured (pipelined), the weights it was launched with (`ahead`); `resume` continues from one,
+ * drawing the episode windows again from the seed past the ones done and measuring the first
+ * episode again with the `ahead` weights. On a deterministic device under oracle the resumed run
+ * lands exactly on the uninterrupted one, pipelined or not (tested). The result's `model`
  * (series-model.ts) is what `rhil run --model` measures again.
  *
  * Device-sample accounting: every layer's segment counts (an episode of K physical layers costs
  * K·(washout + steps)), and the final readout fit and test run the whole chain (K times
- * finalCost). With a budget, training stops before an episode that would leave too little for the
- * final fit and test of the whole chain, as pat does.
+ * finalCost). A record's count is the samples up to its own episode; the budget also counts the
+ * episode measured ahead (its segments still to be measured as washout + steps each), so no
+ * episode is launched that would leave too little for the final fit and test of the whole chain,
+ * as pat does.
+ *
+ * Device utilisation (`deviceUtilisation`): the time with a segment outstanding on some device
+ * over the wall time of the training episodes, both on the host, as pat's. Measured on a paced
+ * two-layer chain (test/train/chain/series.test.ts, 200 ms segments): 0.98 pipelined against
+ * 0.88 sequential. scripts/bench/chain-utilisation.ts --variants series2 (NARMA10, pat, seed 1,
+ * 20 episodes, one board in its own process): busy 29 % → 43 % of the training time at 0.2 ms a
+ * step, 60 % → 91 % at 0.8 ms; at the profile's own 10 µs a step the host is the bottleneck and
+ * there is nothing to gain. The stale step costs accuracy early: test NMSE 0.15-0.16 pipelined
+ * against 0.11-0.12 sequential after 20 episodes, 0.072 against 0.071 after 100 (README).
  *
  * Measured (scripts/bench/chain-series.ts, which has the table): on NARMA10 two layers of
  * sim:analog-awg or sim:fpga-awg do not beat one at equal device samples (0.077-0.102 against
@@ -67,6 +94,7 @@ import { RidgeAccumulator } from '../ridge.js';
 import { type SeriesChainCheckpoint, SERIES_CHECKPOINT_FORMAT, parseSeriesChainCheckpoint } from './checkpoint.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
 import { SERIES_MODEL_FORMAT, type SeriesChainModelJSON, measureChain } from './series-model.js';
+import type { Measurement } from '../device-units.js';
 import { surrogateDefaults, surrogateRefitter } from '../surrogate-setup.js';
 import { TwinGradient, twinMismatch, twinModelFor } from '../twin-grad.js';
 import { saturation } from '../pat.js';
@@ -97,6 +125,12 @@ export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'train
   names?: string[];
   /** Called after every episode with its record. */
   onEpisode?: (record: SeriesEpisodeRecord, index: number) => void;
+  /**
+   * Measure episode e+1's forward pass through the chain while the host refits and steps on
+   * episode e, with every digital layer's weights from before step e (one step stale, as pat's
+   * `pipeline`). Defaults to true.
+   */
+  pipeline?: boolean;
   /** Called every `checkpointEvery` episodes, and after the last, with the state `resume` continues from (after the episode's step). */
   onCheckpoint?: (c: SeriesChainCheckpoint) => void | Promise<void>;
   /** Episodes between checkpoints. Defaults to 10 (see SERIES_CHECKPOINT_EVERY). */
@@ -144,6 +178,11 @@ export interface SeriesChainResult {
   surrogateHeldOutNmse?: (number | undefined)[];
   /** Wall-clock duration in ms (not deterministic). */
   elapsedMs: number;
+  /**
+   * Time with a segment outstanding on some device over the wall time of the training episodes,
+   * both measured on the host (as TrainResult.deviceUtilisation; not deterministic).
+   */
+  deviceUtilisation?: number;
   /** The trained chain (series-model.ts). */
   model: SeriesChainModelJSON;
   /** The settings that shape the task's sequences and the chain: what measuring the model again needs (series-model.ts testSeriesChain). */
@@ -303,9 +342,16 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
   const first = resume ? resumedLayer(resume.first, 'first', r.train.inChannels, r.taps, ci[0]) : inputLayer(r, ci[0]);
   const refitters: LaggedRefitter[] = [];
   const twins: TwinGradient[] = [];
+  const inFlight: Promise<unknown>[] = [];
   const adam: tf.Optimizer = tf.train.adam(r.learningRate);
   try {
     resume?.between.forEach((j, k) => between.push(resumedLayer(j, `between[${k}]`, co[k], betweenTaps, ci[k + 1])));
+    if (resume?.ahead) {
+      // Checked now, not when the first episode is measured with them.
+      const ahead = [resumedLayer(resume.ahead.first, 'ahead.first', r.train.inChannels, r.taps, ci[0])];
+      resume.ahead.between.forEach((j, k) => ahead.push(resumedLayer(j, `ahead.between[${k}]`, co[k], betweenTaps, ci[k + 1])));
+      for (const l of ahead) l.dispose();
+    }
     if (resume) await restoreOptimizer(adam, resume.optimizer, [...first.variables, ...between.flatMap((l) => l.variables)]);
     if (gradient === 'pat') {
       const so = surrogateDefaults(o.surrogate);
@@ -330,7 +376,6 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     const throughResponses = o.surrogate?.throughResponses ?? false;
     let samples = resume?.deviceSamples ?? 0;
     const final = (fitSteps = r.fitSteps): number => K * finalCost(r, fitSteps);
-    const more = (e: number): boolean => e < r.episodes && samples + K * L + final() <= r.budget && !r.signal?.aborted;
 
     /** The between layer k (after physical layer k), made on the first responses it sees: its input normalisation is theirs. */
     const betweenLayer = (k: number, responses: Float32Array): TappedDense => {
@@ -344,14 +389,67 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     };
     const forward = (x: Float32Array, rows: number) => measureChain(devices, first, betweenLayer, x, rows, r.measure);
 
-    let deferred: SeriesStepEpisode | undefined;
-    for (let e = resume?.episode ?? 0; more(e); e++) {
+    const lead = o.pipeline ?? true;
+    // `samples` counts up to the episode learned last (a record's count never depends on timing);
+    // the budget also counts the episode launched ahead: its measured segments as measured, the
+    // others (still measuring or not yet started) as L each.
+    let measuredAhead = 0, pendingSegments = 0;
+    const committed = (): number => samples + measuredAhead + pendingSegments * L;
+    const more = (e: number): boolean => e < r.episodes && committed() + K * L + final() <= r.budget && !r.signal?.aborted;
+    // Time with a segment outstanding on some device over the training episodes' wall time (as pat).
+    let outstanding = 0, busySince = 0, busy = 0, tStart = NaN, tEnd = NaN;
+    const measuring = (on: boolean): void => {
+      const t = performance.now();
+      if (on && outstanding++ === 0) busySince = t;
+      if (!on && --outstanding === 0) busy += t - busySince;
+    };
+
+    /**
+     * Episode e: its window (drawn in episode order) and its forward pass through the chain with
+     * `weights` (every digital layer's, taken now unless given), run on copies of the layers: a
+     * step on the live ones while this forward is on the devices cannot reach its later layers'
+     * drives, so they are fixed by the episode index, not by timing.
+     */
+    const launch = (e: number, weights: LayerWeights = { first: first.toJSON(), between: between.map((l) => l.toJSON()) }): Launched => {
       const start = windows.int(r.trainSteps - L + 1);
       const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, first.norm, start, L);
-      const { sent, ms } = await forward(x, L);
+      if (Number.isNaN(tStart)) tStart = performance.now();
+      pendingSegments += K;
+      let firstOut!: () => void, lastOut!: () => void;
+      const firstSent = new Promise<void>((res) => { firstOut = res; }), lastSent = new Promise<void>((res) => { lastOut = res; });
+      const done = (async () => {
+        const f = TappedDense.fromJSON(weights.first);
+        const bs = weights.between.map((j) => TappedDense.fromJSON(j));
+        try {
+          // Episode 0 makes the between layers (on its responses, before any step): copied as made.
+          const at = (k: number, responses: Float32Array): TappedDense => (bs[k] ??= TappedDense.fromJSON(betweenLayer(k, responses).toJSON()));
+          return await measureChain(devices, f, at, x, L, r.measure, {
+            start: () => measuring(true),
+            sent: (k) => { if (k === 0) firstOut(); if (k === K - 1) lastOut(); },
+            end: (k, m) => {
+              measuring(false);
+              if (m) {
+                pendingSegments--;
+                measuredAhead += m.samples;
+              } else pendingSegments -= K - k;
+            },
+          });
+        } finally {
+          f.dispose();
+          for (const l of bs) l?.dispose();
+        }
+      })();
+      inFlight.push(done.catch(() => undefined));
+      return { e, start, x, weights, firstSent, lastSent, done };
+    };
+
+    let deferred: SeriesStepEpisode | undefined;
+    /** Host work on a measured episode: refit each layer's surrogate, readout, step, record, checkpoint (`last()`: no episode follows it). */
+    const learn = async ({ e, start, x }: Launched, { sent, ms }: Measured, last: () => boolean, ahead?: LayerWeights): Promise<void> => {
       const rec: SeriesEpisodeRecord = { loss: NaN, deviceSamples: 0, breaks: 0, saturation: sent.map((a) => saturation(a)) };
       for (const m of ms) {
         samples += m.samples;
+        measuredAhead -= m.samples;
         rec.breaks! += m.breaks;
       }
       let vjps: (DeviceSurrogate | undefined)[];
@@ -381,6 +479,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       const ep: SeriesStepEpisode = {
         x, sent, measured: ms.map((m) => m.responses), target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout,
       };
+      // The gradient is taken at the drives sent (seriesGradients' straight-through terms), so a
+      // pipelined episode's stale drives are stepped on where they were measured.
       const step = (p: SeriesStepEpisode, v: readonly (DeviceSurrogate | undefined)[]): number => {
         const { loss, grads } = seriesGradients(first, between, p, v, throughResponses);
         if (grads) {
@@ -402,15 +502,42 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       episodes.push(rec);
       o.onEpisode?.(rec, e);
       // A deferred step (no fitted surrogate yet) is not in the weights: no checkpoint until it is.
-      if (o.onCheckpoint && !deferred && ((e + 1) % checkpointEvery === 0 || !more(e + 1))) {
+      if (o.onCheckpoint && !deferred && ((e + 1) % checkpointEvery === 0 || last())) {
         await o.onCheckpoint({
           format: SERIES_CHECKPOINT_FORMAT, gradient, task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples, episodes: structuredClone(episodes),
           first: first.toJSON(), between: between.map((l) => l.toJSON()), ring: ring.map((a) => a.toJSON()),
           surrogates: gradient === 'pat' ? refitters.map((rf) => rf.surrogate.toJSON()) : devices.map(() => null), optimizer: await optimizerState(adam),
+          ...(ahead ? { ahead } : {}),
         });
       }
+      tEnd = performance.now();
+    };
+
+    // The training loop. Pipelined (as pat): episode e+1 is launched once e's last segment is out
+    // and e-1 is stepped, so its drives at every layer are those of the weights before step e,
+    // and the first device finds it queued behind e; the host works on e once e+1's first segment
+    // is out, on a later macrotask. Sequential: e+1 is launched after step e.
+    const e0 = resume?.episode ?? 0;
+    let next = more(e0) ? launch(e0, lead ? resume?.ahead : undefined) : undefined;
+    for (let e = e0; next; e++) {
+      const cur = next;
+      next = undefined;
+      if (lead) {
+        await Promise.race([cur.lastSent, cur.done]);
+        if (more(e + 1)) next = launch(e + 1);
+      }
+      const measured = await cur.done;
+      if (next) {
+        await Promise.race([next.firstSent, next.done]);
+        await new Promise((res) => setTimeout(res, 0));
+      }
+      const ahead = next;
+      // Asked at the checkpoint, after the step: an interrupt during it makes this the last episode.
+      await learn(cur, measured, () => (ahead ? !!r.signal?.aborted : !more(e + 1)), ahead?.weights);
+      if (!lead && more(e + 1)) next = launch(e + 1);
+      if (r.signal?.aborted) break;
     }
-    if (r.signal?.aborted) throw Object.assign(new Error(`training interrupted after ${episodes.length} episodes`), { name: 'TrainingInterrupted', episodes, deviceSamples: samples });
+    if (r.signal?.aborted) throw Object.assign(new Error(`training interrupted after ${episodes.length} episodes`), { name: 'TrainingInterrupted', episodes, deviceSamples: samples + measuredAhead });
     // The final readout fit and test through the whole chain, within what the budget leaves.
     const fitSteps = Number.isFinite(r.budget) ? Math.min(r.fitSteps, Math.floor((r.budget - samples) / K) - finalCost(r, 0)) : r.fitSteps;
     if (fitSteps < 10) throw new RangeError(`budget ${r.budget} leaves ${fitSteps} steps for the final readout fit`);
@@ -427,6 +554,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       model: { format: SERIES_MODEL_FORMAT, first: first.toJSON(), between: between.map((l) => l.toJSON()), readout: fin.readout.toJSON(), surrogates: devices.map(() => null) },
     };
     const scored = episodes.slice(-10).map((x) => x.readoutNmse).filter((x): x is number => x !== undefined);
+    if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
     if (scored.length) result.trainNmse = scored.reduce((a, x) => a + x, 0) / scored.length;
     if (gradient === 'pat') {
       for (const rf of refitters) await rf.settle();
@@ -435,12 +563,35 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     }
     return result;
   } finally {
+    // An episode measured ahead of a failed or interrupted step finishes before its layers go.
+    await Promise.all(inFlight);
     adam.dispose();
     first.dispose();
     for (const l of between) l?.dispose();
     for (const rf of refitters) await rf.close();
   }
 }
+
+/** Every digital layer's weights (and normalisation), as an episode's forward pass used them. */
+type LayerWeights = NonNullable<SeriesChainCheckpoint['ahead']>;
+
+/** An episode launched: its window, the weights of its forward pass, and that forward pass under way. */
+interface Launched {
+  e: number;
+  /** First row of the episode's window in the training sequence. */
+  start: number;
+  /** Its tapped features [L, taps * inChannels], row-major. */
+  x: Float32Array;
+  weights: LayerWeights;
+  /** Resolves when the first physical layer's batches are out. */
+  firstSent: Promise<void>;
+  /** Resolves when the last physical layer's batches are out. */
+  lastSent: Promise<void>;
+  done: Promise<Measured>;
+}
+
+/** The forward pass of one episode as measured: per physical layer the drives computed and the measurement. */
+interface Measured { sent: Float32Array[]; ms: Measurement[] }
 
 /** A checkpoint's digital layer, checked to fit this run (a database is untrusted input). */
 function resumedLayer(j: unknown, name: string, inChannels: number, taps: number, units: number): TappedDense {

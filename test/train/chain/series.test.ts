@@ -12,7 +12,8 @@ import { seriesGradients, tapTensor, trainSeriesChain, type SeriesChainOptions }
 import { loadSeriesChainModel, testSeriesChain } from '../../../src/train/chain/series-model.js';
 import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../../src/train/chain/checkpoint.js';
 import { resolve } from '../../../src/train/common.js';
-import { openSim } from './helpers.js';
+import { DeviceClient } from '../../../src/device/client.js';
+import { openSimLink } from '../../../src/sim/serve.js';
 
 test.before(async () => {
   await selectBackend('wasm');
@@ -104,7 +105,7 @@ test('a one-layer series chain is pat without pipelining: the same losses, sampl
   const a = await openDevice('sim:analog-awg', { seed: 1 });
   const b = await openDevice('sim:analog-awg', { seed: 1 });
   try {
-    const chain = await trainSeriesChain({ ...SMALL, devices: [a] });
+    const chain = await trainSeriesChain({ ...SMALL, devices: [a], pipeline: false });
     const pat = await train({ ...SMALL, trainer: 'pat', device: b, pipeline: false, fidelityEvery: 0 });
     assert.equal(chain.episodes.map((e) => e.loss), pat.episodes.map((e) => e.loss));
     assert.is(chain.deviceSamples, pat.deviceSamples);
@@ -115,28 +116,67 @@ test('a one-layer series chain is pat without pipelining: the same losses, sampl
   }
 });
 
-test('a two-layer series chain trains: the loss on a fixed window falls, samples are counted per layer, tensors stay flat', async () => {
-  const dev = await openDevice('sim:analog-awg', { seed: 2 });
+test('a one-layer pipelined series chain is pipelined pat: the same losses, samples per episode and test NMSE; it differs from the sequential chain after the first episode; no tensors left', async () => {
+  const open = () => openDevice('sim:analog-awg', { seed: 1 });
+  const [a, b, c] = [await open(), await open(), await open()];
   try {
-    const counts: number[] = [];
-    // trainSteps = washout + steps: every episode is the same window, so its losses compare.
-    const res = await trainSeriesChain({
-      ...SMALL, seed: 2, devices: [dev, dev], episodes: 12, steps: 600, trainSteps: 630, fitSteps: 400, testSteps: 300,
-      onEpisode: () => counts.push(tf.memory().numTensors),
-    });
-    const losses = res.episodes.map((e) => e.loss);
-    console.log(`    two layers: losses ${losses.map((l) => l.toFixed(4)).join(' ')}; test NMSE ${res.test.value.toFixed(3)}; surrogate held-out ${res.surrogateHeldOutNmse?.map((v) => v?.toFixed(3)).join(' / ')}`);
-    assert.is(res.episodes.length, 12);
-    assert.is(res.deviceSamples, 12 * 2 * 630 + 2 * (2 * 30 + 400 + 300));
+    const opts = { ...SMALL, episodes: 6 };
+    const before = tf.memory().numTensors;
+    const chain = await trainSeriesChain({ ...opts, devices: [a] });
+    assert.is(tf.memory().numTensors, before, 'no tensors left by a pipelined run');
+    const pat = await train({ ...opts, trainer: 'pat', device: b, fidelityEvery: 0 });
+    assert.equal(chain.episodes.map((e) => e.loss), pat.episodes.map((e) => e.loss));
+    assert.equal(chain.episodes.map((e) => e.deviceSamples), pat.episodes.map((e) => e.deviceSamples));
+    assert.equal(chain.episodes.map((e) => e.readoutNmse), pat.episodes.map((e) => e.readoutNmse));
+    assert.is(chain.deviceSamples, pat.deviceSamples);
+    assert.is(chain.test.value, pat.test.value);
+    // What makes it pipelined: episode 1 is measured before step 0, so it differs from the sequential run's from there on.
+    const serial = await trainSeriesChain({ ...opts, devices: [c], pipeline: false });
+    assert.is(chain.episodes[0].loss, serial.episodes[0].loss);
+    assert.ok(chain.episodes.slice(1).every((e, i) => e.loss !== serial.episodes[i + 1].loss), `losses ${chain.episodes.map((e) => e.loss).join(', ')} / ${serial.episodes.map((e) => e.loss).join(', ')}`);
+  } finally {
+    await a.close();
+    await b.close();
+    await c.close();
+  }
+});
+
+test('a two-layer series chain trains, sequential or pipelined: the loss on a fixed window falls, samples are counted per layer, tensors stay flat; pipelined differs after episode 0', async () => {
+  const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
+  // A fresh device each run: the same noise stream, so the runs compare episode by episode.
+  const run = async (pipeline: boolean) => {
+    const dev = await openDevice('sim:analog-awg', { seed: 2 });
+    try {
+      const counts: number[] = [];
+      // trainSteps = washout + steps: every episode is the same window, so its losses compare.
+      const res = await trainSeriesChain({
+        ...SMALL, seed: 2, devices: [dev, dev], episodes: 12, steps: 600, trainSteps: 630, fitSteps: 400, testSteps: 300, pipeline,
+        onEpisode: () => counts.push(tf.memory().numTensors),
+      });
+      assert.is(res.episodes.length, 12);
+      assert.is(res.deviceSamples, 12 * 2 * 630 + 2 * (2 * 30 + 400 + 300));
+      assert.ok(counts.at(-1)! <= counts[2] + 2, `tensors ${counts.join(', ')}`);
+      return { res, losses: res.episodes.map((e) => e.loss) };
+    } finally {
+      await dev.close();
+    }
+  };
+  {
+    const seq = await run(false);
+    console.log(`    two layers: losses ${seq.losses.map((l) => l.toFixed(4)).join(' ')}; test NMSE ${seq.res.test.value.toFixed(3)}; surrogate held-out ${seq.res.surrogateHeldOutNmse?.map((v) => v?.toFixed(3)).join(' / ')}`);
     // Adam's first steps move every weight by about the learning rate, which raises the loss for an
     // episode or two (measured, seed 2: 0.0022, 0.0039, 0.0037, then down to 0.0022 by episode
     // 12): the mean of the last three against the first three (0.68 measured).
-    const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
-    assert.ok(mean(losses.slice(-3)) < 0.8 * mean(losses.slice(0, 3)), `losses ${losses.join(', ')}`);
-    assert.ok(losses.slice(1).every((l, i) => i < 2 || l <= losses[i]), `the loss falls every episode after the third: ${losses.join(', ')}`);
-    assert.ok(counts.at(-1)! <= counts[2] + 2, `tensors ${counts.join(', ')}`);
-  } finally {
-    await dev.close();
+    assert.ok(mean(seq.losses.slice(-3)) < 0.8 * mean(seq.losses.slice(0, 3)), `losses ${seq.losses.join(', ')}`);
+    assert.ok(seq.losses.slice(1).every((l, i) => i < 2 || l <= seq.losses[i]), `the loss falls every episode after the third: ${seq.losses.join(', ')}`);
+    const pipe = await run(true);
+    console.log(`    pipelined: losses ${pipe.losses.map((l) => l.toFixed(4)).join(' ')}; test NMSE ${pipe.res.test.value.toFixed(3)}`);
+    // Episode 0 is measured before any step either way; episode 1 is measured with the initial weights when pipelined.
+    assert.is(pipe.losses[0], seq.losses[0]);
+    assert.ok(pipe.losses[1] !== seq.losses[1]);
+    // One step stale, the early rise lasts two episodes longer (measured: 0.0038 and 0.0039 at
+    // episodes 3 and 5, then down to 0.0022-0.0023): the last three against episodes 3-5 (0.65 measured).
+    assert.ok(mean(pipe.losses.slice(-3)) < 0.8 * mean(pipe.losses.slice(2, 5)), `losses ${pipe.losses.join(', ')}`);
   }
 });
 
@@ -155,6 +195,49 @@ test('a budget counts every layer: a two-layer chain gets the episodes its sampl
   } finally {
     await dev.close();
   }
+});
+
+test('pipelined, the budget counts the episode measured ahead: it never launches one it cannot pay for with the final fit and test', async () => {
+  for (const [budget, want] of [[3 * 360 + 1920, 3], [3 * 360 + 1920 - 1, 2]]) {
+    const dev = await openDevice('sim:analog-awg', { seed: 3 });
+    let resets = 0;
+    // Every segment starts from a reset: counts what was measured, learned or not.
+    const counting = new Proxy(dev, {
+      get(target, k) {
+        if (k === 'resetState') return () => { resets++; return target.resetState(); };
+        const v = Reflect.get(target, k, target) as unknown;
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    try {
+      const res = await trainSeriesChain({ ...SMALL, seed: 3, devices: [counting, counting], episodes: 100, budget });
+      assert.is(res.episodes.length, want);
+      assert.is(res.deviceSamples, want * 360 + 1920);
+      assert.is(resets, 2 * want + 2 * 2, 'two segments an episode, two for the final fit and test, none more');
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
+test('pipelined device utilisation is higher than sequential on a paced device (two layers, 200 ms segments); no tensors left', async () => {
+  // analog-awg paced at 50 nodes x 16 µs = 0.8 ms a step: a segment of 30 + 220 steps takes 200 ms of wall time.
+  const run = async (pipeline: boolean) => {
+    const { link } = openSimLink('analog-awg', { seed: 7, overrides: { nodeSeparationNs: 16000 }, device: { pacing: { samplePeriod: true } } });
+    const dev = await DeviceClient.connect(link);
+    try {
+      return await trainSeriesChain({ ...SMALL, seed: 7, devices: [dev, dev], episodes: 5, steps: 220, fitSteps: 300, testSteps: 200, pipeline });
+    } finally {
+      await dev.close();
+    }
+  };
+  const before = tf.memory().numTensors;
+  const pipe = await run(true);
+  const serial = await run(false);
+  assert.is(tf.memory().numTensors, before);
+  console.log(`    device utilisation: pipelined ${pipe.deviceUtilisation!.toFixed(2)} (${pipe.elapsedMs.toFixed(0)} ms), sequential ${serial.deviceUtilisation!.toFixed(2)} (${serial.elapsedMs.toFixed(0)} ms)`);
+  assert.ok(pipe.deviceUtilisation! <= 1 && serial.deviceUtilisation! > 0);
+  assert.ok(pipe.deviceUtilisation! > serial.deviceUtilisation!, `pipelined ${pipe.deviceUtilisation}, sequential ${serial.deviceUtilisation}`);
 });
 
 test('oracle: each layer steps with its simulator twin, checked against the device on the first episode', async () => {
@@ -178,7 +261,16 @@ test('oracle: each layer steps with its simulator twin, checked against the devi
  * deterministic end to end.
  */
 const QUIET = { noiseSigma: 0, gainDriftPerHour: 0, offsetDriftPerHour: 0 };
-const openQuiet = () => openSim('analog-awg', 5, QUIET);
+/**
+ * A generous reply timeout: this simulator shares the test's thread, and a pipelined episode's
+ * batches are out while the host takes its step. A step that held the thread past the 1 s default
+ * (the full suite on a loaded 2-core machine) timed a batch out, a state break re-measured the
+ * segment, and the run counted 180 samples more than its resumed twin (same losses).
+ */
+const openQuiet = async () => {
+  const sim = openSimLink('analog-awg', { seed: 5, overrides: QUIET });
+  return DeviceClient.connect(sim.link, { twin: sim.model, processTimeoutMs: 60_000 });
+};
 async function quietRun(o: Partial<SeriesChainOptions>) {
   const dev = await openQuiet();
   const checkpoints: SeriesChainCheckpoint[] = [];
@@ -193,7 +285,7 @@ async function quietRun(o: Partial<SeriesChainOptions>) {
   }
 }
 
-test('oracle on a deterministic device: resumed from a checkpoint (through JSON) it ends exactly where the uninterrupted run ends', async () => {
+test('oracle on a deterministic device: resumed from a checkpoint (through JSON) it ends exactly where the uninterrupted run ends, pipelined or not', async () => {
   const whole = await quietRun({});
   assert.equal(whole.checkpoints.map((c) => c.episode), [2, 4, 6]);
   assert.ok(whole.checkpoints[0].ring.length > 0 && whole.checkpoints[0].surrogates.every((x) => x === null));
@@ -210,6 +302,18 @@ test('oracle on a deterministic device: resumed from a checkpoint (through JSON)
   assert.not.equal(noAdam.res.model.first.W, whole.res.model.first.W);
   const noRing = await quietRun({ resume: { ...ckpt, ring: [] } });
   assert.not.equal(noRing.res.episodes[2].loss, whole.res.episodes[2].loss);
+  // Pipelined (the default), episode 2 was measured before step 1: the checkpoint holds the
+  // weights it was measured with, and without them the resumed run measures it with later ones.
+  assert.ok(ckpt.ahead && whole.checkpoints.at(-1)!.ahead === undefined, 'ahead weights while an episode is measured ahead, none after the last');
+  const noAhead = await quietRun({ resume: { ...ckpt, ahead: undefined } });
+  assert.not.equal(noAhead.res.episodes[2].loss, whole.res.episodes[2].loss);
+  // Sequential runs resume exactly too, from checkpoints with nothing measured ahead.
+  const seq = await quietRun({ pipeline: false });
+  assert.ok(seq.checkpoints.every((c) => c.ahead === undefined));
+  assert.not.equal(seq.res.episodes[1].loss, whole.res.episodes[1].loss);
+  const seqRest = await quietRun({ pipeline: false, resume: seq.checkpoints[0] });
+  assert.equal(seqRest.res.episodes.map((e) => e.loss), seq.res.episodes.map((e) => e.loss));
+  assert.is(seqRest.res.test.value, seq.res.test.value);
 });
 
 test('a saved series chain measured again on a fresh deterministic device scores the training\'s test NMSE exactly', async () => {
