@@ -45,12 +45,17 @@ export interface ConnectOptions {
 
 export type { BatchResult, DeviceEvent, DiscardCause } from './device.js';
 
+/** A request timer firing this much after its deadline means this thread was busy, not that the device was silent (expire). */
+const LATE_TIMER_MS = 20;
+
 interface Pending {
   seq: number;
   kind: MessageKind;
   resolve(m: Message): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
+  /** Its deadline was extended once because the timer fired late (see expire). */
+  graced?: boolean;
   batchId?: number;
   count?: number;
   input?: Samples;
@@ -113,8 +118,10 @@ export class DeviceClient implements Device {
   private readonly discards: Record<DiscardCause, number> = { abandoned: 0, duplicate: 0, unmatched: 0, unsolicited: 0 };
   private broken: StateBreakError | null = null;
   private closed: Error | null = null;
-  private readonly timeoutMs: number;
-  private readonly processTimeoutMs: number;
+  /** Reply timeout of a request other than PROCESS, in ms. */
+  readonly timeoutMs: number;
+  /** Reply timeout of a PROCESS batch (plus the batch's own time), in ms. */
+  readonly processTimeoutMs: number;
 
   private constructor(private readonly link: Link, opts: ConnectOptions) {
     this.timeoutMs = checkOption('timeoutMs', opts.timeoutMs, 1000, 1);
@@ -315,15 +322,35 @@ export class DeviceClient implements Device {
     const seq = this.seq;
     const bytes = this.encoder.encode({ seq, flags: 0, message });
     return new Promise<Message>((resolve, reject) => {
+      const due = performance.now() + timeoutMs;
       const p: Pending = {
         seq, kind: message.kind, resolve, reject, ...extra, rejectsAtSend: { ...this.decoder.counts },
-        timer: setTimeout(() => this.onTimeout(p, timeoutMs), timeoutMs),
+        timer: setTimeout(() => this.expire(p, timeoutMs, due), timeoutMs),
       };
       this.pending.set(seq, p);
       this.answered.delete(seq);
       if (message.kind === 'process') this.inFlight.push(p);
       this.link.write(bytes).catch((e: Error) => this.fail(p, new LinkClosedError(`${this.link.name}: write failed: ${e.message}`)));
     });
+  }
+
+  /**
+   * A request's timer fired. Node runs due timers before it reads I/O, so when this thread was busy
+   * past the deadline (a long synchronous training step while a pipelined batch was out) the reply
+   * may already sit unread in the link's buffer: calling it lost would be a spurious state break,
+   * a re-measured segment and, on a noisy board, different numbers. A timer late by more than
+   * LATE_TIMER_MS therefore gets one grace period, as long as it was late but at most the timeout,
+   * in which I/O is read; only then is the reply lost. A device that does not answer is still
+   * caught, at most one timeout later.
+   */
+  private expire(p: Pending, timeoutMs: number, due: number): void {
+    const late = performance.now() - due;
+    if (late > LATE_TIMER_MS && !p.graced && this.pending.get(p.seq) === p) {
+      p.graced = true;
+      p.timer = setTimeout(() => this.onTimeout(p, timeoutMs), Math.min(timeoutMs, late));
+      return;
+    }
+    this.onTimeout(p, timeoutMs);
   }
 
   private onTimeout(p: Pending, timeoutMs: number): void {
