@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CalibrationError, SessionError } from '../session/index.js';
+import { CalibrationError, ExitError, INTERRUPT_EXIT_CODE, RecordDbError, SessionError } from '../session/index.js';
 
 /** A mistake in how the command was called (exit code 2), as opposed to a failure doing it (1). */
 export class UsageError extends Error {}
@@ -11,6 +11,46 @@ export function usage<T>(f: () => T): T {
   } catch (e) {
     throw e instanceof SessionError || e instanceof CalibrationError ? new UsageError(e.message) : e;
   }
+}
+
+/** Where a recorded training run stood when it stopped early, for {@link stoppedTraining}. */
+export interface StoppedAt {
+  runId: number | null;
+  /** ` --db PATH` when the database is not the default one, else ''. */
+  where: string;
+  /** The unit a run counts in ('episode' for pat and series chains, 'step' for classification chains). */
+  unit: 'episode' | 'step';
+  /** Units completed (learned) so far. */
+  done: number;
+  /** Units covered by the newest checkpoint, and by the one it resumed from (0 for a new run). */
+  lastCheckpoint: number;
+  resumedAt: number;
+  /** Where the trained model was saved, if it was. */
+  savedTo: string | null;
+  /** What was trained, in 'the trained … was saved'. */
+  what: string;
+  /** Whether the stop was an interrupt (Ctrl-C). */
+  interrupted: boolean;
+}
+
+/**
+ * The error a training command throws when its run stops early: a database failure says what
+ * survived (the model file, or how to resume); an interrupt exits 130 with the resume command;
+ * anything else is `e` itself. One wording for every trainer, so the resume line is the same.
+ */
+export function stoppedTraining(e: unknown, s: StoppedAt): unknown {
+  const units = `${s.unit}s`;
+  const resume = s.lastCheckpoint > s.resumedAt
+    ? `resume with: rhil train --resume ${s.runId}${s.where}${s.lastCheckpoint < s.done ? ` (continues after ${s.unit} ${s.lastCheckpoint})` : ''}`
+    : 'no checkpoint was saved, so it cannot be resumed';
+  // The database failed, not the training: say what survived.
+  if (e instanceof RecordDbError && s.runId !== null) {
+    return new RecordDbError(e.path, `${e.message}; ${s.savedTo !== null ? `the trained ${s.what} was saved to ${s.savedTo}` : `training stopped after ${s.done} ${units}; ${resume}`}`);
+  }
+  if (!s.interrupted) return e;
+  return new ExitError(s.runId === null
+    ? `interrupted after ${s.done} ${units} (not recorded)`
+    : `interrupted after ${s.done} ${units}; run ${s.runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
 }
 
 export function readInput(path: string): Buffer {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { type Device, openDevice } from '../../device/index.js';
-import { ExitError, INTERRUPT_EXIT_CODE, RecordDbError, interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
+import { interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
 import { CLASS_TASK_NAMES, isClassTask, loadClassTask } from '../../tasks/class-tasks.js';
 import { taskNames } from '../../tasks/index.js';
 import { argmaxRows, confusionMatrix } from '../../tasks/class-metrics.js';
@@ -16,7 +16,7 @@ import { ModelSpecError, checkModelSpec, describeChain, parseModelSpec } from '.
 import { CHAIN_TRAINERS, type ChainTrainerName, trainChain } from '../../train/chain/train.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath } from '../util.js';
+import { UsageError, defaultDbPath, stoppedTraining } from '../util.js';
 import { type ChainCheckpoint, parseChainCheckpoint } from '../../train/chain/checkpoint.js';
 
 /** What a chain model file holds: the chain, how it was trained, and what it scored. */
@@ -228,14 +228,9 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
       });
     } catch (e) {
       (progress as Progress | null)?.clear();
-      const resume = lastCheckpoint > (checkpoint?.steps ?? 0)
-        ? `resume with: rhil train --resume ${runId}${where}${lastCheckpoint < done ? ` (continues after step ${lastCheckpoint})` : ''}`
-        : 'no checkpoint was saved, so it cannot be resumed';
-      if (e instanceof RecordDbError && runId !== null) {
-        throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained chain was saved to ${savedTo}` : `training stopped after ${done} steps; ${resume}`}`);
-      }
-      if (!interruptRequested(signal)) throw e;
-      throw new ExitError(runId === null ? `interrupted after ${done} steps (not recorded)` : `interrupted after ${done} steps; run ${runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
+      throw stoppedTraining(e, {
+        runId, where, unit: 'step', done, lastCheckpoint, resumedAt: checkpoint?.steps ?? 0, savedTo, what: 'chain', interrupted: interruptRequested(signal),
+      });
     }
   } finally {
     await closeAll(devices);

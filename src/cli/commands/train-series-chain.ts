@@ -8,14 +8,14 @@
  * this command: it is `rhil train --device D` (train.ts), number for number.
  */
 import { resolve as resolvePath } from 'node:path';
-import { ExitError, INTERRUPT_EXIT_CODE, RecordDbError, interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
+import { interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
 import { type BackendChoice, DEFAULT_EPISODES, selectBackend } from '../../train/index.js';
 import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../train/chain/checkpoint.js';
 import { SERIES_CHECKPOINT_EVERY, type SeriesGradient, trainSeriesChain } from '../../train/chain/series.js';
 import { ModelSpecError, type SeriesChainShape, checkModelSpec, describeChain, seriesChainShape, taskInputWidth, taskOutputWidth } from '../../train/chain/spec.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath } from '../util.js';
+import { UsageError, defaultDbPath, stoppedTraining } from '../util.js';
 import { closeAll, openChainDevices } from './train-chain.js';
 
 /** What a series chain model file holds: the chain, how it was trained, what it scored, and the settings to measure it again. */
@@ -177,14 +177,7 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
       });
     } catch (e) {
       progress?.clear();
-      const resume = lastCheckpoint > first
-        ? `resume with: rhil train --resume ${runId}${where}${lastCheckpoint < done ? ` (continues after episode ${lastCheckpoint})` : ''}`
-        : 'no checkpoint was saved, so it cannot be resumed';
-      if (e instanceof RecordDbError && runId !== null) {
-        throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained chain was saved to ${savedTo}` : `training stopped after ${done} episodes; ${resume}`}`);
-      }
-      if (!interruptRequested(signal)) throw e;
-      throw new ExitError(runId === null ? `interrupted after ${done} episodes (not recorded)` : `interrupted after ${done} episodes; run ${runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
+      throw stoppedTraining(e, { runId, where, unit: 'episode', done, lastCheckpoint, resumedAt: first, savedTo, what: 'chain', interrupted: interruptRequested(signal) });
     }
   } finally {
     await closeAll(devices);

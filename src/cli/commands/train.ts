@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULT_DEVICE, openReconnectingDevice } from '../../device/index.js';
 import {
-  ExitError, INTERRUPT_EXIT_CODE, RecordDbError, type TrainConfig, interruptRequested, loadResume, pickCalibration,
+  type TrainConfig, interruptRequested, loadResume, pickCalibration,
   parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, TRAIN_FLAG_DEFAULTS, trainOptionsOf, trainSettings, withRecordedRun,
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
@@ -20,7 +20,7 @@ import { checkModelSpec, ModelSpecError, taskKind } from '../../train/chain/spec
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, intArg, numArg, usage } from '../util.js';
+import { UsageError, defaultDbPath, intArg, numArg, stoppedTraining, usage } from '../util.js';
 
 /** EXPLORE_SHARE as the help text states it. */
 const EXPLORE_PERCENT = Math.round(EXPLORE_SHARE * 100);
@@ -248,19 +248,12 @@ export function trainCommand(y: Argv): Argv {
           });
         } catch (e) {
           progress?.clear();
-          const resume = lastCheckpoint > first
-            ? `resume with: rhil train --resume ${runId}${where}${lastCheckpoint < done ? ` (continues after episode ${lastCheckpoint})` : ''}`
-            : 'no checkpoint was saved, so it cannot be resumed';
-          if (e instanceof RecordDbError && runId !== null) {
-            // The database failed, not the training: say what survived.
-            throw new RecordDbError(e.path, `${e.message}; ${savedTo !== null ? `the trained model was saved to ${savedTo}` : `training stopped after ${done} episodes; ${resume}`}`);
-          }
           // An interrupt during the final fit and test surfaces as the signal's reason, not TrainingInterrupted.
-          if (!(e instanceof TrainingInterrupted) && !interruptRequested(signal)) throw e;
-          const n = e instanceof TrainingInterrupted ? e.episodes.length : done;
-          throw new ExitError(runId === null
-            ? `interrupted after ${n} episodes (not recorded)`
-            : `interrupted after ${n} episodes; run ${runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
+          const interrupted = e instanceof TrainingInterrupted || interruptRequested(signal);
+          throw stoppedTraining(e, {
+            runId, where, unit: 'episode', done: e instanceof TrainingInterrupted ? e.episodes.length : done, lastCheckpoint, resumedAt: first, savedTo,
+            what: 'model', interrupted,
+          });
         }
       } finally {
         await device?.close();
