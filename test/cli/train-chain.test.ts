@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI_MAIN, rhil as run } from './rhil.js';
+import { interruptAfterCheckpoint, rhil as run } from './rhil.js';
 import { getRun, listRuns, openRecordDb, readArtifact, readMetrics } from '../../src/record/index.js';
 import { describeChain, parseModelSpec, simDeviceWidths } from '../../src/train/chain/spec.js';
 
@@ -104,19 +102,7 @@ test('SIGINT stops a chain run: interrupted, exit 130, resume offered; --resume 
   const env = { ...process.env };
   delete env.RHIL_DB;
   // 20 epochs: 625 steps of 64 (2,000 training examples), long enough to be stopped once a checkpoint is in the database.
-  const child = spawn(process.execPath, [CLI_MAIN, 'train', '--model-spec', f, '--trainer', 'classic', '--epochs', '20', '--checkpoint-every', '5', '--db', db], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const exited = once(child, 'exit');
-  const checkpointed = (): boolean => {
-    if (!/^recording run 1/m.test(stdout)) return false;
-    const d = openRecordDb(db, { readonly: true });
-    try { return readArtifact(d, 1, 'checkpoint') !== null; } finally { d.close(); }
-  };
-  for (let i = 0; i < 600 && !checkpointed(); i++) await new Promise((r) => setTimeout(r, 100));
-  child.kill('SIGINT');
-  const [code] = await exited as [number | null];
+  const { code, stderr } = await interruptAfterCheckpoint(['train', '--model-spec', f, '--trainer', 'classic', '--epochs', '20', '--checkpoint-every', '5', '--db', db], db, env);
   assert.is(code, 130, stderr);
   const m = /interrupted after (\d+) steps; run 1 marked interrupted; resume with: rhil train --resume 1 --db \S+/.exec(stderr);
   assert.ok(m, stderr);

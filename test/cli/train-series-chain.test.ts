@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI_MAIN, rhil as run } from './rhil.js';
+import { interruptAfterCheckpoint, rhil as run } from './rhil.js';
 import { getRun, listRuns, openRecordDb, readArtifact, readMetrics } from '../../src/record/index.js';
 import { describeChain, parseModelSpec, seriesChainShape, simDeviceWidths } from '../../src/train/chain/spec.js';
 
@@ -153,19 +151,7 @@ test('two physical layers: trained by the series chain, recorded per episode, re
 test('SIGINT stops a two-layer chain: interrupted, exit 130, resume offered; --resume continues from the checkpoint to the planned episodes', async () => {
   const db = join(dir, 'r.db'), out = join(dir, 'resumed.json');
   const f = spec('resume.yaml', FPGA2);
-  const child = spawn(process.execPath, [CLI_MAIN, 'train', '--model-spec', f, '--episodes', '30', '--checkpoint-every', '2', '--db', db], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (x) => { stdout += x; });
-  child.stderr!.on('data', (x) => { stderr += x; });
-  const exited = once(child, 'exit');
-  const checkpointed = (): boolean => {
-    if (!/^recording run 1/m.test(stdout)) return false;
-    const d = openRecordDb(db, { readonly: true });
-    try { return readArtifact(d, 1, 'checkpoint') !== null; } finally { d.close(); }
-  };
-  for (let i = 0; i < 600 && !checkpointed(); i++) await new Promise((r) => setTimeout(r, 100));
-  child.kill('SIGINT');
-  const [code] = await exited as [number | null];
+  const { code, stderr } = await interruptAfterCheckpoint(['train', '--model-spec', f, '--episodes', '30', '--checkpoint-every', '2', '--db', db], db, env);
   assert.is(code, 130, stderr);
   const m = /interrupted after (\d+) episodes; run 1 marked interrupted; resume with: rhil train --resume 1 --db \S+/.exec(stderr);
   assert.ok(m, stderr);
@@ -202,19 +188,7 @@ test('SIGINT stops a two-layer chain: interrupted, exit 130, resume offered; --r
 test('a one-layer spec run resumes as a plain train run: its spec, taps and device kept, its checkpoint\'s layer of the spec\'s taps', async () => {
   const db = join(dir, 'one-r.db');
   const f = spec('taps10.yaml', 'task: narma10\nlayers:\n  - { kind: digital, units: 50, taps: 10 }\n  - { kind: physical, device: "sim:analog-awg" }\n  - { kind: readout, type: ridge }\n');
-  const child = spawn(process.execPath, [CLI_MAIN, 'train', '--model-spec', f, '--episodes', '40', '--db', db], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (x) => { stdout += x; });
-  child.stderr!.on('data', (x) => { stderr += x; });
-  const exited = once(child, 'exit');
-  const checkpointed = (): boolean => {
-    if (!/^recording run 1/m.test(stdout)) return false;
-    const d = openRecordDb(db, { readonly: true });
-    try { return readArtifact(d, 1, 'checkpoint') !== null; } finally { d.close(); }
-  };
-  for (let i = 0; i < 600 && !checkpointed(); i++) await new Promise((r) => setTimeout(r, 100));
-  child.kill('SIGINT');
-  const [code] = await exited as [number | null];
+  const { code, stderr } = await interruptAfterCheckpoint(['train', '--model-spec', f, '--episodes', '40', '--db', db], db, env);
   assert.is(code, 130, stderr);
   assert.match(stderr, /run 1 marked interrupted; resume with: rhil train --resume 1 --db /);
   const refused = await run(['train', '--resume', '1', '--db', db, '--model-spec', f], { env });
