@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CalibrationError, ExitError, INTERRUPT_EXIT_CODE, RecordDbError, SessionError } from '../session/index.js';
+import { CalibrationError, ExitError, INTERRUPT_EXIT_CODE, RecordDbError, SessionError, saveNamedFile, saveNewFile } from '../session/index.js';
 
 /** A mistake in how the command was called (exit code 2), as opposed to a failure doing it (1). */
 export class UsageError extends Error {}
@@ -51,6 +51,25 @@ export function stoppedTraining(e: unknown, s: StoppedAt): unknown {
   return new ExitError(s.runId === null
     ? `interrupted after ${s.done} ${units} (not recorded)`
     : `interrupted after ${s.done} ${units}; run ${s.runId} marked interrupted; ${resume}`, INTERRUPT_EXIT_CODE);
+}
+
+/**
+ * Writes a trained model's file: `out` when the user named one, else a new `<stem>.json` (never
+ * replacing one). A failed write is returned, not thrown, so that the caller records the model in
+ * its run first and only then throws {@link modelFileError}: a full disk must not cost the model.
+ */
+export function writeModelFile(out: string | undefined, stem: string, text: string): { savedTo: string | null; error: Error | null } {
+  try {
+    return { savedTo: out !== undefined ? saveNamedFile(out, text) : saveNewFile(stem, text), error: null };
+  } catch (e) {
+    return { savedTo: null, error: e as Error };
+  }
+}
+
+/** The error for a model file that could not be written, saying where the model is kept (run `runId`, if recorded). */
+export function modelFileError(out: string | undefined, error: Error, runId: number | null, where: string): Error {
+  return new Error(`cannot write the model file ${out ?? 'rhil-…json'}: ${error.message}; ` +
+    (runId !== null ? `the model is kept in run ${runId} (rhil run --model-run ${runId}${where})` : 'it was not recorded either, so it is lost'));
 }
 
 export function readInput(path: string): Buffer {

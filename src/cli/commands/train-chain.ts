@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { type Device, openDevice } from '../../device/index.js';
-import { interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
+import { interruptRequested, withRecordedRun } from '../../session/index.js';
 import { CLASS_TASK_NAMES, isClassTask, loadClassTask } from '../../tasks/class-tasks.js';
 import { taskNames } from '../../tasks/index.js';
 import { argmaxRows, confusionMatrix } from '../../tasks/class-metrics.js';
@@ -16,7 +16,7 @@ import { ModelSpecError, checkModelSpec, describeChain, parseModelSpec } from '.
 import { CHAIN_TRAINERS, type ChainTrainerName, trainChain } from '../../train/chain/train.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, stoppedTraining } from '../util.js';
+import { UsageError, defaultDbPath, modelFileError, stoppedTraining, writeModelFile } from '../util.js';
 import { type ChainCheckpoint, parseChainCheckpoint } from '../../train/chain/checkpoint.js';
 
 /** What a chain model file holds: the chain, how it was trained, and what it scored. */
@@ -200,20 +200,13 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
             samples: result.samples, surrogates: result.surrogates, steps: result.steps, seconds: result.seconds, model: result.model.toJSON(),
           };
           const text = JSON.stringify(saved);
-          let fileError: Error | null = null;
-          try {
-            savedTo = a.out !== undefined ? saveNamedFile(a.out, text) : saveNewFile(`rhil-${task}-chain-${trainer}-seed${a.seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
-          } catch (e) {
-            fileError = e as Error;
-          }
+          const file = writeModelFile(a.out, `rhil-${task}-chain-${trainer}-seed${a.seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
+          savedTo = file.savedTo;
           ctx.metric('test_accuracy', result.steps, result.test.accuracy);
           ctx.metric('test_cross_entropy', result.steps, result.test.crossEntropy);
           ctx.artifact('confusion_matrix', 'confusion-matrix', { classes: data.classes, rows: 'true class', columns: 'predicted class', counts: confusion });
           ctx.artifact('model', 'chain-model', { ...saved, savedTo: savedTo && resolvePath(savedTo) });
-          if (fileError) {
-            throw new Error(`cannot write the model file ${a.out ?? 'rhil-…json'}: ${fileError.message}; ` +
-              (ctx.runId !== null ? `the model is kept in run ${ctx.runId}` : 'it was not recorded either, so it is lost'));
-          }
+          if (file.error) throw modelFileError(a.out, file.error, ctx.runId, where);
           if (a.json) {
             console.log(JSON.stringify({ ...saved, model: undefined, savedTo, runId: ctx.runId }, null, 2));
             return;

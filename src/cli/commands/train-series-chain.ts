@@ -8,14 +8,14 @@
  * this command: it is `rhil train --device D` (train.ts), number for number.
  */
 import { resolve as resolvePath } from 'node:path';
-import { interruptRequested, saveNamedFile, saveNewFile, withRecordedRun } from '../../session/index.js';
+import { interruptRequested, withRecordedRun } from '../../session/index.js';
 import { type BackendChoice, DEFAULT_EPISODES, selectBackend } from '../../train/index.js';
 import { type SeriesChainCheckpoint, parseSeriesChainCheckpoint } from '../../train/chain/checkpoint.js';
 import { SERIES_CHECKPOINT_EVERY, type SeriesGradient, trainSeriesChain } from '../../train/chain/series.js';
 import { ModelSpecError, type SeriesChainShape, checkModelSpec, describeChain, seriesChainShape, taskInputWidth, taskOutputWidth } from '../../train/chain/spec.js';
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, stoppedTraining } from '../util.js';
+import { UsageError, defaultDbPath, modelFileError, stoppedTraining, writeModelFile } from '../util.js';
 import { closeAll, openChainDevices } from './train-chain.js';
 
 /** What a series chain model file holds: the chain, how it was trained, what it scored, and the settings to measure it again. */
@@ -156,18 +156,11 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
         };
         // The file first: a database that fails now must not cost the trained chain.
         const text = JSON.stringify(saved);
-        let fileError: Error | null = null;
-        try {
-          savedTo = a.out !== undefined ? saveNamedFile(a.out, text) : saveNewFile(`rhil-${task}-chain-${trainer}-seed${a.seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
-        } catch (e) {
-          fileError = e as Error;
-        }
+        const file = writeModelFile(a.out, `rhil-${task}-chain-${trainer}-seed${a.seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
+        savedTo = file.savedTo;
         ctx.metric(`test_${result.test.metric}`, result.episodes.length, result.test.value);
         ctx.artifact('model', 'series-chain-model', { ...saved, savedTo: savedTo && resolvePath(savedTo) });
-        if (fileError) {
-          throw new Error(`cannot write the model file ${a.out ?? 'rhil-…json'}: ${fileError.message}; ` +
-            (ctx.runId !== null ? `the model is kept in run ${ctx.runId} (rhil run --model-run ${ctx.runId}${where})` : 'it was not recorded either, so it is lost'));
-        }
+        if (file.error) throw modelFileError(a.out, file.error, ctx.runId, where);
         if (a.json) {
           console.log(JSON.stringify({ ...saved, model: undefined, savedTo, runId: ctx.runId }, null, 2));
           return;

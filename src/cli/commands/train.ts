@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_DEVICE, openReconnectingDevice } from '../../device/index.js';
 import {
   type TrainConfig, interruptRequested, loadResume, pickCalibration,
-  parseRecordPolicy, policyPhrase, policyText, projectedBytes, saveNamedFile, saveNewFile, sizeText, TRAIN_FLAG_DEFAULTS, trainOptionsOf, trainSettings, withRecordedRun,
+  parseRecordPolicy, policyPhrase, policyText, projectedBytes, sizeText, TRAIN_FLAG_DEFAULTS, trainOptionsOf, trainSettings, withRecordedRun,
 } from '../../session/index.js';
 import { taskNames } from '../../tasks/index.js';
 import {
@@ -20,7 +20,7 @@ import { checkModelSpec, ModelSpecError, taskKind } from '../../train/chain/spec
 import type { ModelSpec } from '../../train/chain/spec-types.js';
 import { LIVE_OPTION, startLive } from '../live.js';
 import { Progress } from '../progress.js';
-import { UsageError, defaultDbPath, intArg, numArg, stoppedTraining, usage } from '../util.js';
+import { UsageError, defaultDbPath, intArg, numArg, modelFileError, stoppedTraining, usage, writeModelFile } from '../util.js';
 
 /** EXPLORE_SHARE as the help text states it. */
 const EXPLORE_PERCENT = Math.round(EXPLORE_SHARE * 100);
@@ -218,13 +218,8 @@ export function trainCommand(y: Argv): Argv {
             const saved = { ...result, backend: backend.detail, deviceSpec: device ? deviceSpec : null, calibration: cal.used };
             // The file first: a database that fails now must not cost the trained model.
             const text = JSON.stringify(saved);
-            let fileError: Error | null = null;
-            try {
-              savedTo = args.out !== undefined ? saveNamedFile(args.out, text)
-                : saveNewFile(`rhil-${task}-${trainer}-seed${seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
-            } catch (e) {
-              fileError = e as Error;
-            }
+            const file = writeModelFile(args.out, `rhil-${task}-${trainer}-seed${seed}${ctx.runId !== null ? `-run${ctx.runId}` : ''}`, text);
+            savedTo = file.savedTo;
             ctx.metric(`test_${result.test.metric}`, result.episodes.length, result.test.value);
             ctx.artifact('model', 'model', { ...saved, savedTo: savedTo && resolvePath(savedTo) });
             const trace = (result as TrainResult & { trace?: unknown }).trace;
@@ -235,10 +230,7 @@ export function trainCommand(y: Argv): Argv {
               say(`surrogate ${c.design} (${surrogateShape(c)})` +
                 (c.exploration ? `, chosen by exploring the device (${c.samples} samples)` : ''));
             }
-            if (fileError) {
-              throw new Error(`cannot write the model file ${args.out ?? 'rhil-…json'}: ${fileError.message}; ` + (ctx.runId !== null
-                ? `the model is kept in run ${ctx.runId} (rhil run --model-run ${ctx.runId}${where})` : 'it was not recorded either, so it is lost'));
-            }
+            if (file.error) throw modelFileError(args.out, file.error, ctx.runId, where);
             if (quiet) {
               console.log(JSON.stringify({ ...saved, model: undefined, trace: undefined, savedTo, runId: ctx.runId, calibration: cal.used }, null, 2));
             } else {
