@@ -38,6 +38,8 @@ export interface TrainConfig {
   refitEvery?: number;
   /** --refit-worker (absent in runs recorded before it existed: false). */
   refitWorker?: boolean;
+  /** --guard, pat and oracle's rising-loss guard (absent in runs recorded before it existed: on). */
+  guard?: boolean;
   device: string | null;
   backend: BackendChoice;
   checkpointEvery: number;
@@ -75,6 +77,7 @@ export interface GivenTrainSettings {
   surrogate?: string;
   refitEvery?: number;
   refitWorker?: boolean;
+  guard?: boolean;
   backend?: BackendChoice;
   device?: string;
   /** The input layer's tapped delays (a spec's); undefined: the trainers' default. */
@@ -91,6 +94,7 @@ export interface TrainSettings {
   surrogate: SurrogateDesignOption;
   refitEvery: number;
   refitWorker: boolean;
+  guard: boolean;
   backend: BackendChoice;
   device: string;
   /** undefined: the trainers' default (20). */
@@ -118,6 +122,7 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     surrogate: (given.surrogate ?? prev?.surrogate ?? 'narx') as SurrogateDesignOption,
     refitEvery: given.refitEvery ?? prev?.refitEvery ?? 1,
     refitWorker: given.refitWorker ?? prev?.refitWorker ?? false,
+    guard: given.guard ?? prev?.guard ?? true,
     backend: given.backend ?? prev?.backend ?? 'auto',
     device: given.device ?? prev?.device ?? defaults.device,
   };
@@ -150,6 +155,7 @@ export function trainOptionsOf(s: RunSettings): Omit<AnyTrainOptions, 'device'> 
     checkpointEvery: s.checkpointEvery, maxRetries: s.maxRetries,
     surrogate: { design: s.surrogate, ...(s.refitEvery > 1 ? { refitEvery: s.refitEvery, lag: 1 as const } : {}) }, refitWorker: s.refitWorker,
     ...(s.taps !== undefined ? { taps: s.taps } : {}),
+    ...(s.guard ? {} : { guard: false }),
   };
 }
 

@@ -16,6 +16,8 @@ import type { SurrogateJSON } from '../surrogate/saved.js';
 import type { RefitOptions } from '../surrogate/refit.js';
 import { RidgeReadout, TappedDense, inputNorm, measure, type MeasureOptions, type ReadoutJSON, type RidgeReadoutOptions, type TappedDenseJSON } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
+import type { GuardOptions } from './step-guard.js';
+import type { GuardCheckpoint } from './guarded-adam.js';
 import type { AppliedCalibration } from '../calibration/apply.js';
 
 export type TrainerName = 'pat' | 'classic' | 'digital' | 'oracle' | 'insilico' | 'spsa';
@@ -173,6 +175,13 @@ export interface TrainOptions {
    */
   drivePenalty?: number;
   /**
+   * pat: the rising-loss guard (train/step-guard.ts). When a block of episode losses rises well
+   * above the best block's, the input layer goes back to the weights saved after the best block and
+   * steps on at half the rate (a fresh Adam), down to a sixteenth. false turns it off; an object sets
+   * its options. Defaults to on.
+   */
+  guard?: boolean | Omit<GuardOptions, 'learningRate'>;
+  /**
    * pat: refit the surrogate in a worker thread (its own tfjs on this thread's backend) instead of on
    * this thread in slices; a worker that cannot start or load tfjs falls back to this thread.
    * Both give the same numbers. Defaults to false: a refit (about 60 ms of CPU with the default
@@ -269,6 +278,8 @@ export interface TrainCheckpoint {
   surrogate?: SurrogateJSON;
   /** The surrogate design when not the default 'narx' (a resume must ask for the same). */
   surrogateChoice?: SurrogateChoiceRecord;
+  /** pat's rising-loss guard: its state and the weights it would roll back to. */
+  guard?: GuardCheckpoint;
 }
 
 /** Thrown by a trainer stopped through TrainOptions.signal; carries what was done. */
@@ -293,6 +304,12 @@ export interface EpisodeRecord {
   refits?: number;
   /** pat: drift alarms so far (cumulative). */
   driftAlarms?: number;
+  /** pat with the guard: the learning rate of this episode's step. */
+  learningRate?: number;
+  /** pat with the guard: rollbacks so far (cumulative). */
+  rollbacks?: number;
+  /** pat with the guard: this episode's loss completed a block that rolled the weights back. */
+  rollback?: boolean;
   /** pat: share of this episode's drives (all channels, washout included) with |a| > 0.95. */
   saturation?: number;
   /** Device samples used so far, this episode included (cumulative). */
@@ -319,6 +336,12 @@ export interface EpisodeRecord {
 
 /** The device a run used: its identity and the batch size the client could use. */
 export type DeviceSummary = DeviceIdentity & { maxBatch: number };
+
+/** TrainOptions.guard as GuardedAdam takes it (on by default). */
+export function guardOptions(o: Pick<TrainOptions, 'guard'>): false | Omit<GuardOptions, 'learningRate'> {
+  if (o.guard === false) return false;
+  return typeof o.guard === 'object' && o.guard !== null ? o.guard : {};
+}
 
 /** The common result of every trainer. */
 export interface TrainResult {

@@ -26,8 +26,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, inputLayer, resolve, targetRows, finishOnDevice,
+  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, guardOptions, inputLayer, resolve, targetRows, finishOnDevice,
 } from './common.js';
+import { GuardedAdam } from './guarded-adam.js';
 import { type FidelityRecord, type ReadingOptions, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -78,7 +79,8 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const layer = inputLayer(r, ci);
   const track = chosen ? surrogateRefitter(o, r, chosen.so, ci, co, L) : undefined;
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
-  const optimizer: tf.Optimizer = tf.train.adam(r.learningRate);
+  // The same rising-loss guard as pat's, so that oracle stays pat with only the gradient changed.
+  const opt = new GuardedAdam(layer, r.learningRate, guardOptions(o));
   const windows = r.rng.fork('episodes'), readingRng = r.rng.fork('fidelity-spot');
   const ring: RidgeAccumulator[] = [];
   const episodes: OracleEpisodeRecord[] = [];
@@ -128,11 +130,19 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
             const y = device$(layer.apply(x)).slice([r.washout, 0], [r.steps, co]);
             return tf.mean(tf.squaredDifference(tf.add(tf.matMul(y, W), b), target)) as tf.Scalar;
           }, layer.variables);
-          optimizer.applyGradients(grads);
+          opt.optimizer.applyGradients(grads);
           return value;
         });
         rec.loss = loss.dataSync()[0];
         loss.dispose();
+        if (opt.guarded) {
+          rec.learningRate = opt.rate;
+          if (opt.after(rec.loss) === 'rollback') {
+            ring.length = 0;
+            rec.rollback = true;
+          }
+          rec.rollbacks = opt.rollbacks;
+        }
         rec.deviceSamples = samples;
         episodes.push(rec);
         r.onEpisode?.(rec, e);
@@ -144,7 +154,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
     if (chosen?.record) result.surrogateChoice = chosen.record;
     return result;
   } finally {
-    optimizer.dispose();
+    opt.dispose();
     layer.dispose();
     await track?.close();
   }

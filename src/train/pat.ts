@@ -75,11 +75,12 @@ import { checkInt } from '../core/validate.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import type { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
+  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, guardOptions, resolve,
   targetRows, finishOnDevice, inputLayer, type Resolved,
 } from './common.js';
 import { DEFAULT_FIDELITY_DIRECTIONS, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
 import { type Measurement, RidgeReadout, TappedDense, measure, tapFeatures } from './hybrid.js';
+import { GuardedAdam } from './guarded-adam.js';
 import { type StepEpisode, patGradients } from './pat-step.js';
 import type { RidgeAccumulator } from './ridge.js';
 import { chooseSurrogate, surrogateDesign, surrogateRefitter } from './surrogate-setup.js';
@@ -99,7 +100,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
   const resume = o.resume ? checkCheckpoint(o.resume, o, ci) : undefined;
   const layer = resume ? resumedLayer(resume, r, ci) : inputLayer(r, ci);
   let refitter: LaggedRefitter | undefined;
-  let optimizer: tf.Optimizer | undefined;
+  let optimizer: GuardedAdam | undefined;
   let inFlight: Promise<unknown> = Promise.resolve();
   try {
     // Design 'auto' explores the device here, before the first episode; its samples count below.
@@ -107,7 +108,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     refitter = surrogateRefitter(o, r, chosen.so, ci, co, L, resume?.surrogate);
     const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
     const penalty = r.drivePenalty * variance(r.train.targets);
-    const adam: tf.Optimizer = optimizer = tf.train.adam(r.learningRate);
+    const adam = optimizer = new GuardedAdam(layer, r.learningRate, guardOptions(o), resume?.guard);
     // A resumed run draws fresh windows (not the ones its first part already trained on).
     const windows = r.rng.fork(resume ? `episodes-after-${resume.episode}` : 'episodes');
     const ring: RidgeAccumulator[] = [];
@@ -161,13 +162,14 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         (err: unknown) => { settled(); throw err; },
       );
       inFlight = Promise.all([inFlight, m.catch(() => undefined)]);
-      return from(Promise.race([isOut, m])).pipe(map((): Launched => ({ e, start, x, a, m })));
+      const gen = adam.generation;
+      return from(Promise.race([isOut, m])).pipe(map((): Launched => ({ e, start, x, a, m, gen })));
     });
 
     // Episode 0's step needs the first fit, which needs episode 0's pairs: with lag 1 it waits for episode 1.
     let deferred: StepEpisode | undefined;
     /** Host work on one measured episode: observe the pairs (replay, refit, drift alarm), readout, step, fidelity, checkpoint. */
-    const learn = async ({ e, start, a, x, m }: Episode): Promise<EpisodeRecord> => {
+    const learn = async ({ e, start, a, x, m, gen }: Episode): Promise<EpisodeRecord> => {
       samples += m.samples;
       measuredAhead -= m.samples;
       // Publishes the refit episode e-1 started (waiting for it if need be), then starts one on pairs up to e.
@@ -182,13 +184,17 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       const step = (p: StepEpisode, s?: DeviceSurrogate): number => {
         const { loss, grads } = patGradients(layer, p, s, o.surrogate?.throughResponses ?? false);
         if (grads) {
-          adam.applyGradients(grads);
+          adam.optimizer.applyGradients(grads);
           tf.dispose(grads);
         }
         return loss;
       };
       let loss: number;
-      if (refitter!.fitted) {
+      // Measured ahead with weights a rollback has since undone: its loss is recorded, it takes no step.
+      const stale = gen !== adam.generation;
+      if (stale) {
+        loss = step(ep);
+      } else if (refitter!.fitted) {
         if (deferred) step(deferred, surrogate);
         deferred = undefined;
         loss = step(ep, surrogate);
@@ -198,6 +204,15 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       }
       const st = refitter!.stats;
       const rec: EpisodeRecord = { loss, deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(a) };
+      if (adam.guarded) {
+        rec.learningRate = adam.rate;
+        // The training readout's statistics came from the responses to weights a rollback undoes.
+        if (!stale && adam.after(loss) === 'rollback') {
+          ring.length = 0;
+          rec.rollback = true;
+        }
+        rec.rollbacks = adam.rollbacks;
+      }
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
       if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
       if (st.heldOutNmse !== undefined) rec.surrogateHeldOutNmse = st.heldOutNmse;
@@ -236,6 +251,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         o.onCheckpoint({
           format: 'rhil-checkpoint/1', trainer: 'pat', task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples,
           episodes: episodes.map((x) => ({ ...x })), inputLayer: layer.toJSON(), surrogate: surrogate.toJSON(),
+          ...(adam.guarded ? { guard: adam.toJSON() } : {}),
           ...(chosen.record ? { surrogateChoice: chosen.record } : {}),
         });
       }
@@ -332,6 +348,8 @@ type Launched = Omit<Episode, 'm'> & { m: Promise<Measurement> };
 /** One episode, measured. */
 interface Episode {
   e: number;
+  /** GuardedAdam.generation when it was launched. */
+  gen: number;
   /** First row of the episode's window in the training sequence. */
   start: number;
   /** Its tapped features [L, taps * inChannels], row-major. */

@@ -32,7 +32,7 @@ const EPISODE_METRICS: readonly [keyof EpisodeRecord, string][] = [
   ['loss', 'loss'], ['readoutNmse', 'readout_nmse'], ['surrogateNmse', 'surrogate_nmse'], ['surrogateHeldOutNmse', 'surrogate_heldout_nmse'],
   ['saturation', 'saturation'], ['fidelityCosine', 'fidelity_cosine'], ['fidelitySlope', 'fidelity_slope'], ['fidelitySlopeSe', 'fidelity_slope_se'],
   ['fidelityTwinSlope', 'fidelity_twin_slope'], ['fidelityDirections', 'fidelity_directions'], ['fidelitySamples', 'fidelity_samples'],
-  ['deviceSamples', 'device_samples'], ['driftAlarms', 'drift_alarms'],
+  ['deviceSamples', 'device_samples'], ['driftAlarms', 'drift_alarms'], ['learningRate', 'learning_rate'], ['rollbacks', 'rollbacks'],
 ];
 
 export function trainCommand(y: Argv): Argv {
@@ -54,6 +54,7 @@ export function trainCommand(y: Argv): Argv {
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
       .option('refit-every', { type: 'number', defaultDescription: '1', describe: 'pat: refit the surrogate every N episodes\' worth of pairs. Above 1 the surrogate in use is one refit stale and each refit runs in the background across the N episodes, so a board faster than the host\'s refit is not left waiting (see README, device utilisation)' })
       .option('refit-worker', { type: 'boolean', defaultDescription: 'false', describe: 'pat: run the surrogate refits in a worker thread (a host core to spare), with the same numbers as on the training thread' })
+      .option('guard', { type: 'boolean', defaultDescription: 'true', describe: 'pat, oracle: the rising-loss guard: when a block of 5 episode losses rises well above the best block (by 50 % and 3 standard errors), go back to the weights after the best block and go on at half the learning rate, down to a sixteenth (--no-guard: a fixed rate)' })
       .option('surrogate', { type: 'string', defaultDescription: 'narx', describe: `pat, oracle: the surrogate's design: narx (4-drive window, 1 response lag, 64 hidden units); memoryless (window 1, no lags, wider: for a device without memory); transmission (a fitted complex transmission matrix with intensity readout: for a scattering medium read by a camera); auto (explore the device with ${EXPLORE_PERCENT} % of the run's samples, then train with the design of fewest parameters whose score is within one standard error of the best of narx, memoryless and transmission; the choice is stored as the run's surrogate_choice artifact)` })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
@@ -137,10 +138,10 @@ export function trainCommand(y: Argv): Argv {
       const checkpointEvery = intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000) ?? TRAIN_FLAG_DEFAULTS.checkpointEvery;
       const maxRetries = intArg('max-retries', args['max-retries'], 0, 1_000_000)!;
       const policy = usage(() => parseRecordPolicy(args['record-batches']));
-      const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, taps, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
+      const { task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, guard, taps, backend: backendChoice, device: deviceSpec } = usage(() => trainSettings({
         task: args.task, trainer: args.trainer as TrainerName | undefined, seed: intArg('seed', args.seed, 0, 0xffffffff),
         episodes: intArg('episodes', args.episodes, 1, 100000), learningRate: numArg('learning-rate', args['learning-rate'], 1e-6, 10),
-        surrogate: fromSpec?.surrogate ?? args.surrogate, refitEvery: intArg('refit-every', args['refit-every'], 1, 1000), refitWorker: args['refit-worker'], backend: args.backend as BackendChoice | undefined,
+        surrogate: fromSpec?.surrogate ?? args.surrogate, refitEvery: intArg('refit-every', args['refit-every'], 1, 1000), refitWorker: args['refit-worker'], guard: args.guard, backend: args.backend as BackendChoice | undefined,
         device: fromSpec?.device ?? args.device, taps: fromSpec?.taps,
       }, resumed, { device: DEFAULT_DEVICE, episodes: DEFAULT_EPISODES }));
       // A resumed spec run keeps its spec in the config, as its first part recorded it.
@@ -165,7 +166,7 @@ export function trainCommand(y: Argv): Argv {
         const cal = device ? usage(() => pickCalibration(choice, prev?.calibration, device, dbPath, recording)) : { used: null, applied: undefined, note: 'none (no device)' };
         if (device) say(`calibration ${cal.note}`);
         const config: TrainConfig = {
-          task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
+          task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, guard, device: device ? deviceSpec : null, backend: backendChoice, checkpointEvery, maxRetries, reconnect,
           calibrationChoice: choice ?? prev!.calibrationChoice, calibration: cal.used, out: args.out === undefined ? null : resolvePath(args.out),
           recordBatches: policyText(policy),
           ...(taps !== undefined ? { taps } : {}),
@@ -191,7 +192,7 @@ export function trainCommand(y: Argv): Argv {
             if (runId !== null) say(`recording run ${runId} in ${dbPath}`);
             if (runId !== null) live?.attach(dbPath, runId);
             const result = await train({
-              ...trainOptionsOf({ task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, taps, checkpointEvery, maxRetries }),
+              ...trainOptionsOf({ task, trainer, seed, episodes, learningRate, surrogate, refitEvery, refitWorker, guard, taps, checkpointEvery, maxRetries }),
               device, signal: ctx.signal, calibration: cal.applied, resume: resumed?.checkpoint,
               onEpisode: (r, i) => {
                 for (const [field, name] of EPISODE_METRICS) {

@@ -1,0 +1,112 @@
+/**
+ * Adam on the input layer with the rising-loss guard (step-guard.ts) applied: the one place pat and
+ * oracle keep the weights the guard may return to, and swap the optimizer when it does. A rollback
+ * restores the weights the best block started from and starts a fresh Adam at the reduced rate
+ * (the moments were built on the steps being undone). The block's start, not its end: its losses
+ * were measured near there, while its end has taken another block of steps that may already be
+ * running away (at 10x a good rate on sim:optical the first block's end was as bad as the
+ * divergence, and rolling back to it did not help). `generation` counts rollbacks, so a trainer
+ * that measured an episode ahead can tell that its drives came from weights that are gone.
+ *
+ * ```ts
+ * const opt = new GuardedAdam(layer, 0.03, {});
+ * opt.optimizer.applyGradients(grads);
+ * if (opt.after(loss) === 'rollback') ring.length = 0;   // the readout saw the undone weights' responses
+ * ```
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TappedDense } from './input-layer.js';
+import { type GuardAction, type GuardOptions, type GuardState, guardStep, initGuard } from './step-guard.js';
+
+/** What a checkpoint keeps of the guard: its state, the weights it would roll back to and those the current block started from. */
+export interface GuardCheckpoint {
+  state: GuardState;
+  saved: { W: number[]; b: number[] };
+  start: { W: number[]; b: number[] };
+}
+
+type Weights = { W: Float32Array; b: Float32Array };
+
+export class GuardedAdam {
+  /** The optimizer to step with (replaced at a rollback). */
+  optimizer: tf.Optimizer;
+  /** Rollbacks so far in this process (0 after a resume). */
+  generation = 0;
+  private guard: GuardState | undefined;
+  private saved: Weights | undefined;
+  private start: Weights | undefined;
+
+  /**
+   * @param guard false: plain Adam; else the guard's options (resumed from `resumed` when given)
+   * @param resumed a checkpoint's {@link toJSON}; its weights are checked against the layer
+   */
+  constructor(private readonly layer: TappedDense, learningRate: number, guard: false | Omit<GuardOptions, 'learningRate'>, resumed?: GuardCheckpoint) {
+    if (guard !== false) {
+      this.guard = resumed ? checkState(resumed.state) : initGuard({ ...guard, learningRate });
+      this.saved = resumed ? savedWeights(resumed.saved, layer) : layer.snapshot();
+      this.start = resumed ? savedWeights(resumed.start, layer) : this.saved;
+    }
+    this.optimizer = tf.train.adam(this.guard?.rate ?? learningRate);
+  }
+
+  /** Whether the guard is on. */
+  get guarded(): boolean {
+    return this.guard !== undefined;
+  }
+
+  /** The rate the optimizer steps with now. */
+  get rate(): number | undefined {
+    return this.guard?.rate;
+  }
+
+  get rollbacks(): number {
+    return this.guard?.rollbacks ?? 0;
+  }
+
+  /** Reports the loss of a step just taken; on 'rollback' the layer and optimizer are already reset. */
+  after(loss: number): GuardAction {
+    if (!this.guard) return 'hold';
+    const d = guardStep(this.guard, loss);
+    this.guard = d.state;
+    if (d.action === 'best') this.saved = this.start;
+    if (d.action === 'rollback') {
+      this.layer.restore(this.saved!);
+      this.optimizer.dispose();
+      this.optimizer = tf.train.adam(d.state.rate);
+      this.generation++;
+    }
+    if (d.block || d.action === 'rollback') this.start = this.layer.snapshot();
+    return d.action;
+  }
+
+  /** For a checkpoint; undefined without the guard. */
+  toJSON(): GuardCheckpoint | undefined {
+    if (!this.guard || !this.saved || !this.start) return undefined;
+    const plain = (w: Weights) => ({ W: Array.from(w.W), b: Array.from(w.b) });
+    return { state: this.guard, saved: plain(this.saved), start: plain(this.start) };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** A checkpoint's guard state, checked (a checkpoint is read back from a file). */
+function checkState(s: GuardState): GuardState {
+  const o = s?.options;
+  const bad = !o || !(s.rate > 0 && Number.isFinite(s.rate)) || !Array.isArray(s.pending) || !s.pending.every(Number.isFinite)
+    || !Number.isInteger(s.rollbacks) || s.rollbacks < 0 || (s.best !== null && !Number.isFinite(s.best))
+    || !(s.ss >= 0 && Number.isFinite(s.ss)) || !(Number.isInteger(s.df) && s.df >= 0);
+  if (bad) throw new TypeError('resume: the checkpoint\'s guard state is malformed');
+  // Re-validates the options the same way a fresh guard does.
+  const fresh = initGuard(o);
+  return { ...s, options: fresh.options, pending: [...s.pending] };
+}
+
+/** The guard's saved weights from a checkpoint, checked to fit the layer. */
+function savedWeights(w: GuardCheckpoint['saved'], layer: TappedDense): Weights {
+  const n = layer.features * layer.units;
+  const ok = (v: unknown, len: number): v is number[] => Array.isArray(v) && v.length === len && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (!ok(w?.W, n) || !ok(w?.b, layer.units)) throw new TypeError(`resume: the checkpoint's guard weights are missing, of the wrong size or not finite (want ${n} + ${layer.units})`);
+  return { W: Float32Array.from(w.W), b: Float32Array.from(w.b) };
+}
