@@ -33,14 +33,15 @@ export const LIVE_JS = String.raw`
     { key: 'slope', title: 'Gradient fidelity: slope on the device', y: 'slope (1: right)', names: ['fidelity_slope', 'fidelity_twin_slope'], band: { of: 'fidelity_slope', se: 'fidelity_slope_se', k: 2 } },
     { key: 'saturation', title: 'Drive saturation', y: 'share |a| > 0.95', names: ['saturation'] },
     { key: 'samples', title: 'Device samples used', y: 'samples (cumulative)', names: ['device_samples'] },
+    { key: 'guard', title: 'Learning rate (rising-loss guard)', y: 'Adam rate of the step', names: ['learning_rate'] },
   ];
   var LABELS = {
     surrogate_nmse: 'newest pairs, before refit', surrogate_heldout_nmse: 'held-out, in use',
     readout_nmse: 'readout NMSE', loss: 'loss', fidelity_cosine: 'cosine', fidelity_slope: 'device reading', fidelity_twin_slope: 'twin, same directions',
-    saturation: 'saturation', device_samples: 'device samples',
+    saturation: 'saturation', device_samples: 'device samples', learning_rate: 'learning rate',
   };
   // Drawn inside another panel (alarms, the slope's band) or a count of no interest on its own.
-  var HIDDEN = { drift_alarms: true, fidelity_slope_se: true, fidelity_directions: true, fidelity_samples: true };
+  var HIDDEN = { drift_alarms: true, rollbacks: true, fidelity_slope_se: true, fidelity_directions: true, fidelity_samples: true };
   var ORDER = PANELS.map(function (p) { return p.key; }).concat(['rate', 'drive', 'response']);
   var panelOf = {};
   PANELS.forEach(function (p) { p.names.forEach(function (n) { panelOf[n] = p; }); });

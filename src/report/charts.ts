@@ -102,6 +102,8 @@ export const METRIC_GROUPS: readonly MetricGroup[] = [
   { key: 'saturation', title: 'Drive saturation', yLabel: 'share |a| > 0.95', names: ['saturation'] },
   { key: 'samples', title: 'Device samples used', yLabel: 'device samples (cumulative)', names: ['device_samples'] },
   { key: 'drift', title: 'Drift alarms', yLabel: 'alarms (cumulative)', names: ['drift_alarms'] },
+  { key: 'guard', title: 'Learning rate (rising-loss guard)', yLabel: 'Adam rate of the step', names: ['learning_rate'] },
+  { key: 'rollbacks', title: 'Guard rollbacks', yLabel: 'rollbacks (cumulative)', names: ['rollbacks'] },
 ];
 
 /** Metrics shown inside another chart (a band) or in a table, not in a chart of their own. */
