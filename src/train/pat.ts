@@ -178,7 +178,10 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       if (lag === 0) await refitter!.settle();
       const surrogate = refitter!.surrogate;
       const X = dropRows(m.responses, r.washout, co), Y = targetRows(r.train, start + r.washout, r.steps);
-      const readoutNmse = episodeReadout(r, readout, ring, X, Y);
+      // Measured ahead with weights a rollback has since undone: its pairs go to the surrogate (they
+      // are the device's), its loss is recorded, but it neither steps nor enters the training readout.
+      const stale = gen !== adam.generation;
+      const readoutNmse = stale ? undefined : episodeReadout(r, readout, ring, X, Y);
       const { W, b } = readout.current;
       const ep: StepEpisode = { x, sent: a, measured: m.responses, target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout, penalty };
       const step = (p: StepEpisode, s?: DeviceSurrogate): number => {
@@ -190,8 +193,6 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         return loss;
       };
       let loss: number;
-      // Measured ahead with weights a rollback has since undone: its loss is recorded, it takes no step.
-      const stale = gen !== adam.generation;
       if (stale) {
         loss = step(ep);
       } else if (refitter!.fitted) {
