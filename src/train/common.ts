@@ -175,10 +175,10 @@ export interface TrainOptions {
    */
   drivePenalty?: number;
   /**
-   * pat: the rising-loss guard (train/step-guard.ts). When a block of episode losses rises well
-   * above the best block's, the input layer goes back to the weights saved after the best block and
-   * steps on at half the rate (a fresh Adam), down to a sixteenth. false turns it off; an object sets
-   * its options. Defaults to on.
+   * pat, oracle: the rising-loss guard (train/step-guard.ts, guarded-adam.ts). When a block of
+   * episode losses rises well above the best block's, the input layer goes back to the weights the
+   * best block started from and steps on at half the rate (a fresh Adam), down to a sixteenth.
+   * false turns it off; an object sets its options. Defaults to on.
    */
   guard?: boolean | Omit<GuardOptions, 'learningRate'>;
   /**
@@ -278,7 +278,7 @@ export interface TrainCheckpoint {
   surrogate?: SurrogateJSON;
   /** The surrogate design when not the default 'narx' (a resume must ask for the same). */
   surrogateChoice?: SurrogateChoiceRecord;
-  /** pat's rising-loss guard: its state and the weights it would roll back to. */
+  /** pat's rising-loss guard: its state and the weights it would roll back to (GuardedAdam.toJSON). */
   guard?: GuardCheckpoint;
 }
 
@@ -304,11 +304,11 @@ export interface EpisodeRecord {
   refits?: number;
   /** pat: drift alarms so far (cumulative). */
   driftAlarms?: number;
-  /** pat with the guard: the learning rate of this episode's step. */
+  /** pat and oracle with the guard: the learning rate of this episode's step. */
   learningRate?: number;
-  /** pat with the guard: rollbacks so far (cumulative). */
+  /** pat and oracle with the guard: rollbacks so far (cumulative). */
   rollbacks?: number;
-  /** pat with the guard: this episode's loss completed a block that rolled the weights back. */
+  /** pat and oracle with the guard: this episode's loss completed a block that rolled the weights back. */
   rollback?: boolean;
   /** pat: share of this episode's drives (all channels, washout included) with |a| > 0.95. */
   saturation?: number;
