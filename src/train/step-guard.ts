@@ -1,32 +1,34 @@
 /**
  * Rising-loss guard for a trainer whose losses come from different data windows (pat's episodes):
  * a pure function of explicit state. The trainer reports each step's loss and is told when the
- * loss trend has turned up; it then restores the weights of the best block and steps on at a
- * smaller rate. Per-step comparisons do not work here: one episode's window differs from the
- * next more than any step changes the loss (wired into pat that way, a per-step guard wore the
- * rate down to its floor and doubled the test NMSE).
+ * loss trend has turned up; it then restores the weights the best block started from and steps on
+ * at a smaller rate (train/guarded-adam.ts does this for pat and oracle). Per-step comparisons do
+ * not work here: one episode's window differs from the next more than any step changes the loss
+ * (wired into pat that way, a per-step guard wore the rate down to its floor and doubled the test
+ * NMSE).
  *
  * The losses are taken in blocks of `block` (B). A block's statistic is its mean log loss m. The
  * noise σ is the spread of log losses inside blocks, pooled over every block so far (mostly the
  * windows' own variation; one block's 5 losses alone give too unsteady an estimate: tried, it
  * rolled back on a third of synthetic runs with no trend). It is taken from successive
  * differences, so that a loss running away inside a block does not pass for noise and hide
- * itself. With m* the best block's mean so far:
- *   - m - m* > max(log(1 + rise), z · σ · sqrt(2 / B)):   'rollback': restore the weights saved
- *     at the best block's end, rate × backoff (not below minRate; at minRate the guard only
+ * itself. With m* the best block's mean so far, when a block is complete:
+ *   - m - m* > max(log(1 + rise), z · σ · sqrt(2 / B)):   'rollback': the caller restores the
+ *     best block's weights; rate × backoff (not below minRate; at minRate the guard only
  *     watches); the best block stays the reference.
- *   - m < m*:                                                      'best': save the weights now.
- *   - otherwise:                                                   'hold'.
+ *   - m < m*:                                               'best': this block is the reference.
+ *   - otherwise:                                            'hold'.
  * A loss that is not finite rolls back at once. Between blocks the action is 'hold'.
  *
  * ```ts
  * let guard = initGuard({ learningRate: 0.03 });
- * let saved = layer.snapshot();                     // the weights before any step
+ * let start = layer.snapshot(), saved = start;       // the weights the current / best block started from
  * for (…) {                                          // after each step
  *   const d = guardStep(guard, loss);
  *   guard = d.state;
- *   if (d.action === 'best') saved = layer.snapshot();
- *   if (d.action === 'rollback') { layer.restore(saved); optimizer = adam(d.state.rate); }
+ *   if (d.action === 'best') saved = start;
+ *   if (d.action === 'rollback') { layer.restore(saved); optimizer = adam(guard.rate); }
+ *   if (d.block || d.action === 'rollback') start = layer.snapshot();
  * }
  * ```
  */
