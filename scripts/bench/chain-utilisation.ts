@@ -47,7 +47,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DeviceClient } from '../../src/device/client.js';
 import { createSim, openSimLink } from '../../src/sim/serve.js';
 import { openLink } from '../../src/transport/index.js';
-import { type SimChild, startSimChild } from './harness.js';
+import { startSimChild } from './harness.js';
 import { selectBackend } from '../../src/core/backend.js';
 import type { ClassSet } from '../../src/tasks/classes.js';
 import { loadMnist } from '../../src/tasks/mnist.js';
@@ -105,31 +105,47 @@ function busyIn(ws: Window[], a: number, b: number): number {
   return s;
 }
 
+/** A paced board, its client and its paced windows on this process's performance.now() scale. */
+interface PacedBoard { client: DeviceClient; windows: () => Promise<Window[]>; close: () => Promise<void> }
+
+/**
+ * `profile` paced at `periodMs` a step: in its own process behind TCP (--board tcp), or in this
+ * process with every PROCESS recorded with its paced window (the same rule as SimDevice.process,
+ * and sim-child.ts's). `withTwin`: the client carries a model built from the same profile, seed
+ * and overrides (the oracle's twin).
+ */
+async function pacedBoard(profile: string, seed: number, overrides: Record<string, unknown>, periodMs: number, withTwin: boolean): Promise<PacedBoard> {
+  if (board === 'tcp') {
+    const child = await startSimChild(profile, seed, 'paced', overrides, 'tcp');
+    const client = await DeviceClient.connect(await openLink(child.path), withTwin ? { twin: createSim(profile, { seed, overrides }).model } : {});
+    return {
+      client,
+      // The child's windows are in absolute ms: onto this process's performance.now() scale.
+      windows: async () => (await child.windows()).map(([start, end, count]) => ({ start: start - performance.timeOrigin, end: end - performance.timeOrigin, count })),
+      close: async () => { await client.close(); await child.close(); },
+    };
+  }
+  const { link, device: sim } = openSimLink(profile, { seed, overrides, device: { pacing: { samplePeriod: true } } });
+  const windows: Window[] = [];
+  let lastEnd = 0;
+  const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
+  const orig = dev.process.bind(sim);
+  dev.process = (seq, p) => {
+    const start = Math.max(performance.now(), lastEnd);
+    lastEnd = start + p.count * periodMs;
+    windows.push({ start, end: lastEnd, count: p.count });
+    orig(seq, p);
+  };
+  const client = await DeviceClient.connect(link, withTwin ? { twin: sim.model } : {});
+  return { client, windows: async () => windows, close: () => client.close() };
+}
+
 interface Row { variant: string; trainer: string; rate: number; seed: number; pipeline: boolean; host: number; sim: number; steady: number; wall: number; steps: number; msPerStep: number; accuracy: number; samples: number }
 const rows: Row[] = [];
 
 async function one(data: ClassSet, variant: string, trainer: ChainTrainerName, rate: number, seed: number, pipeline: boolean): Promise<Row> {
-  const overrides = { frameRateHz: rate };
-  const period = 1e3 / rate;
-  let windows: Window[] = [];
-  let client: DeviceClient, child: SimChild | undefined;
-  if (board === 'tcp') {
-    child = await startSimChild('optical', seed, 'paced', overrides, 'tcp');
-    client = await DeviceClient.connect(await openLink(child.path), { twin: createSim('optical', { seed, overrides }).model });
-  } else {
-    const { link, device: sim } = openSimLink('optical', { seed, overrides, device: { pacing: { samplePeriod: true } } });
-    let lastEnd = 0;
-    // Every PROCESS with its paced window (the same rule as SimDevice.process, and sim-child.ts's).
-    const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
-    const orig = dev.process.bind(sim);
-    dev.process = (seq, p) => {
-      const start = Math.max(performance.now(), lastEnd);
-      lastEnd = start + p.count * period;
-      windows.push({ start, end: lastEnd, count: p.count });
-      orig(seq, p);
-    };
-    client = await DeviceClient.connect(link, { twin: sim.model });
-  }
+  const paced = await pacedBoard('optical', seed, { frameRateHz: rate }, 1e3 / rate, true);
+  const client = paced.client;
   try {
     let end = NaN;
     const stepEnds: number[] = [];
@@ -137,8 +153,7 @@ async function one(data: ClassSet, variant: string, trainer: ChainTrainerName, r
       trainer, spec: SPECS[variant], data, devices: { [DEVICE]: client }, seed, epochs, batchSize, learningRate: 2e-3, exploreRows, refitEvery, oracle: 'rows', pipeline,
       onStep: () => { end = performance.now(); stepEnds.push(end); },
     });
-    // The child's windows are in absolute ms: onto this process's performance.now() scale.
-    if (child) windows = (await child.windows()).map(([start, wEnd, count]) => ({ start: start - performance.timeOrigin, end: wEnd - performance.timeOrigin, count }));
+    const windows = await paced.windows();
     // Training's windows follow exploration's, which hold exactly its samples (a state break re-measuring part of it would shift this; a local board has none).
     let skip = r.samples.explore, i = 0;
     while (skip > 0) skip -= windows[i++].count;
@@ -157,8 +172,7 @@ async function one(data: ClassSet, variant: string, trainer: ChainTrainerName, r
     r.model.dispose();
     return row;
   } finally {
-    await client.close();
-    await child?.close();
+    await paced.close();
   }
 }
 
@@ -167,32 +181,15 @@ const seriesRows: SeriesRow[] = [];
 
 /** series2: NARMA10 on a two-layer series chain (train/chain/series.ts, pat), both layers on one paced sim:analog-awg board. */
 async function series(ns: number, seed: number, pipeline: boolean): Promise<SeriesRow> {
-  const overrides = { nodeSeparationNs: ns };
-  const period = (50 * ns) / 1e6;   // ms a step: 50 virtual nodes
-  let windows: Window[] = [];
-  let client: DeviceClient, child: SimChild | undefined;
-  if (board === 'tcp') {
-    child = await startSimChild('analog-awg', seed, 'paced', overrides, 'tcp');
-    client = await DeviceClient.connect(await openLink(child.path));
-  } else {
-    const { link, device: sim } = openSimLink('analog-awg', { seed, overrides, device: { pacing: { samplePeriod: true } } });
-    let lastEnd = 0;
-    const dev = sim as unknown as { process: (seq: number, p: { count: number }) => void };
-    const orig = dev.process.bind(sim);
-    dev.process = (q, p) => {
-      const start = Math.max(performance.now(), lastEnd);
-      lastEnd = start + p.count * period;
-      windows.push({ start, end: lastEnd, count: p.count });
-      orig(q, p);
-    };
-    client = await DeviceClient.connect(link);
-  }
+  // ms a step: 50 virtual nodes.
+  const paced = await pacedBoard('analog-awg', seed, { nodeSeparationNs: ns }, (50 * ns) / 1e6, false);
+  const client = paced.client;
   try {
     let end = NaN;
     const r = await trainSeriesChain({
       task: 'narma10', seed, episodes: seriesEpisodes, devices: [client, client], pipeline, onEpisode: () => { end = performance.now(); },
     });
-    if (child) windows = (await child.windows()).map(([start, wEnd, count]) => ({ start: start - performance.timeOrigin, end: wEnd - performance.timeOrigin, count }));
+    const windows = await paced.windows();
     // No exploration: training's windows are the first ones; the final fit and test come after `end`.
     const first = windows[0].start;
     return {
@@ -200,8 +197,7 @@ async function series(ns: number, seed: number, pipeline: boolean): Promise<Seri
       episodes: r.episodes.length, msPerEpisode: (end - first) / r.episodes.length, nmse: r.test.value, samples: r.deviceSamples,
     };
   } finally {
-    await client.close();
-    await child?.close();
+    await paced.close();
   }
 }
 
