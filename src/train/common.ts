@@ -337,12 +337,6 @@ export interface EpisodeRecord {
 /** The device a run used: its identity and the batch size the client could use. */
 export type DeviceSummary = DeviceIdentity & { maxBatch: number };
 
-/** TrainOptions.guard as GuardedAdam takes it (on by default). */
-export function guardOptions(o: Pick<TrainOptions, 'guard'>): false | Omit<GuardOptions, 'learningRate'> {
-  if (o.guard === false) return false;
-  return typeof o.guard === 'object' && o.guard !== null ? o.guard : {};
-}
-
 /** The common result of every trainer. */
 export interface TrainResult {
   trainer: TrainerName;

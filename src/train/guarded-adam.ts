@@ -9,9 +9,9 @@
  * that measured an episode ahead can tell that its drives came from weights that are gone.
  *
  * ```ts
- * const opt = new GuardedAdam(layer, 0.03, {});
+ * const opt = new GuardedAdam(layer, 0.03, o.guard);      // TrainOptions.guard: on unless false
  * opt.optimizer.applyGradients(grads);
- * if (opt.after(loss) === 'rollback') ring.length = 0;   // the readout saw the undone weights' responses
+ * if (opt.recordEpisode(rec, loss)) ring.length = 0;       // rolled back: the readout saw the undone weights' responses
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
@@ -27,6 +27,13 @@ export interface GuardCheckpoint {
 
 type Weights = { W: Float32Array; b: Float32Array };
 
+/** The guard's fields of an episode record (EpisodeRecord's). */
+export interface GuardedEpisode {
+  learningRate?: number;
+  rollbacks?: number;
+  rollback?: boolean;
+}
+
 export class GuardedAdam {
   /** The optimizer to step with (replaced at a rollback). */
   optimizer: tf.Optimizer;
@@ -37,12 +44,13 @@ export class GuardedAdam {
   private start: Weights | undefined;
 
   /**
-   * @param guard false: plain Adam; else the guard's options (resumed from `resumed` when given)
+   * @param guard TrainOptions.guard: false is plain Adam; true or absent the guard at its defaults; an
+   *   object its options (resumed from `resumed` when given)
    * @param resumed a checkpoint's {@link toJSON}; its weights are checked against the layer
    */
-  constructor(private readonly layer: TappedDense, learningRate: number, guard: false | Omit<GuardOptions, 'learningRate'>, resumed?: GuardCheckpoint) {
+  constructor(private readonly layer: TappedDense, learningRate: number, guard: boolean | Omit<GuardOptions, 'learningRate'> | undefined, resumed?: GuardCheckpoint) {
     if (guard !== false) {
-      this.guard = resumed ? checkState(resumed.state) : initGuard({ ...guard, learningRate });
+      this.guard = resumed ? checkState(resumed.state) : initGuard({ ...(typeof guard === 'object' && guard !== null ? guard : {}), learningRate });
       this.saved = resumed ? savedWeights(resumed.saved, layer) : layer.snapshot();
       this.start = resumed ? savedWeights(resumed.start, layer) : this.saved;
     }
@@ -77,6 +85,20 @@ export class GuardedAdam {
     }
     if (d.block || d.action === 'rollback') this.start = this.layer.snapshot();
     return d.action;
+  }
+
+  /**
+   * An episode's guard fields: the rate its step took and the rollbacks so far; its loss goes to
+   * the guard unless it took no step (`stepped` false: measured with weights a rollback undid).
+   * Nothing without the guard. Returns true when this episode rolled the weights back.
+   */
+  recordEpisode(rec: GuardedEpisode, loss: number, stepped = true): boolean {
+    if (!this.guard) return false;
+    rec.learningRate = this.guard.rate;
+    const rolledBack = stepped && this.after(loss) === 'rollback';
+    if (rolledBack) rec.rollback = true;
+    rec.rollbacks = this.rollbacks;
+    return rolledBack;
   }
 
   /** For a checkpoint; undefined without the guard. */

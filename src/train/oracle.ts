@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, guardOptions, inputLayer, resolve, targetRows, finishOnDevice,
+  type TrainOptions, type TrainResult, type EpisodeRecord, dropRows, episodeReadout, finalCost, inputLayer, resolve, targetRows, finishOnDevice,
 } from './common.js';
 import { GuardedAdam } from './guarded-adam.js';
 import { type FidelityRecord, type ReadingOptions, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
@@ -80,7 +80,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
   const track = chosen ? surrogateRefitter(o, r, chosen.so, ci, co, L) : undefined;
   const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
   // The same rising-loss guard as pat's, so that oracle stays pat with only the gradient changed.
-  const opt = new GuardedAdam(layer, r.learningRate, guardOptions(o));
+  const opt = new GuardedAdam(layer, r.learningRate, o.guard);
   const windows = r.rng.fork('episodes'), readingRng = r.rng.fork('fidelity-spot');
   const ring: RidgeAccumulator[] = [];
   const episodes: OracleEpisodeRecord[] = [];
@@ -135,14 +135,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
         });
         rec.loss = loss.dataSync()[0];
         loss.dispose();
-        if (opt.guarded) {
-          rec.learningRate = opt.rate;
-          if (opt.after(rec.loss) === 'rollback') {
-            ring.length = 0;
-            rec.rollback = true;
-          }
-          rec.rollbacks = opt.rollbacks;
-        }
+        if (opt.recordEpisode(rec, rec.loss)) ring.length = 0;
         rec.deviceSamples = samples;
         episodes.push(rec);
         r.onEpisode?.(rec, e);

@@ -75,7 +75,7 @@ import { checkInt } from '../core/validate.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import type { LaggedRefitter } from '../surrogate/lagged-refit.js';
 import {
-  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, guardOptions, resolve,
+  type TrainOptions, type TrainResult, type EpisodeRecord, type TrainCheckpoint, TrainingInterrupted, dropRows, taskName, episodeReadout, finalCost, resolve,
   targetRows, finishOnDevice, inputLayer, type Resolved,
 } from './common.js';
 import { DEFAULT_FIDELITY_DIRECTIONS, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
@@ -108,7 +108,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     refitter = surrogateRefitter(o, r, chosen.so, ci, co, L, resume?.surrogate);
     const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
     const penalty = r.drivePenalty * variance(r.train.targets);
-    const adam = optimizer = new GuardedAdam(layer, r.learningRate, guardOptions(o), resume?.guard);
+    const adam = optimizer = new GuardedAdam(layer, r.learningRate, o.guard, resume?.guard);
     // A resumed run draws fresh windows (not the ones its first part already trained on).
     const windows = r.rng.fork(resume ? `episodes-after-${resume.episode}` : 'episodes');
     const ring: RidgeAccumulator[] = [];
@@ -205,15 +205,8 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       }
       const st = refitter!.stats;
       const rec: EpisodeRecord = { loss, deviceSamples: samples, breaks: m.breaks, refits: st.refits, driftAlarms: st.driftAlarms, saturation: saturation(a) };
-      if (adam.guarded) {
-        rec.learningRate = adam.rate;
-        // The training readout's statistics came from the responses to weights a rollback undoes.
-        if (!stale && adam.after(loss) === 'rollback') {
-          ring.length = 0;
-          rec.rollback = true;
-        }
-        rec.rollbacks = adam.rollbacks;
-      }
+      // The training readout's statistics came from the responses to weights a rollback undoes.
+      if (adam.recordEpisode(rec, loss, !stale)) ring.length = 0;
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
       if (seen.newestNmse !== undefined) rec.surrogateNmse = seen.newestNmse;
       if (st.heldOutNmse !== undefined) rec.surrogateHeldOutNmse = st.heldOutNmse;
