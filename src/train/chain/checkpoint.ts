@@ -45,7 +45,7 @@ export function parseChainCheckpoint(json: unknown, trainer: string): ChainCheck
   const bad = (what: string): never => { throw new RangeError(`chain checkpoint: ${what}`); };
   if (c === null || typeof c !== 'object' || c.format !== CHAIN_CHECKPOINT_FORMAT) bad(`not a ${CHAIN_CHECKPOINT_FORMAT} object`);
   if (c!.trainer !== trainer) bad(`saved by trainer '${String(c!.trainer)}', not '${trainer}'`);
-  const count = (v: unknown, name: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : bad(`${name} must be a non-negative integer, got ${String(v)}`));
+  const count = (v: unknown, name: string): number => checkCount(v, name, bad);
   count(c!.seed, 'seed');
   const steps = count(c!.steps, 'steps');
   if (typeof c!.samples !== 'object' || c!.samples === null) bad('samples missing');
@@ -111,7 +111,7 @@ export function parseSeriesChainCheckpoint(json: unknown, expect: { gradient: st
   if (c!.gradient !== expect.gradient) bad(`saved by trainer '${String(c!.gradient)}', not '${expect.gradient}'`);
   if (c!.task !== expect.task) bad(`of task '${String(c!.task)}', not '${expect.task}'`);
   if (c!.seed !== expect.seed) bad(`of seed ${String(c!.seed)}, not ${expect.seed}`);
-  const count = (v: unknown, name: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : bad(`${name} must be a non-negative integer, got ${String(v)}`));
+  const count = (v: unknown, name: string): number => checkCount(v, name, bad);
   const episode = count(c!.episode, 'episode');
   count(c!.deviceSamples, 'deviceSamples');
   if (!Array.isArray(c!.episodes) || c!.episodes.length !== episode) bad(`episodes must hold ${episode} records`);
@@ -132,6 +132,11 @@ export function parseSeriesChainCheckpoint(json: unknown, expect: { gradient: st
 }
 
 /** A checkpoint's Adam state: a list of named tensors, each holding as many finite numbers as its shape says. */
+/** `v` as a count (a non-negative safe integer), or `bad` naming the field. */
+function checkCount(v: unknown, name: string, bad: (what: string) => never): number {
+  return Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : bad(`${name} must be a non-negative integer, got ${String(v)}`);
+}
+
 function checkOptimizer(optimizer: unknown, bad: (what: string) => never): void {
   if (!Array.isArray(optimizer)) bad('optimizer must be a list of weights');
   (optimizer as Partial<OptimizerWeight>[]).forEach((w, i) => {
