@@ -80,6 +80,7 @@ import {
 } from './common.js';
 import { DEFAULT_FIDELITY_DIRECTIONS, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
 import { type Measurement, RidgeReadout, TappedDense, measure, tapFeatures } from './hybrid.js';
+import { BusyClock } from './busy-clock.js';
 import { GuardedAdam } from './guarded-adam.js';
 import { type StepEpisode, patGradients } from './pat-step.js';
 import type { RidgeAccumulator } from './ridge.js';
@@ -114,7 +115,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const ring: RidgeAccumulator[] = [];
     const episodes: EpisodeRecord[] = resume ? resume.episodes.map((x) => ({ ...x })) : [];
     const firstEpisode = episodes.length;
-    let samples = (resume?.deviceSamples ?? 0) + chosen.samples, busy = 0, tStart = NaN, tEnd = NaN;
+    let samples = (resume?.deviceSamples ?? 0) + chosen.samples;
     const fidelityEvery = checkInt(o.fidelityEvery ?? 25, 'fidelityEvery', 0);
     const checkpointEvery = checkInt(o.checkpointEvery ?? 1, 'checkpointEvery', 1);
     const fidelityDirections = checkInt(o.fidelityDirections ?? DEFAULT_FIDELITY_DIRECTIONS, 'fidelityDirections', 2);
@@ -138,25 +139,20 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     const lead = r.pipeline ? 1 : 0;
     const gate = (e: number) => combineLatest([stepped, sent]).pipe(first(([s, x]) => s >= e - 1 - lead && x >= e - 1), map(() => e));
     // Time with at least one measurement outstanding (they overlap when pipelined).
-    let outstanding = 0, busySince = 0;
-    const measuring = (on: boolean) => {
-      const t = performance.now();
-      if (on && outstanding++ === 0) busySince = t;
-      if (!on && --outstanding === 0) busy += t - busySince;
-    };
+    const clock = new BusyClock();
 
     /** Episode e: its window (drawn in episode order), its drives with the weights as they are now, sent to the device; emits once its batches are out. */
     const launch$ = (e: number): Observable<Launched> => defer(() => {
       const start = windows.int(r.trainSteps - L + 1);
       const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, layer.norm, start, L);
       const a = layer.runFeatures(x);
-      if (Number.isNaN(tStart)) tStart = performance.now();
-      measuring(true);
+      clock.begin();
+      clock.start();
       launchedUnmeasured++;
       let out!: () => void;
       const isOut = new Promise<void>((res) => { out = res; });
       // A re-measured episode signals sent again: the mark never goes back.
-      const settled = () => { measuring(false); launchedUnmeasured--; };
+      const settled = () => { clock.stop(); launchedUnmeasured--; };
       const m = measure(device, a, { ...r.measure, onSent: () => { sent.next(Math.max(sent.value, e)); out(); } }).then(
         (mm) => { settled(); measuredAhead += mm.samples; measured.next(Math.max(measured.value, e)); return mm; },
         (err: unknown) => { settled(); throw err; },
@@ -250,7 +246,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         });
       }
       if (r.signal?.aborted) throw interrupted();
-      tEnd = performance.now();
+      clock.mark();
       return rec;
     };
 
@@ -278,7 +274,8 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     await last;
     result.model.surrogate = refitter.surrogate.toJSON();
     if (chosen.record) result.surrogateChoice = chosen.record;
-    if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
+    const utilisation = clock.utilisation();
+    if (utilisation !== undefined) result.deviceUtilisation = utilisation;
     return result;
   } finally {
     const closing = refitter?.close();

@@ -98,6 +98,7 @@ import type { Measurement } from '../device-units.js';
 import { surrogateDefaults, surrogateRefitter } from '../surrogate-setup.js';
 import { TwinGradient, twinMismatch, twinModelFor } from '../twin-grad.js';
 import { saturation } from '../pat.js';
+import { BusyClock } from '../busy-clock.js';
 
 /** Where each physical layer's backward pass comes from. */
 export type SeriesGradient = 'pat' | 'oracle';
@@ -397,12 +398,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     const committed = (): number => samples + measuredAhead + pendingSegments * L;
     const more = (e: number): boolean => e < r.episodes && committed() + K * L + final() <= r.budget && !r.signal?.aborted;
     // Time with a segment outstanding on some device over the training episodes' wall time (as pat).
-    let outstanding = 0, busySince = 0, busy = 0, tStart = NaN, tEnd = NaN;
-    const measuring = (on: boolean): void => {
-      const t = performance.now();
-      if (on && outstanding++ === 0) busySince = t;
-      if (!on && --outstanding === 0) busy += t - busySince;
-    };
+    const clock = new BusyClock();
 
     /**
      * Episode e: its window (drawn in episode order) and its forward pass through the chain with
@@ -413,7 +409,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     const launch = (e: number, weights: LayerWeights = { first: first.toJSON(), between: between.map((l) => l.toJSON()) }): Launched => {
       const start = windows.int(r.trainSteps - L + 1);
       const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, first.norm, start, L);
-      if (Number.isNaN(tStart)) tStart = performance.now();
+      clock.begin();
       pendingSegments += K;
       let firstOut!: () => void, lastOut!: () => void;
       const firstSent = new Promise<void>((res) => { firstOut = res; }), lastSent = new Promise<void>((res) => { lastOut = res; });
@@ -424,10 +420,10 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
           // Episode 0 makes the between layers (on its responses, before any step): copied as made.
           const at = (k: number, responses: Float32Array): TappedDense => (bs[k] ??= TappedDense.fromJSON(betweenLayer(k, responses).toJSON()));
           return await measureChain(devices, f, at, x, L, r.measure, {
-            start: () => measuring(true),
+            start: () => clock.start(),
             sent: (k) => { if (k === 0) firstOut(); if (k === K - 1) lastOut(); },
             end: (k, m) => {
-              measuring(false);
+              clock.stop();
               if (m) {
                 pendingSegments--;
                 measuredAhead += m.samples;
@@ -510,7 +506,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
           ...(ahead ? { ahead } : {}),
         });
       }
-      tEnd = performance.now();
+      clock.mark();
     };
 
     // The training loop. Pipelined (as pat): episode e+1 is launched once e's last segment is out
@@ -554,7 +550,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       model: { format: SERIES_MODEL_FORMAT, first: first.toJSON(), between: between.map((l) => l.toJSON()), readout: fin.readout.toJSON(), surrogates: devices.map(() => null) },
     };
     const scored = episodes.slice(-10).map((x) => x.readoutNmse).filter((x): x is number => x !== undefined);
-    if (tEnd > tStart) result.deviceUtilisation = busy / (tEnd - tStart);
+    const utilisation = clock.utilisation();
+    if (utilisation !== undefined) result.deviceUtilisation = utilisation;
     if (scored.length) result.trainNmse = scored.reduce((a, x) => a + x, 0) / scored.length;
     if (gradient === 'pat') {
       for (const rf of refitters) await rf.settle();

@@ -60,6 +60,7 @@ import type { ClassSet, ClassSplit } from '../../tasks/classes.js';
 import { argmaxRows, classAccuracy } from '../../tasks/class-metrics.js';
 import { TwinGradient, twinModelFor } from '../twin-grad.js';
 import { measure } from '../device-units.js';
+import { BusyClock } from '../busy-clock.js';
 import { ChainModel, type ChainPass, type LayerSurrogate, type PhysicalStage, type Responder } from './model.js';
 import { deviceResponder, surrogateResponder } from './responders.js';
 import { RowTwinGradient } from './row-twin.js';
@@ -265,12 +266,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     let pending = 0;
     const canStep = (s: number): boolean => s < planned && !(opts.budget !== undefined && used() + (pending + 1) * stepCost + testCost > opts.budget);
     // Time with at least one training measurement outstanding.
-    let outstanding = 0, busySince = 0, busy = 0, tFirst = NaN, tLast = NaN;
-    const measuring = (on: boolean): void => {
-      const t = performance.now();
-      if (on && outstanding++ === 0) busySince = t;
-      if (!on && --outstanding === 0) busy += t - busySince;
-    };
+    const clock = new BusyClock();
     const launch = (s: number): Launched => {
       // Batches are drawn in step order (launches are), so the shuffle does not depend on the pipeline.
       const at = (s * batch) % n;
@@ -285,19 +281,19 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       const runner = pipelined && s > 0 ? snapshot(ahead[s % 2], model) : model;
       pending++;
       if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), lastSent: Promise.resolve(), settled: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
-      if (Number.isNaN(tFirst)) tFirst = performance.now();
+      clock.begin();
       let firstOut!: () => void, lastOut!: () => void;
       const sent = new Promise<void>((res) => { firstOut = res; });
       const lastSent = new Promise<void>((res) => { lastOut = res; });
       const last = phys[phys.length - 1]?.index;
       const respond: Responder = async (stage, drives) => {
         const device = devices[stage.device];
-        measuring(true);
+        clock.start();
         try {
           const m = await measure(device, drives, { onSent: () => { firstOut(); if (stage.index === last) lastOut(); } });
           return { drives: m.drives, responses: m.responses, samples: m.samples };
         } finally {
-          measuring(false);
+          clock.stop();
         }
       };
       const pass = runner.run(xb, batch, respond, { calibrate: true });
@@ -340,7 +336,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
           }
         }
         steps++;
-        tLast = performance.now();
+        clock.mark();
         opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used() });
         if (opts.onCheckpoint && steps % checkpointEvery === 0 && steps < planned) {
           opts.onCheckpoint({
@@ -369,7 +365,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     const test = classMetrics(probabilities, data.test.labels, data.classes);
     const tenth = Math.max(1, Math.ceil(losses.length / 10));
     const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth)));
-    const deviceUtilisation = trainer === 'insilico' || trainer === 'digital' || !(tLast > tFirst) ? undefined : busy / (tLast - tFirst);
+    const deviceUtilisation = trainer === 'insilico' || trainer === 'digital' ? undefined : clock.utilisation();
     return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, pipelined, deviceUtilisation, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     model.dispose();
