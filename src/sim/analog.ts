@@ -24,7 +24,7 @@
 import { Rng, checkSeed } from '../core/rng.js';
 import {
   DelayLine, type ReservoirModel, type ReservoirTwin, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
-  checkBuffers, intOption, numOption, rejectUnknown,
+  checkBuffers, clipSlope, intOption, numOption, rejectUnknown,
 } from './model.js';
 
 /** Options of the analog delay reservoir. */
@@ -111,6 +111,12 @@ interface AnalogCore {
   readonly mask: Float64Array; // n x inCh, row-major
 }
 
+/** |a|^p, with the common exponents without Math.pow. */
+function absPow(a: number, p: number): number {
+  const abs = a < 0 ? -a : a;
+  return p === 2 ? a * a : p === 1 ? abs : Math.pow(abs, p);
+}
+
 /**
  * One step of the virtual-node coupling, in place: x <- x(k) from x(k-1) and the normalised drive
  * s in [-1, 1] (see the module comment for the equation).
@@ -124,11 +130,53 @@ function analogUpdate(c: AnalogCore, x: Float64Array, s: Float64Array): void {
     const row = i * inCh;
     for (let ch = 0; ch < inCh; ch++) j += mask[row + ch] * s[ch];
     const a = x[i] + gamma * j;
-    const abs = a < 0 ? -a : a;
-    const f = (eta * a) / (1 + (p === 2 ? a * a : p === 1 ? abs : Math.pow(abs, p)));
+    const f = (eta * a) / (1 + absPow(a, p));
     prev = decay * prev + kin * f;
     x[i] = prev;
   }
+}
+
+/**
+ * The adjoint of {@link analogUpdate} at state x(k-1) = `x` and drive `s`, for the cotangent `mu`
+ * of x(k) (added to in place): returns the cotangents of x(k-1) and of s. `outCotangent(i, x_i(k))`
+ * adds the read-out's share to mu_i; it gets x(k) because the read-out's clip at the rails depends on it.
+ * The chain x_i(k) = decay x_{i-1}(k) + kin f(a_i) runs forward over the nodes, so its adjoint runs
+ * backward: c_i = mu_i + decay c_{i+1} is the total cotangent of x_i(k), c_i kin f'(a_i) goes to
+ * x_i(k-1) and, through the mask, to s; the loop closure x_{-1}(k) = x_{N-1}(k-1) adds decay c_0 to
+ * x_{N-1}(k-1). f'(a) = eta (1 + (1 - p)|a|^p) / (1 + |a|^p)^2, continuous at 0 for every p >= 1.
+ */
+function analogAdjoint(c: AnalogCore, x: Float64Array, s: Float64Array, mu: Float64Array, outCotangent?: (i: number, xi: number) => number): { dx: Float64Array; ds: Float64Array } {
+  const { n, inCh, eta, gamma, p, decay, mask } = c;
+  const kin = 1 - decay;
+  // Pre-activations once (the mask sums are the cost); x(k) from them with analogUpdate's arithmetic.
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let j = 0;
+    const row = i * inCh;
+    for (let ch = 0; ch < inCh; ch++) j += mask[row + ch] * s[ch];
+    a[i] = x[i] + gamma * j;
+  }
+  if (outCotangent) {
+    let prev = x[n - 1];
+    for (let i = 0; i < n; i++) {
+      const f = (eta * a[i]) / (1 + absPow(a[i], p));
+      prev = decay * prev + kin * f;
+      mu[i] += outCotangent(i, prev);
+    }
+  }
+  const dx = new Float64Array(n), ds = new Float64Array(inCh);
+  let carry = 0;
+  for (let i = n - 1; i >= 0; i--) {
+    carry = mu[i] + decay * carry;
+    if (carry === 0) continue;
+    const ap = absPow(a[i], p), den = 1 + ap;
+    const ga = (carry * kin * eta * (1 + (1 - p) * ap)) / (den * den);
+    dx[i] += ga;
+    const gs = gamma * ga, row = i * inCh;
+    if (gs !== 0) for (let ch = 0; ch < inCh; ch++) ds[ch] += mask[row + ch] * gs;
+  }
+  dx[n - 1] += decay * carry;
+  return { dx, ds };
 }
 
 /**
@@ -242,6 +290,18 @@ export class AnalogReservoir implements ReservoirModel {
         const output = new Float64Array(n);
         for (let i = 0; i < n; i++) output[i] = Math.min(Math.max(mid + k * x[i], 0), yMax);
         return { state: x, output };
+      },
+      stepVjp: (state, input, lambda, dy) => {
+        const s = new Float64Array(inCh), sSlope = new Float64Array(inCh);
+        for (let c = 0; c < inCh; c++) {
+          s[c] = (2 * Math.min(Math.max(input[c], 0), dMax)) / dMax - 1;
+          sSlope[c] = (2 / dMax) * clipSlope(input[c], 0, dMax);
+        }
+        const mu = lambda ? Float64Array.from(lambda) : new Float64Array(n);
+        const out = dy ? (i: number, xi: number) => (dy[i] === 0 ? 0 : dy[i] * k * clipSlope(mid + k * xi, 0, yMax)) : undefined;
+        const { dx, ds } = analogAdjoint(core, state, s, mu, out);
+        for (let c = 0; c < inCh; c++) ds[c] *= sSlope[c];
+        return { dState: dx, dInput: ds };
       },
     };
   }

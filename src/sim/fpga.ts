@@ -24,7 +24,7 @@
 import { Rng, checkSeed } from '../core/rng.js';
 import {
   DelayLine, type ReservoirModel, type ReservoirTwin, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
-  checkBuffers, intOption, numOption, rejectUnknown,
+  checkBuffers, clipSlope, intOption, numOption, rejectUnknown,
 } from './model.js';
 
 /** Options of the fixed-point FPGA echo-state reservoir. */
@@ -271,6 +271,25 @@ export class FpgaReservoir implements ReservoirModel {
         }
         const output = Float64Array.from(next, (v) => v * ONE);
         return { state: next, output };
+      },
+      // The twin has no table and no truncation, so its exact derivative is tanh' = 1 - tanh² of the
+      // same pre-activation; the output is x(k+1) ONE, so dy reaches x(k+1) times ONE.
+      stepVjp: (state, input, lambda, dy) => {
+        const u = new Float64Array(inCh);
+        for (let c = 0; c < inCh; c++) u[c] = Math.min(Math.max(input[c], -32768), 32767) / ONE;
+        const dState = new Float64Array(n), du = new Float64Array(inCh);
+        for (let i = 0; i < n; i++) {
+          const mu = (lambda ? lambda[i] : 0) + (dy ? dy[i] * ONE : 0);
+          if (mu === 0) continue;
+          let a = 0;
+          for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) a += (w[k] / ONE) * state[col[k]];
+          for (let c = 0; c < inCh; c++) a += (win[i * inCh + c] / ONE) * u[c];
+          const t = Math.tanh(a), ga = mu * (1 - t * t);
+          for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) dState[col[k]] += (w[k] / ONE) * ga;
+          for (let c = 0; c < inCh; c++) du[c] += (win[i * inCh + c] / ONE) * ga;
+        }
+        for (let c = 0; c < inCh; c++) du[c] *= clipSlope(input[c], -32768, 32767) / ONE;
+        return { dState, dInput: du };
       },
     };
   }

@@ -1,7 +1,7 @@
 /** Simulated physical reservoirs (device side) and their float twins. */
 export { Rng, checkSeed } from '../core/rng.js';
 export {
-  type ReservoirModel, type ReservoirTwin, type TwinStep, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
+  type ReservoirModel, type ReservoirTwin, type TwinStep, type TwinStepVjp, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
 } from './model.js';
 export { AnalogReservoir, type AnalogOptions, analogDefaults, resolveAnalogOptions } from './analog.js';
 export { OpticalReservoir, type OpticalOptions, opticalDefaults, resolveOpticalOptions } from './optical.js';

@@ -8,7 +8,17 @@ export const STATUS_INPUT_CLIPPED = 1;
 /** Status bit: at least one output hit a rail of `outRange` (or the fpga tanh table's end). */
 export const STATUS_OUTPUT_SATURATED = 2;
 
-export type { ReservoirModel, ReservoirTwin, TwinStep } from '../core/reservoir.js';
+export type { ReservoirModel, ReservoirTwin, TwinStep, TwinStepVjp } from '../core/reservoir.js';
+
+/**
+ * The slope of clip(v, lo, hi) as the twins' stepVjp use it: 1 inside, 0 outside, 1/2 exactly at
+ * lo or hi (the mean of the one-sided slopes, what a central difference across the edge gives; see
+ * ReservoirTwin.stepVjp). NaN gives 0.
+ */
+export function clipSlope(v: number, lo: number, hi: number): number {
+  if (v > lo && v < hi) return 1;
+  return v === lo || v === hi ? 0.5 : 0;
+}
 
 // ---- option validation ----------------------------------------------------------------------
 

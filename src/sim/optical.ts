@@ -18,7 +18,7 @@
 import { Rng, checkSeed } from '../core/rng.js';
 import {
   DelayLine, type ReservoirModel, type ReservoirTwin, STATUS_INPUT_CLIPPED, STATUS_OUTPUT_SATURATED,
-  checkBuffers, intOption, numOption, rejectUnknown,
+  checkBuffers, clipSlope, intOption, numOption, rejectUnknown,
 } from './model.js';
 
 /** Options of the optical scattering reservoir. */
@@ -95,9 +95,10 @@ interface OpticalCore {
 
 /**
  * Noise-free camera signal S I_m + b (unrounded, unclipped) for SLM codes `d` (already clipped)
- * and previous frame `prev`, written into `signal`. `cs` is scratch of length 2 nIn.
+ * and previous frame `prev`, written into `signal`. `cs` is scratch of length 2 nIn; it is left
+ * holding (cos phi_j, sin phi_j), and `field` (length 2 nOut), if given, receives (Re E_m, Im E_m).
  */
-function opticalSignal(c: OpticalCore, d: ArrayLike<number>, prev: ArrayLike<number>, black: number, cs: Float64Array, signal: Float64Array): void {
+function opticalSignal(c: OpticalCore, d: ArrayLike<number>, prev: ArrayLike<number>, black: number, cs: Float64Array, signal: Float64Array, field?: Float64Array): void {
   const { nIn, nOut, re, im, fbMap, alpha, slmMax, camMax, countsPerUnit } = c;
   for (let j = 0; j < nIn; j++) {
     let phi = (1 - alpha) * (d[j] / slmMax);
@@ -122,7 +123,39 @@ function opticalSignal(c: OpticalCore, d: ArrayLike<number>, prev: ArrayLike<num
       ei += tr * ci + ti * cr;
     }
     signal[m] = black + countsPerUnit * (er * er + ei * ei);
+    if (field) { field[2 * m] = er; field[2 * m + 1] = ei; }
   }
+}
+
+/**
+ * The adjoint of {@link opticalSignal} through the camera clip: for `mu`, the cotangent of the
+ * clipped frame, returns the cotangents of the SLM codes (before their clip) and of the previous
+ * frame. With E_m = er_m + i ei_m = sum_j (tr + i ti) e^(i phi_j) and I_m = er_m² + ei_m²:
+ *   dI_m/dphi_j = 2 (er_m (-tr sin phi_j - ti cos phi_j) + ei_m (tr cos phi_j - ti sin phi_j)),
+ * and phi_j = pi ((1 - alpha) d_j / slmMax + alpha clip(prev_q(j) / camMax, 0, 1)). O(nOut nIn),
+ * about two forward steps.
+ */
+function opticalAdjoint(c: OpticalCore, d: ArrayLike<number>, prev: ArrayLike<number>, black: number, mu: Float64Array): { dd: Float64Array; dPrev: Float64Array } {
+  const { nIn, nOut, re, im, fbMap, alpha, slmMax, camMax, countsPerUnit } = c;
+  const cs = new Float64Array(2 * nIn), signal = new Float64Array(nOut), field = new Float64Array(2 * nOut);
+  opticalSignal(c, d, prev, black, cs, signal, field);
+  const dphi = new Float64Array(nIn);
+  for (let m = 0; m < nOut; m++) {
+    const g = mu[m] === 0 ? 0 : mu[m] * clipSlope(signal[m], 0, camMax);
+    if (g === 0) continue;
+    const er = 2 * countsPerUnit * g * field[2 * m], ei = 2 * countsPerUnit * g * field[2 * m + 1];
+    const row = m * nIn;
+    for (let j = 0; j < nIn; j++) {
+      const tr = re[row + j], ti = im[row + j], cr = cs[2 * j], si = cs[2 * j + 1];
+      dphi[j] += er * (-tr * si - ti * cr) + ei * (tr * cr - ti * si);
+    }
+  }
+  const dd = new Float64Array(nIn), dPrev = new Float64Array(nOut);
+  for (let j = 0; j < nIn; j++) {
+    dd[j] = (dphi[j] * Math.PI * (1 - alpha)) / slmMax;
+    if (alpha > 0) dPrev[fbMap[j]] += ((dphi[j] * Math.PI * alpha) / camMax) * clipSlope(prev[fbMap[j]] / camMax, 0, 1);
+  }
+  return { dd, dPrev };
 }
 
 /**
@@ -233,6 +266,16 @@ export class OpticalReservoir implements ReservoirModel {
         opticalSignal(core, d, state, black, new Float64Array(2 * nIn), out);
         for (let m = 0; m < nOut; m++) out[m] = Math.min(Math.max(out[m], 0), camMax);
         return { state: Float64Array.from(out), output: out };
+      },
+      // The state is the output (the clipped frame), so both cotangents meet on it.
+      stepVjp: (state, input, lambda, dy) => {
+        const d = new Float64Array(nIn);
+        for (let j = 0; j < nIn; j++) d[j] = Math.min(Math.max(input[j], 0), slmMax);
+        const mu = new Float64Array(nOut);
+        for (let m = 0; m < nOut; m++) mu[m] = (lambda ? lambda[m] : 0) + (dy ? dy[m] : 0);
+        const { dd, dPrev } = opticalAdjoint(core, d, state, black, mu);
+        for (let j = 0; j < nIn; j++) dd[j] *= clipSlope(input[j], 0, slmMax);
+        return { dState: dPrev, dInput: dd };
       },
     };
   }
