@@ -10,16 +10,21 @@
  * output latency of L steps, response row t is twin output t - L; rows t < L show the rest state
  * and do not depend on the drives (zero gradient; see {@link TwinGradient.respond}).
  *
- * The VJP gᵀ = dyᵀ ∂r/∂a is computed by a reverse (adjoint) sweep over the stored twin states,
- * with each step's Jacobian columns taken by central finite differences of the twin's `step`
- * (relative step `h`, default 1e-6), so it works for any twin without hand-written derivatives:
+ * The VJP gᵀ = dyᵀ ∂r/∂a is computed by a reverse (adjoint) sweep over the stored twin states:
  *
  *     λ_K = 0;  for k = K-1 … 0:  [λ_k ; g_k] = [∂(s_{k+1}, o_k)/∂(s_k, a_k)]ᵀ [λ_{k+1} ; dy_{k+L}]
  *
- * Cost: 2 (stateSize + inChannels) twin steps per time step (analog, T = 250: ~25k steps, tens of
- * ms), memory T × stateSize. Accuracy ~1e-8 relative on smooth twins (FD truncation h², rounding
- * 2⁻⁵²/h); at a clip boundary (a drive exactly at ±1, an output at a rail) the central difference
- * gives the mean of the one-sided slopes.
+ * Each step's contraction comes from one of two methods (TwinGradientOptions.method):
+ * - 'analytic' (the default when the twin has ReservoirTwin.stepVjp): the twin's exact step VJP in
+ *   device units, chained with the affine scaling (∂u/∂a = inSpan/2, ∂r/∂y = 1/outSpan). About one
+ *   forward step per time step, so it scales to hundreds of states and channels, where
+ * - 'fd' (the fallback for a twin without stepVjp, and the reference the tests compare against)
+ *   takes the Jacobian columns by central differences of the twin's `step` (relative step `h`,
+ *   default 1e-6): 2 (stateSize + inChannels) twin steps per time step (sim analog with 200 nodes
+ *   and 200 channels: 800 steps of 40k multiply-adds each, per time step). Accuracy ~1e-8 relative
+ *   on smooth twins (truncation h², rounding 2⁻⁵²/h).
+ * Memory T × stateSize. At a clip boundary (a drive exactly at ±1, an output at a rail) the central
+ * difference gives the mean of the one-sided slopes, and stepVjp is specified to give the same.
  *
  * {@link TwinGradient} implements DeviceSurrogate, so `physicalLayer(oracle, measured)` backpropagates
  * through the exact twin derivative (its vjpSeq reads tensors with dataSync and never calls tf.grad).
@@ -35,7 +40,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/device.js';
 import type { Info } from '../protocol/messages.js';
-import type { ReservoirModel, ReservoirTwin } from '../core/reservoir.js';
+import type { ReservoirModel, ReservoirTwin, TwinStepVjp } from '../core/reservoir.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import { channelErrors } from '../core/metrics.js';
 
@@ -50,8 +55,14 @@ export interface TwinGradientOptions {
   scaling?: TwinScaling;
   /** Output latency in steps. Defaults to the model's `options.latencySamples`, else 0. */
   latency?: number;
-  /** Relative finite-difference step of the step Jacobians. Defaults to 1e-6. */
+  /** Relative finite-difference step of the step Jacobians (method 'fd' only). Defaults to 1e-6. */
   h?: number;
+  /**
+   * How each step's Jacobian is contracted (see the module comment): 'analytic' needs the twin's
+   * stepVjp (TypeError without it), 'fd' works for any twin. Defaults to 'analytic' when the twin
+   * has stepVjp, else 'fd'.
+   */
+  method?: 'analytic' | 'fd';
 }
 
 export class TwinGradient implements DeviceSurrogate {
@@ -60,6 +71,7 @@ export class TwinGradient implements DeviceSurrogate {
   readonly outChannels: number;
   readonly latency: number;
   readonly h: number;
+  readonly method: 'analytic' | 'fd';
   private readonly inMin: number;
   private readonly inSpan: number;
   private readonly outMin: number;
@@ -82,6 +94,10 @@ export class TwinGradient implements DeviceSurrogate {
     this.h = opts.h ?? 1e-6;
     if (!(this.h > 0 && this.h < 0.1)) throw new RangeError(`h must be in (0, 0.1), got ${String(opts.h)}`);
     this.u = new Float64Array(this.inChannels);
+    const m = opts.method ?? (this.twin.stepVjp ? 'analytic' : 'fd');
+    if (m !== 'analytic' && m !== 'fd') throw new RangeError(`method must be 'analytic' or 'fd', got ${String(m)}`);
+    if (m === 'analytic' && !this.twin.stepVjp) throw new TypeError(`method 'analytic' needs a twin with stepVjp; the ${opts.model.name} twin has none`);
+    this.method = m;
   }
 
   /** One twin step in normalised units: drives a [inChannels] → next state and scaled output. */
@@ -138,6 +154,7 @@ export class TwinGradient implements DeviceSurrogate {
       states.push(s);
       s = this.stepNorm(s, sub(drives, k * ci, ci)).state;
     }
+    if (this.method === 'analytic') return this.vjpAnalytic(drives, dy, states);
     const g = new Float64Array(T * ci);
     let lambda = new Float64Array(n);
     let lambdaZero = true;
@@ -172,6 +189,31 @@ export class TwinGradient implements DeviceSurrogate {
       }
       lambda = next;
       lambdaZero = next.every((v) => v === 0);
+    }
+    return g;
+  }
+
+  /** The adjoint sweep of {@link vjp} with the twin's stepVjp; `states[k]` is the twin state before step k. */
+  private vjpAnalytic(drives: ArrayLike<number>, dy: ArrayLike<number>, states: Float64Array[]): Float64Array {
+    const ci = this.inChannels, co = this.outChannels, L = this.latency, K = states.length;
+    const T = drives.length / ci;
+    const twin = this.twin, stepVjp = twin.stepVjp!;
+    const g = new Float64Array(T * ci);
+    const u = new Float64Array(ci), dyDev = new Float64Array(co);
+    const du = this.inSpan / 2, dr = 1 / this.outSpan;
+    let lambda: Float64Array | null = null;
+    for (let k = K - 1; k >= 0; k--) {
+      let dyZero = true;
+      for (let i = 0; i < co; i++) {
+        dyDev[i] = dy[(k + L) * co + i] * dr;
+        if (dyDev[i] !== 0) dyZero = false;
+      }
+      if (dyZero && lambda === null) continue; // nothing downstream of step k: zero gradient
+      // The same device units as stepNorm hands to `step`, so clip tests see the same values.
+      for (let c = 0; c < ci; c++) u[c] = this.inMin + ((drives[k * ci + c] + 1) / 2) * this.inSpan;
+      const r: TwinStepVjp = stepVjp.call(twin, states[k], u, lambda, dyZero ? null : dyDev);
+      for (let c = 0; c < ci; c++) g[k * ci + c] = r.dInput[c] * du;
+      lambda = r.dState.some((v) => v !== 0) ? r.dState : null;
     }
     return g;
   }

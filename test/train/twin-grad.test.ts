@@ -22,11 +22,11 @@ const smooth = (rng: Rng, T: number, ci: number): Float64Array => {
   return a;
 };
 
-test('twin VJP (adjoint over FD step Jacobians) equals the brute-force VJP of the whole episode map on tiny episodes', () => {
+test('twin VJP (adjoint over analytic or FD step Jacobians) equals the brute-force VJP of the whole episode map on tiny episodes', () => {
   const rng = new Rng(5);
-  for (const [profile, lat] of [['analog', 0], ['fpga', 0], ['analog', 2], ['optical-feedback', 0]] as const) {
+  for (const method of ['analytic', 'fd'] as const) for (const [profile, lat] of [['analog', 0], ['fpga', 0], ['analog', 2], ['optical-feedback', 0]] as const) {
     const model = createModel(profile, lat ? { latencySamples: lat } : {}, 3);
-    const o = new TwinGradient({ model });
+    const o = new TwinGradient({ model, method });
     assert.is(o.latency, lat);
     const T = 12, ci = o.inChannels, co = o.outChannels;
     const a = smooth(rng, T, ci);
@@ -34,7 +34,7 @@ test('twin VJP (adjoint over FD step Jacobians) equals the brute-force VJP of th
     const g = o.vjp(a, dy), bf = bruteForceTwinVjp(o, a, dy);
     const scale = Math.max(...Array.from(bf, Math.abs));
     assert.ok(scale > 1e-6, `${profile}: degenerate`);
-    for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i] - bf[i]) <= 1e-5 * scale, `${profile} [${i}]: ${g[i]} vs ${bf[i]}`);
+    for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i] - bf[i]) <= 1e-5 * scale, `${method} ${profile} [${i}]: ${g[i]} vs ${bf[i]}`);
     if (lat) for (let i = (T - lat) * ci; i < T * ci; i++) assert.is(g[i], 0);
   }
 });
