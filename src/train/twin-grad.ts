@@ -40,7 +40,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/device.js';
 import type { Info } from '../protocol/messages.js';
-import type { ReservoirModel, ReservoirTwin, TwinStepVjp } from '../core/reservoir.js';
+import type { ReservoirModel, ReservoirTwin } from '../core/reservoir.js';
 import type { DeviceSurrogate } from '../surrogate/narx.js';
 import { channelErrors } from '../core/metrics.js';
 
@@ -77,6 +77,7 @@ export class TwinGradient implements DeviceSurrogate {
   private readonly outMin: number;
   private readonly outSpan: number;
   private readonly u: Float64Array;
+  private readonly dyDev: Float64Array;
 
   constructor(opts: TwinGradientOptions) {
     this.twin = opts.model.twin();
@@ -94,6 +95,7 @@ export class TwinGradient implements DeviceSurrogate {
     this.h = opts.h ?? 1e-6;
     if (!(this.h > 0 && this.h < 0.1)) throw new RangeError(`h must be in (0, 0.1), got ${String(opts.h)}`);
     this.u = new Float64Array(this.inChannels);
+    this.dyDev = new Float64Array(this.outChannels);
     const m = opts.method ?? (this.twin.stepVjp ? 'analytic' : 'fd');
     if (m !== 'analytic' && m !== 'fd') throw new RangeError(`method must be 'analytic' or 'fd', got ${String(m)}`);
     if (m === 'analytic' && !this.twin.stepVjp) throw new TypeError(`method 'analytic' needs a twin with stepVjp; the ${opts.model.name} twin has none`);
@@ -193,27 +195,41 @@ export class TwinGradient implements DeviceSurrogate {
     return g;
   }
 
+  /**
+   * The twin's stepVjp in normalised units (method 'analytic' only): `dy` is the cotangent of the
+   * scaled output r, `lambda` that of the next twin state (twin units, as the sweep carries it);
+   * returns the cotangents of the state and of the drives a (written to `dA` [inChannels]).
+   * `null` means zero (see ReservoirTwin.stepVjp). The drives go to device units exactly as
+   * stepNorm converts them, so the twin's clip tests see the same values as its step.
+   */
+  stepVjpNorm(state: Float64Array, a: ArrayLike<number>, lambda: Float64Array | null, dy: ArrayLike<number> | null, dA: Float64Array): Float64Array {
+    const twin = this.twin;
+    if (!twin.stepVjp) throw new TypeError('stepVjpNorm needs a twin with stepVjp');
+    const ci = this.inChannels, co = this.outChannels, u = this.u;
+    for (let c = 0; c < ci; c++) u[c] = this.inMin + ((a[c] + 1) / 2) * this.inSpan;
+    let dyDev: Float64Array | null = null;
+    if (dy) {
+      dyDev = this.dyDev;
+      for (let i = 0; i < co; i++) dyDev[i] = dy[i] / this.outSpan;
+    }
+    const r = twin.stepVjp(state, u, lambda, dyDev);
+    const du = this.inSpan / 2;
+    for (let c = 0; c < ci; c++) dA[c] = r.dInput[c] * du;
+    return r.dState;
+  }
+
   /** The adjoint sweep of {@link vjp} with the twin's stepVjp; `states[k]` is the twin state before step k. */
   private vjpAnalytic(drives: ArrayLike<number>, dy: ArrayLike<number>, states: Float64Array[]): Float64Array {
     const ci = this.inChannels, co = this.outChannels, L = this.latency, K = states.length;
-    const T = drives.length / ci;
-    const twin = this.twin, stepVjp = twin.stepVjp!;
-    const g = new Float64Array(T * ci);
-    const u = new Float64Array(ci), dyDev = new Float64Array(co);
-    const du = this.inSpan / 2, dr = 1 / this.outSpan;
+    const g = new Float64Array(drives.length);
     let lambda: Float64Array | null = null;
     for (let k = K - 1; k >= 0; k--) {
+      const dyk = sub(dy, (k + L) * co, co);
       let dyZero = true;
-      for (let i = 0; i < co; i++) {
-        dyDev[i] = dy[(k + L) * co + i] * dr;
-        if (dyDev[i] !== 0) dyZero = false;
-      }
+      for (let i = 0; i < co; i++) if (dyk[i] !== 0) { dyZero = false; break; }
       if (dyZero && lambda === null) continue; // nothing downstream of step k: zero gradient
-      // The same device units as stepNorm hands to `step`, so clip tests see the same values.
-      for (let c = 0; c < ci; c++) u[c] = this.inMin + ((drives[k * ci + c] + 1) / 2) * this.inSpan;
-      const r: TwinStepVjp = stepVjp.call(twin, states[k], u, lambda, dyZero ? null : dyDev);
-      for (let c = 0; c < ci; c++) g[k * ci + c] = r.dInput[c] * du;
-      lambda = r.dState.some((v) => v !== 0) ? r.dState : null;
+      const dState = this.stepVjpNorm(states[k], sub(drives, k * ci, ci), lambda, dyZero ? null : dyk, (g as Float64Array).subarray(k * ci, (k + 1) * ci));
+      lambda = dState.some((v) => v !== 0) ? dState : null;
     }
     return g;
   }

@@ -4,9 +4,10 @@
  *
  *     g_t = dy_tᵀ ∂r(a_t)/∂a_t,   r(a) = output of twin.step(init, a), scaled as TwinGradient does,
  *
- * by central differences over the drive channels only: 2·inChannels twin steps per row, against
- * TwinGradient's 2·(stateSize + inChannels) for its adjoint over a whole segment (sim:optical:
- * 128 instead of 384, three times faster; the MNIST oracle is bound by it). It equals
+ * with the twin's exact stepVjp (one call per row, TwinGradient's method 'analytic'), or, for
+ * method 'fd', by central differences over the drive channels only: 2·inChannels twin steps per
+ * row, against TwinGradient's 2·(stateSize + inChannels) for its FD adjoint over a whole segment
+ * (sim:optical: 128 instead of 384, three times faster; the MNIST oracle was bound by it). It equals
  * TwinGradient's VJP when the response does not depend on earlier drives (sim:optical without
  * feedback; test/train/chain/chain-oracle.test.ts checks it) and is wrong for a device with memory,
  * so the constructor refuses a twin whose output at a drive depends on its state (one probe: the
@@ -40,10 +41,17 @@ export class RowTwinGradient implements DeviceSurrogate {
     if (dy.length !== T * co) throw new RangeError(`dy must hold ${T * co} values, got ${dy.length}`);
     const g = new Float64Array(T * ci), a = new Float64Array(ci);
     const rest = this.tg.twin.init();
+    const analytic = this.tg.method === 'analytic', dyRow = new Float64Array(co);
     for (let t = 0; t < T; t++) {
       let zero = true;
       for (let m = 0; m < co; m++) if (dy[t * co + m] !== 0) { zero = false; break; }
       if (zero) continue;
+      if (analytic) {
+        for (let c = 0; c < ci; c++) a[c] = drives[t * ci + c];
+        for (let m = 0; m < co; m++) dyRow[m] = dy[t * co + m];
+        this.tg.stepVjpNorm(rest, a, null, dyRow, g.subarray(t * ci, (t + 1) * ci));
+        continue;
+      }
       for (let c = 0; c < ci; c++) a[c] = drives[t * ci + c];
       for (let c = 0; c < ci; c++) {
         const a0 = a[c];

@@ -67,6 +67,8 @@ test('the row-by-row twin VJP equals the segment one on memoryless optical, and 
     const a = new TwinGradient({ model: dev.twin!, scaling: dev.info }).vjp(d, dy);
     const b = new RowTwinGradient({ model: dev.twin!, scaling: dev.info }).vjp(d, dy);
     assert.ok(maxAbs(a) > 1e-3 && maxDiff(a, b) < 1e-6 * maxAbs(a), `${maxDiff(a, b)} of ${maxAbs(a)}`);
+    const c = new RowTwinGradient({ model: dev.twin!, scaling: dev.info, method: 'fd' }).vjp(d, dy);
+    assert.ok(maxDiff(a, c) < 1e-6 * maxAbs(a), `fd rows: ${maxDiff(a, c)} of ${maxAbs(a)}`);
   } finally {
     await dev.close();
   }
