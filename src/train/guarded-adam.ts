@@ -1,7 +1,10 @@
 /**
- * Adam on the input layer with the rising-loss guard (step-guard.ts) applied: the one place pat and
- * oracle keep the weights the guard may return to, and swap the optimizer when it does. A rollback
- * restores the weights the best block started from and starts a fresh Adam at the reduced rate
+ * Adam on a set of trainable variables with the rising-loss guard (step-guard.ts) applied: the one
+ * place the trainers that step with a surrogate's gradient keep the weights the guard may return
+ * to, and swap the optimizer when it does. pat and oracle guard their input layer (a TappedDense:
+ * variables W and b); the series chain every digital layer ('first.W', 'first.b', 'between[0].W',
+ * …); the classification chain its model's trainable variables. A rollback restores every guarded
+ * variable to the weights the best block started from and starts a fresh Adam at the reduced rate
  * (the moments were built on the steps being undone). The block's start, not its end: its losses
  * were measured near there, while its end has taken another block of steps that may already be
  * running away (at 10x a good rate on sim:optical the first block's end was as bad as the
@@ -15,17 +18,26 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TappedDense } from './input-layer.js';
+import { TappedDense } from './input-layer.js';
 import { type GuardAction, type GuardOptions, type GuardState, guardStep, initGuard } from './step-guard.js';
+
+/**
+ * The variables a guard keeps, by name (a checkpoint's weights are keyed by these names, so a
+ * TappedDense's are { W, b }, as pat's checkpoints have always held them).
+ */
+export type GuardedVariables = Readonly<Record<string, tf.Variable>>;
+
+/** Values of each guarded variable, by name. */
+export type GuardWeights = Record<string, number[]>;
 
 /** What a checkpoint keeps of the guard: its state, the weights it would roll back to and those the current block started from. */
 export interface GuardCheckpoint {
   state: GuardState;
-  saved: { W: number[]; b: number[] };
-  start: { W: number[]; b: number[] };
+  saved: GuardWeights;
+  start: GuardWeights;
 }
 
-type Weights = { W: Float32Array; b: Float32Array };
+type Weights = Record<string, Float32Array>;
 
 /** The guard's fields of an episode record (EpisodeRecord's). */
 export interface GuardedEpisode {
@@ -42,17 +54,21 @@ export class GuardedAdam {
   private guard: GuardState | undefined;
   private saved: Weights | undefined;
   private start: Weights | undefined;
+  private readonly vars: GuardedVariables;
 
   /**
    * @param guard TrainOptions.guard: false is plain Adam; true or absent the guard at its defaults; an
    *   object its options (resumed from `resumed` when given)
-   * @param resumed a checkpoint's {@link toJSON}; its weights are checked against the layer
+   * @param resumed a checkpoint's {@link toJSON}; its weights are checked against the variables
+   * @param target the variables to guard: a TappedDense's (W and b), or any set by name
    */
-  constructor(private readonly layer: TappedDense, learningRate: number, guard: boolean | Omit<GuardOptions, 'learningRate'> | undefined, resumed?: GuardCheckpoint) {
+  constructor(target: TappedDense | GuardedVariables, learningRate: number, guard: boolean | Omit<GuardOptions, 'learningRate'> | undefined, resumed?: GuardCheckpoint) {
+    this.vars = target instanceof TappedDense ? { W: target.W, b: target.b } : { ...target };
+    if (Object.keys(this.vars).length === 0) throw new RangeError('GuardedAdam: no variables to guard');
     if (guard !== false) {
       this.guard = resumed ? checkState(resumed.state) : initGuard({ ...(typeof guard === 'object' && guard !== null ? guard : {}), learningRate });
-      this.saved = resumed ? savedWeights(resumed.saved, layer) : layer.snapshot();
-      this.start = resumed ? savedWeights(resumed.start, layer) : this.saved;
+      this.saved = resumed ? savedWeights(resumed.saved, this.vars, 'saved') : this.snapshot();
+      this.start = resumed ? savedWeights(resumed.start, this.vars, 'start') : this.saved;
     }
     this.optimizer = tf.train.adam(this.guard?.rate ?? learningRate);
   }
@@ -71,19 +87,36 @@ export class GuardedAdam {
     return this.guard?.rollbacks ?? 0;
   }
 
-  /** Reports the loss of a step just taken; on 'rollback' the layer and optimizer are already reset. */
+  /** The guarded variables, by name. */
+  get variables(): GuardedVariables {
+    return this.vars;
+  }
+
+  /** A copy of every guarded variable's values. */
+  private snapshot(): Weights {
+    return Object.fromEntries(Object.entries(this.vars).map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+  }
+
+  /** Sets every guarded variable to `w`. */
+  private restore(w: Weights): void {
+    tf.tidy(() => {
+      for (const [k, v] of Object.entries(this.vars)) v.assign(tf.tensor(w[k], v.shape, v.dtype));
+    });
+  }
+
+  /** Reports the loss of a step just taken; on 'rollback' the variables and optimizer are already reset. */
   after(loss: number): GuardAction {
     if (!this.guard) return 'hold';
     const d = guardStep(this.guard, loss);
     this.guard = d.state;
     if (d.action === 'best') this.saved = this.start;
     if (d.action === 'rollback') {
-      this.layer.restore(this.saved!);
+      this.restore(this.saved!);
       this.optimizer.dispose();
       this.optimizer = tf.train.adam(d.state.rate);
       this.generation++;
     }
-    if (d.block || d.action === 'rollback') this.start = this.layer.snapshot();
+    if (d.block || d.action === 'rollback') this.start = this.snapshot();
     return d.action;
   }
 
@@ -104,7 +137,7 @@ export class GuardedAdam {
   /** For a checkpoint; undefined without the guard. */
   toJSON(): GuardCheckpoint | undefined {
     if (!this.guard || !this.saved || !this.start) return undefined;
-    const plain = (w: Weights) => ({ W: Array.from(w.W), b: Array.from(w.b) });
+    const plain = (w: Weights): GuardWeights => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Array.from(v)]));
     return { state: this.guard, saved: plain(this.saved), start: plain(this.start) };
   }
 
@@ -125,10 +158,24 @@ function checkState(s: GuardState): GuardState {
   return { ...s, options: fresh.options, pending: [...s.pending] };
 }
 
-/** The guard's saved weights from a checkpoint, checked to fit the layer. */
-function savedWeights(w: GuardCheckpoint['saved'], layer: TappedDense): Weights {
-  const n = layer.features * layer.units;
-  const ok = (v: unknown, len: number): v is number[] => Array.isArray(v) && v.length === len && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-  if (!ok(w?.W, n) || !ok(w?.b, layer.units)) throw new TypeError(`resume: the checkpoint's guard weights are missing, of the wrong size or not finite (want ${n} + ${layer.units})`);
-  return { W: Float32Array.from(w.W), b: Float32Array.from(w.b) };
+/**
+ * The guard's saved weights from a checkpoint, checked to fit the variables: one entry per
+ * variable, by its name, of its size, finite; none other.
+ */
+function savedWeights(w: unknown, vars: GuardedVariables, which: 'saved' | 'start'): Weights {
+  const bad = (why: string): never => {
+    throw new TypeError(`resume: the checkpoint's guard weights (${which}) ${why}`);
+  };
+  if (w === null || typeof w !== 'object' || Array.isArray(w)) bad('are missing');
+  const o = w as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!(k in vars)) bad(`hold '${k}', which this run does not guard (it guards ${Object.keys(vars).join(', ')})`);
+  const out: Weights = {};
+  for (const [k, v] of Object.entries(vars)) {
+    const x = o[k];
+    if (!Array.isArray(x) || x.length !== v.size || !x.every((y) => typeof y === 'number' && Number.isFinite(y))) {
+      bad(`of '${k}' are missing, of the wrong size or not finite (want ${v.size} finite numbers, got ${Array.isArray(x) ? x.length : 'none'})`);
+    }
+    out[k] = Float32Array.from(x as number[]);
+  }
+  return out;
 }
