@@ -87,6 +87,11 @@ export class RidgeReadout {
     return this.chosen;
   }
 
+  /** Whether it has weights (after a refresh or fitSplit). */
+  get fitted(): boolean {
+    return this.weights !== undefined;
+  }
+
   /** The current weights; Error before the first refresh. */
   get current(): RidgeWeights {
     if (!this.weights) throw new Error('readout has no weights yet: refresh or fitSplit first');

@@ -16,6 +16,7 @@ import type { DesignName } from '../../surrogate/designs.js';
 import type { SurrogateJSON } from '../../surrogate/saved.js';
 import type { TappedDenseJSON } from '../input-layer.js';
 import type { RidgeAccumulatorJSON } from '../ridge.js';
+import type { GuardCheckpoint } from '../guarded-adam.js';
 
 export const CHAIN_CHECKPOINT_FORMAT = 'rhil-chain-checkpoint/1';
 
@@ -97,6 +98,14 @@ export interface SeriesChainCheckpoint {
    * the weights after the step.
    */
   ahead?: { first: TappedDenseJSON; between: TappedDenseJSON[] };
+  /**
+   * The episode measured ahead was launched before this checkpoint's last step rolled the weights
+   * back: the resumed run measures it again with `ahead` but, as the uninterrupted run does, takes
+   * no step on it and keeps it out of the training readout.
+   */
+  aheadStale?: true;
+  /** The rising-loss guard (guarded-adam.ts GuardedAdam.toJSON): its state and every digital layer's weights it would roll back to. Absent with the guard off. */
+  guard?: GuardCheckpoint;
 }
 
 /**
@@ -128,6 +137,9 @@ export function parseSeriesChainCheckpoint(json: unknown, expect: { gradient: st
     if (a === null || typeof a !== 'object' || typeof a.first !== 'object' || a.first === null) bad('ahead.first (the input layer) missing');
     if (!Array.isArray(a!.between) || a!.between.length !== expect.layers - 1) bad(`ahead.between must hold ${expect.layers - 1} layers for ${expect.layers} physical layers`);
   }
+  if (c!.aheadStale !== undefined && (c!.aheadStale !== true || c!.ahead === undefined)) bad('aheadStale must be true, and only with ahead');
+  // Its state and weights are checked field by field when the guard is rebuilt (GuardedAdam).
+  if (c!.guard !== undefined && (c!.guard === null || typeof c!.guard !== 'object' || typeof c!.guard.state !== 'object' || c!.guard.state === null)) bad('guard must be a guard checkpoint (state, saved, start)');
   return c as SeriesChainCheckpoint;
 }
 

@@ -18,6 +18,8 @@ export async function optimizerState(optimizer: tf.Optimizer): Promise<Optimizer
 /** Puts a checkpoint's Adam state back, refused unless it holds one first and one second moment per variable, shaped like it. */
 export async function restoreOptimizer(optimizer: tf.Optimizer, saved: readonly OptimizerWeight[], vars: readonly tf.Variable[]): Promise<void> {
   if (saved.length === 0) return;
+  // A fresh Adam (no step yet, as after a guard's rollback): its step count and no moments.
+  if (saved.length === 1 && saved[0].values.length === 1 && saved[0].values[0] === 0) return;
   if (saved.length !== 1 + 2 * vars.length) throw new RangeError(`resume: the optimizer state holds ${saved.length} tensors; this chain's ${vars.length} variables need ${1 + 2 * vars.length}`);
   saved.slice(1).forEach((w, i) => {
     const v = vars[i % vars.length];

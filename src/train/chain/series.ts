@@ -24,9 +24,17 @@
  *    device measured, its backward pass the VJP of its surrogate (vjpSeq, through the sequence)
  *    at the drives sent; the digital layers by autodiff; the chain rule through all of them; one
  *    Adam step on every digital layer's weights.
+ * 5. the rising-loss guard (`guard`, as pat's: on unless false; step-guard.ts, guarded-adam.ts) on
+ *    the episode losses, over every digital layer's weights at once: a block of 5 episodes whose
+ *    mean log loss rises well above the best block's rolls every layer back to the weights the
+ *    best block started from and steps on at half the rate with a fresh Adam (down to a
+ *    sixteenth); a loss that is not finite rolls back at once. The readout ring, built from the
+ *    undone weights' responses, is emptied. An episode measured ahead with weights a rollback has
+ *    since undone takes no step and stays out of the readout (its pairs still refit the
+ *    surrogates). Records carry learningRate, rollbacks and rollback as pat's do.
  *
  * Pipelining (`pipeline`, default true, as pat's): episode e+1 is launched once episode e's last
- * segment is out and episode e-1 is stepped, and the host starts on episode e (steps 2-4) once
+ * segment is out and episode e-1 is stepped, and the host starts on episode e (steps 2-5) once
  * e+1's first segment is out, so the devices measure e+1 while the host refits and steps on e.
  * e+1's forward pass is still layer by layer (layer k+1's drives need layer k's responses), and
  * every digital layer's drives in it are computed with the weights from before step e: the
@@ -44,7 +52,8 @@
  * (twin-grad.ts; benchmarks only).
  *
  * Checkpoints (`onCheckpoint` every `checkpointEvery` episodes and after the last): the digital
- * layers, Adam's state, the episodes done, the readout's ridge-statistics ring and each layer's
+ * layers, Adam's state, the guard's state and the weights it would roll back to (a resumed run goes
+ * on at its rate), the episodes done, the readout's ridge-statistics ring and each layer's
  * surrogate (checkpoint.ts SeriesChainCheckpoint), and, when the next episode is already being
  * measured (pipelined), the weights it was launched with (`ahead`); `resume` continues from one,
  * drawing the episode windows again from the seed past the ones done and measuring the first
@@ -93,6 +102,7 @@ import { RidgeReadout } from '../readout.js';
 import { RidgeAccumulator } from '../ridge.js';
 import { type SeriesChainCheckpoint, SERIES_CHECKPOINT_FORMAT, parseSeriesChainCheckpoint } from './checkpoint.js';
 import { optimizerState, restoreOptimizer } from './optimizer-state.js';
+import { GuardedAdam, type GuardedVariables } from '../guarded-adam.js';
 import { SERIES_MODEL_FORMAT, type SeriesChainModelJSON, measureChain } from './series-model.js';
 import type { Measurement } from '../device-units.js';
 import { surrogateDefaults, surrogateRefitter } from '../surrogate-setup.js';
@@ -150,7 +160,7 @@ export interface SeriesChainOptions extends Omit<TrainOptions, 'device' | 'train
 export const SERIES_CHECKPOINT_EVERY = 10;
 
 /** One training episode of a series chain. */
-export interface SeriesEpisodeRecord extends Pick<EpisodeRecord, 'loss' | 'readoutNmse' | 'deviceSamples' | 'breaks'> {
+export interface SeriesEpisodeRecord extends Pick<EpisodeRecord, 'loss' | 'readoutNmse' | 'deviceSamples' | 'breaks' | 'learningRate' | 'rollbacks' | 'rollback'> {
   /** Per physical layer: the surrogate's NMSE on this episode's pairs before its refit (pat; absent before the first fit). */
   surrogateNmse?: (number | undefined)[];
   /** Per physical layer: the share of its drives with |a| > 0.95. */
@@ -344,7 +354,10 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
   const refitters: LaggedRefitter[] = [];
   const twins: TwinGradient[] = [];
   const inFlight: Promise<unknown>[] = [];
-  const adam: tf.Optimizer = tf.train.adam(r.learningRate);
+  // Adam with the rising-loss guard (guarded-adam.ts) over every digital layer. Made before the
+  // first step: the between layers are made on episode 0's responses (a resumed run has them).
+  let guarded: GuardedAdam | undefined;
+  const optimizer = (): GuardedAdam => (guarded ??= new GuardedAdam(chainVariables(first, between), r.learningRate, o.guard, resume?.guard));
   try {
     resume?.between.forEach((j, k) => between.push(resumedLayer(j, `between[${k}]`, co[k], betweenTaps, ci[k + 1])));
     if (resume?.ahead) {
@@ -353,7 +366,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       resume.ahead.between.forEach((j, k) => ahead.push(resumedLayer(j, `ahead.between[${k}]`, co[k], betweenTaps, ci[k + 1])));
       for (const l of ahead) l.dispose();
     }
-    if (resume) await restoreOptimizer(adam, resume.optimizer, [...first.variables, ...between.flatMap((l) => l.variables)]);
+    if (resume) await restoreOptimizer(optimizer().optimizer, resume.optimizer, [...first.variables, ...between.flatMap((l) => l.variables)]);
     if (gradient === 'pat') {
       const so = surrogateDefaults(o.surrogate);
       for (let k = 0; k < K; k++) {
@@ -406,7 +419,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
      * step on the live ones while this forward is on the devices cannot reach its later layers'
      * drives, so they are fixed by the episode index, not by timing.
      */
-    const launch = (e: number, weights: LayerWeights = { first: first.toJSON(), between: between.map((l) => l.toJSON()) }): Launched => {
+    const launch = (e: number, weights: LayerWeights = { first: first.toJSON(), between: between.map((l) => l.toJSON()) }, gen = guarded?.generation ?? 0): Launched => {
       const start = windows.int(r.trainSteps - L + 1);
       const x = tapFeatures(r.train.inputs, r.train.inChannels, r.taps, first.norm, start, L);
       clock.begin();
@@ -436,12 +449,13 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
         }
       })();
       inFlight.push(done.catch(() => undefined));
-      return { e, start, x, weights, firstSent, lastSent, done };
+      return { e, start, x, weights, gen, firstSent, lastSent, done };
     };
 
     let deferred: SeriesStepEpisode | undefined;
     /** Host work on a measured episode: refit each layer's surrogate, readout, step, record, checkpoint (`last()`: no episode follows it). */
-    const learn = async ({ e, start, x }: Launched, { sent, ms }: Measured, last: () => boolean, ahead?: LayerWeights): Promise<void> => {
+    const learn = async ({ e, start, x, gen }: Launched, { sent, ms }: Measured, last: () => boolean, ahead?: Launched): Promise<void> => {
+      const adam = optimizer();
       const rec: SeriesEpisodeRecord = { loss: NaN, deviceSamples: 0, breaks: 0, saturation: sent.map((a) => saturation(a)) };
       for (const m of ms) {
         samples += m.samples;
@@ -469,8 +483,16 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
         vjps = twins;
       }
       const X = dropRows(ms[K - 1].responses, r.washout, co[K - 1]), Y = targetRows(r.train, start + r.washout, r.steps);
-      const readoutNmse = episodeReadout(r, readout, ring, X, Y);
+      // Measured ahead with weights a rollback has since undone (as pat): its pairs went to the
+      // surrogates (they are the devices'), its loss is recorded, but it neither steps nor enters
+      // the training readout.
+      const stale = gen !== adam.generation;
+      const readoutNmse = stale ? undefined : episodeReadout(r, readout, ring, X, Y);
       if (readoutNmse !== undefined) rec.readoutNmse = readoutNmse;
+      // A resumed run's first episode can be stale with no readout yet (the checkpoint's ring was
+      // emptied by the rollback): its loss, which steps nothing, is then taken with a readout fitted
+      // on its own rows (the uninterrupted run's used the readout before the rollback).
+      if (stale && !readout.fitted) readout.fitSplit({ X, Y });
       const { W, b } = readout.current;
       const ep: SeriesStepEpisode = {
         x, sent, measured: ms.map((m) => m.responses), target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout,
@@ -480,13 +502,15 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       const step = (p: SeriesStepEpisode, v: readonly (DeviceSurrogate | undefined)[]): number => {
         const { loss, grads } = seriesGradients(first, between, p, v, throughResponses);
         if (grads) {
-          adam.applyGradients(grads);
+          adam.optimizer.applyGradients(grads);
           tf.dispose(grads);
         }
         return loss;
       };
       // As pat: before every layer has a fitted surrogate the episode's loss only, its step taken with the first fit.
-      if (vjps.every((v) => v !== undefined)) {
+      if (stale) {
+        rec.loss = step(ep, vjps.map(() => undefined));
+      } else if (vjps.every((v) => v !== undefined)) {
         if (deferred) step(deferred, vjps);
         deferred = undefined;
         rec.loss = step(ep, vjps);
@@ -494,6 +518,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
         rec.loss = step(ep, vjps);
         deferred = ep;
       }
+      // The training readout's statistics came from the responses to weights a rollback undoes.
+      if (adam.recordEpisode(rec, rec.loss, !stale)) ring.length = 0;
       rec.deviceSamples = samples;
       episodes.push(rec);
       o.onEpisode?.(rec, e);
@@ -502,8 +528,9 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
         await o.onCheckpoint({
           format: SERIES_CHECKPOINT_FORMAT, gradient, task: r.task, seed: r.seed, episode: e + 1, deviceSamples: samples, episodes: structuredClone(episodes),
           first: first.toJSON(), between: between.map((l) => l.toJSON()), ring: ring.map((a) => a.toJSON()),
-          surrogates: gradient === 'pat' ? refitters.map((rf) => rf.surrogate.toJSON()) : devices.map(() => null), optimizer: await optimizerState(adam),
-          ...(ahead ? { ahead } : {}),
+          surrogates: gradient === 'pat' ? refitters.map((rf) => rf.surrogate.toJSON()) : devices.map(() => null), optimizer: await optimizerState(adam.optimizer),
+          ...(adam.guarded ? { guard: adam.toJSON() } : {}),
+          ...(ahead ? { ahead: ahead.weights, ...(ahead.gen !== adam.generation ? { aheadStale: true as const } : {}) } : {}),
         });
       }
       clock.mark();
@@ -514,7 +541,8 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
     // and the first device finds it queued behind e; the host works on e once e+1's first segment
     // is out, on a later macrotask. Sequential: e+1 is launched after step e.
     const e0 = resume?.episode ?? 0;
-    let next = more(e0) ? launch(e0, lead ? resume?.ahead : undefined) : undefined;
+    // An episode measured ahead with weights the resumed run's last rollback undid is stale here too.
+    let next = more(e0) ? launch(e0, lead ? resume?.ahead : undefined, lead && resume?.ahead && resume.aheadStale ? -1 : 0) : undefined;
     for (let e = e0; next; e++) {
       const cur = next;
       next = undefined;
@@ -529,7 +557,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
       }
       const ahead = next;
       // Asked at the checkpoint, after the step: an interrupt during it makes this the last episode.
-      await learn(cur, measured, () => (ahead ? !!r.signal?.aborted : !more(e + 1)), ahead?.weights);
+      await learn(cur, measured, () => (ahead ? !!r.signal?.aborted : !more(e + 1)), ahead);
       if (!lead && more(e + 1)) next = launch(e + 1);
       if (r.signal?.aborted) break;
     }
@@ -562,7 +590,7 @@ export async function trainSeriesChain(o: SeriesChainOptions): Promise<SeriesCha
   } finally {
     // An episode measured ahead of a failed or interrupted step finishes before its layers go.
     await Promise.all(inFlight);
-    adam.dispose();
+    guarded?.dispose();
     first.dispose();
     for (const l of between) l?.dispose();
     for (const rf of refitters) await rf.close();
@@ -580,6 +608,8 @@ interface Launched {
   /** Its tapped features [L, taps * inChannels], row-major. */
   x: Float32Array;
   weights: LayerWeights;
+  /** The guard's generation (rollbacks in this process) when it was launched: another at its step means its weights were undone. */
+  gen: number;
   /** Resolves when the first physical layer's batches are out. */
   firstSent: Promise<void>;
   /** Resolves when the last physical layer's batches are out. */
@@ -589,6 +619,16 @@ interface Launched {
 
 /** The forward pass of one episode as measured: per physical layer the drives computed and the measurement. */
 interface Measured { sent: Float32Array[]; ms: Measurement[] }
+
+/** Every digital layer's variables by name, as the guard keeps them: first.W, first.b, between[k].W, between[k].b. */
+function chainVariables(first: TappedDense, between: readonly TappedDense[]): GuardedVariables {
+  const vars: Record<string, tf.Variable> = { 'first.W': first.W, 'first.b': first.b };
+  between.forEach((l, k) => {
+    vars[`between[${k}].W`] = l.W;
+    vars[`between[${k}].b`] = l.b;
+  });
+  return vars;
+}
 
 /** A checkpoint's digital layer, checked to fit this run (a database is untrusted input). */
 function resumedLayer(j: unknown, name: string, inChannels: number, taps: number, units: number): TappedDense {
