@@ -115,7 +115,24 @@ test('two physical layers: trained by the series chain, recorded per episode, re
     assert.is(readMetrics(d, 1, 'test_nmse')[0].value.toFixed(4), trained);
     assert.is((readArtifact(d, 1, 'model')!.json as { kind: string }).kind, 'rhil-series-chain-model/1');
     assert.is((readArtifact(d, 1, 'checkpoint')!.json as { episode: number }).episode, 3);
+    // The rising-loss guard is on by default: the rate of every step is recorded, and the checkpoint carries the guard.
+    assert.equal(readMetrics(d, 1, 'learning_rate').map((p) => p.value), [0.03, 0.03, 0.03]);
+    assert.equal(readMetrics(d, 1, 'rollbacks').map((p) => p.value), [0, 0, 0]);
+    assert.ok((readArtifact(d, 1, 'checkpoint')!.json as { guard?: unknown }).guard, 'the checkpoint carries the guard');
+    assert.is((run1.config as { guard?: boolean }).guard, undefined);
   } finally { d.close(); }
+  // --no-guard: plain Adam, recorded in the config; where the guard never fired, the same losses.
+  const off = await run(['train', '--model-spec', spec('fpga2.yaml', FPGA2), '--episodes', '2', '--seed', '3', '--db', db, '--out', join(dir, 'two-off.json'), '--no-guard'], { env });
+  assert.is(off.code, 0, off.stderr);
+  {
+    const d2 = openRecordDb(db, { readonly: true });
+    try {
+      assert.is((getRun(d2, 2)!.config as { guard?: boolean }).guard, false);
+      assert.is(readMetrics(d2, 2, 'learning_rate').length, 0);
+      assert.is((readArtifact(d2, 2, 'checkpoint')!.json as { guard?: unknown }).guard, undefined);
+      assert.equal(readMetrics(d2, 2, 'loss').map((p) => p.value), readMetrics(d2, 1, 'loss').slice(0, 2).map((p) => p.value));
+    } finally { d2.close(); }
+  }
   const html = join(dir, 'two.html');
   const rep = await run(['report', '1', '--db', db, '--out', html], { env });
   assert.is(rep.code, 0, rep.stderr);

@@ -37,6 +37,8 @@ export interface SeriesChainRunConfig {
   devices: string[];
   backend: string;
   checkpointEvery: number;
+  /** false: trained with --no-guard (absent: the rising-loss guard on, as in runs recorded before it guarded chains). */
+  guard?: false;
   resumedFrom?: number;
 }
 
@@ -69,6 +71,8 @@ export interface SeriesChainRunArgs {
   json: boolean;
   verbose: boolean;
   checkpointEvery?: number;
+  /** --guard / --no-guard: the rising-loss guard over every digital layer (default on; a resume keeps the run's own unless given). */
+  guard?: boolean;
   /** Continue this recorded run from its checkpoint (its config decides spec, task, trainer, seed, episodes and budget). */
   resume?: { id: number; config: SeriesChainRunConfig; checkpoint: unknown };
 }
@@ -92,6 +96,8 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
   const budget = prev ? prev.budget ?? undefined : a.budget;
   if (checkpoint && checkpoint.episode > episodes) throw new UsageError(`--resume ${a.resume!.id}: the checkpoint has ${checkpoint.episode} episodes, more than the run's ${episodes}`);
   const checkpointEvery = a.checkpointEvery ?? prev?.checkpointEvery ?? SERIES_CHECKPOINT_EVERY;
+  // As plain `rhil train`: the flag given, else the run's own (a resume), else on.
+  const guard = a.guard ?? (prev ? prev.guard !== false : true);
   const say = (s: string) => { if (!a.json) console.log(s); };
   const backend = await selectBackend(a.backend);
   say(`backend ${backend.detail}`);
@@ -110,7 +116,7 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
     say(`chain ${describeChain(spec, { inputWidth, outputWidth: taskOutputWidth(task), devices: (n) => devices[n]?.info })} (time series, ${trainer})`);
     const config: SeriesChainRunConfig = {
       chain: 'series', modelSpec: spec, specFile: prev ? prev.specFile : resolvePath(a.specFile), task, trainer, seed: a.seed, episodes, budget: budget ?? null,
-      devices: shape.physical.map((p) => p.device), backend: a.backend ?? 'auto', checkpointEvery, ...(a.resume ? { resumedFrom: a.resume.id } : {}),
+      devices: shape.physical.map((p) => p.device), backend: a.backend ?? 'auto', checkpointEvery, ...(guard ? {} : { guard: false as const }), ...(a.resume ? { resumedFrom: a.resume.id } : {}),
     };
     const first = checkpoint?.episode ?? 0;
     if (checkpoint) say(`resuming run ${a.resume!.id} from its checkpoint after episode ${first} (${checkpoint.deviceSamples} device samples)`);
@@ -128,12 +134,14 @@ export async function trainSeriesChainCommand(a: SeriesChainRunArgs): Promise<vo
         if (runId !== null) say(`recording run ${runId} in ${a.db}`);
         const result = await trainSeriesChain({
           task, seed: a.seed, episodes, budget, devices: layers, gradient: trainer, taps: shape.taps, betweenTaps: shape.betweenTaps,
-          names: shape.physical.map((p) => p.device), signal: ctx.signal, checkpointEvery, resume: checkpoint,
+          names: shape.physical.map((p) => p.device), signal: ctx.signal, checkpointEvery, resume: checkpoint, guard,
           onEpisode: (r, i) => {
             // The metrics `rhil train` records per episode (the report's curves), each layer's own under its number.
             ctx.metric('loss', i, r.loss);
             if (r.readoutNmse !== undefined) ctx.metric('readout_nmse', i, r.readoutNmse);
             ctx.metric('device_samples', i, r.deviceSamples);
+            if (r.learningRate !== undefined) ctx.metric('learning_rate', i, r.learningRate);
+            if (r.rollbacks !== undefined) ctx.metric('rollbacks', i, r.rollbacks);
             r.saturation.forEach((v, k) => ctx.metric(`saturation_layer${k + 1}`, i, v));
             r.surrogateNmse?.forEach((v, k) => { if (v !== undefined) ctx.metric(`surrogate_nmse_layer${k + 1}`, i, v); });
             done = i + 1;
