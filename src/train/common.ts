@@ -57,17 +57,20 @@ export interface SurrogateTrainOptions {
   /**
    * pat: the step backpropagates through the surrogate's response lags as well as its drive
    * window (SeqContext.throughResponses): the device's memory held in its state is then part of
-   * the gradient. Defaults to false.
+   * the gradient. Defaults to true for design 'state' (its memory is in the response lag), false
+   * otherwise.
    */
   throughResponses?: boolean;
   /**
    * pat and oracle's fidelity companion: the surrogate's design (surrogate/designs.ts). `narx` is
-   * the NARX MLP of `window`, `responseLags` and `hidden` above. `memoryless` is window 1, no
+   * the NARX MLP of `window`, `responseLags` and `hidden` above. `state` is a state-space model:
+   * window 1, the last measured responses as the state, `stateWidth` hidden units (one per response
+   * channel), the step's gradient through the responses. `memoryless` is window 1, no
    * response lags, `memorylessWidth` hidden units (256 for sim:optical): for a device whose
    * response depends on the current drive only. `auto` first explores the device
    * (train/explore.ts: memory probe, random segments, held-out NMSE and a device-measured
-   * gradient-fidelity reading of each design) and trains with the better of `narx` (hidden width
-   * by `narxWidth`) and `memoryless`; the exploration's samples count in `deviceSamples` and in
+   * gradient-fidelity reading of each design) and trains with the best of `narx` (two widths),
+   * `state`, `memoryless` and `transmission`; the exploration's samples count in `deviceSamples` and in
    * the budget. `window`, `responseLags` and `hidden` given here override the design's. Defaults
    * to 'narx' (issue 11: optical test NMSE 0.250 with it, 0.129 memoryless; fpga 0.076 and 0.072).
    */
@@ -77,7 +80,7 @@ export interface SurrogateTrainOptions {
 }
 
 /** The surrogate designs a trainer can be asked for (see SurrogateTrainOptions.design). */
-export type SurrogateDesignOption = 'auto' | 'narx' | 'memoryless' | 'transmission';
+export type SurrogateDesignOption = 'auto' | 'narx' | 'state' | 'memoryless' | 'transmission';
 
 /** Settings of the exploration that design 'auto' runs before training. */
 export interface ExploreSettings {
@@ -99,8 +102,8 @@ export interface ExploreSettings {
 
 /** What a run records of a surrogate design other than the default: what was asked, what it trained with. */
 export interface SurrogateChoiceRecord {
-  requested: 'auto' | 'memoryless' | 'transmission';
-  design: 'narx' | 'memoryless' | 'transmission';
+  requested: 'auto' | 'state' | 'memoryless' | 'transmission';
+  design: 'narx' | 'state' | 'memoryless' | 'transmission';
   window: number;
   responseLags: number;
   hidden: number[];

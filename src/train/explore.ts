@@ -9,10 +9,10 @@
  * 3. One gradient-fidelity reading (spot-check.ts) at a held-out segment with a random upstream
  *    gradient dy ~ N(0, 1): the device's directional derivatives are measured once and every
  *    design's VJP predicts them, so each design gets a slope, its SE and a cosine from the same
- *    device queries.
+ *    device queries (a `state` design's VJP runs through the measured responses, as it trains).
  * 4. A design's score is  heldOutNmse + (1 - cosine):  how wrong the surrogate's forward map is,
  *    plus how wrong its gradient direction is, both 0 when perfect and about 1 when useless.
- * 5. The best score picks the design family (narx, memoryless, transmission); within it, the
+ * 5. The best score picks the design family (narx, state, memoryless, transmission); within it, the
  *    choice is the size with the fewest parameters whose score is within one standard error of
  *    the best, the one-standard-error rule of model selection: the cosine comes from a handful of
  *    directions, and sizes whose scores are closer than its noise are not told apart by it, while
@@ -195,7 +195,7 @@ export async function exploreDevice(measureSeg: Measurer, o: ExploreOptions): Pr
     const s = design.build(rng.fork(`init-${i}`).int(2 ** 32));
     s.fit(concat(fitSet.map((g) => cutWindows(s.shape, g.drives, g.responses))), { ...design.fit, seed: i + 1 });
     const heldOutNmse = s.evaluate(concat(heldSet.map((g) => cutWindows(s.shape, g.drives, g.responses))));
-    const g = tf.tidy(() => s.vjpSeq(tf.tensor2d(probe.drives, [L, ci]), tf.tensor2d(dy, [L, co]), { measured: tf.tensor2d(probe.responses, [L, co]) }).dataSync() as Float32Array);
+    const g = tf.tidy(() => s.vjpSeq(tf.tensor2d(probe.drives, [L, ci]), tf.tensor2d(dy, [L, co]), { measured: tf.tensor2d(probe.responses, [L, co]), throughResponses: design.throughResponses }).dataSync() as Float32Array);
     s.dispose();
     return { design, heldOutNmse, g, fitMs: Date.now() - t0 };
   });

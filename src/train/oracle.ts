@@ -116,6 +116,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
           const f = await episodeFidelity({
             surrogate: track.surrogate, oracle, device: fid.reading ? device : undefined, inChannels: ci, outChannels: co,
             drives: m.drives, measured: m.responses, dy, rng: readingRng, reading: fid.reading && { ...r.measure, ...fid.reading },
+            throughResponses: chosen?.so.throughResponses,
           });
           samples += f.samples;
           rec.breaks = (rec.breaks ?? 0) + f.breaks;

@@ -181,7 +181,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       const { W, b } = readout.current;
       const ep: StepEpisode = { x, sent: a, measured: m.responses, target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout, penalty };
       const step = (p: StepEpisode, s?: DeviceSurrogate): number => {
-        const { loss, grads } = patGradients(layer, p, s, o.surrogate?.throughResponses ?? false);
+        const { loss, grads } = patGradients(layer, p, s, chosen.so.throughResponses);
         if (grads) {
           adam.optimizer.applyGradients(grads);
           tf.dispose(grads);
@@ -217,7 +217,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         const fits = committed() + fidelityCost + finalCost(r) <= r.budget;
         const f = await episodeFidelity({
           surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
-          throughResponses: o.surrogate?.throughResponses ?? false,
+          throughResponses: chosen.so.throughResponses,
           reading: fits ? { ...r.measure, directions: fidelityDirections } : undefined,
         });
         samples += f.samples;

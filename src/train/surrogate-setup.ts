@@ -9,7 +9,7 @@
  */
 import type { Device } from '../device/client.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
-import { type DesignName, NARX_BASE_WIDTH, memorylessWidth, surrogateDesigns } from '../surrogate/designs.js';
+import { type DesignName, NARX_BASE_WIDTH, memorylessWidth, stateWidth, surrogateDesigns } from '../surrogate/designs.js';
 import { type RefittableSurrogate, type SurrogateJSON, isTransmissionJSON, surrogateFromJSON } from '../surrogate/saved.js';
 import { TRANSMISSION_LEARNING_RATE, TransmissionSurrogate } from '../surrogate/transmission.js';
 import { LaggedRefitter } from '../surrogate/lagged-refit.js';
@@ -22,10 +22,10 @@ import { exploreCost, exploreDevice, exploreRecord } from './explore.js';
 import { deviceMeasurer } from './spot-check.js';
 
 /** The surrogate options with every default filled in, and the design they build (never 'auto': that is resolved by exploring). */
-export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore' | 'throughResponses'>> & { design: DesignName };
+export type ResolvedSurrogateOptions = Required<Omit<SurrogateTrainOptions, 'lag' | 'design' | 'explore'>> & { design: DesignName };
 
 /** The values of SurrogateTrainOptions.design. */
-export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'narx', 'memoryless', 'transmission'];
+export const SURROGATE_DESIGNS: readonly SurrogateDesignOption[] = ['auto', 'narx', 'state', 'memoryless', 'transmission'];
 
 /** Share of the run's planned device samples that design 'auto' explores with (ExploreSettings.budget). */
 export const EXPLORE_SHARE = 0.15;
@@ -50,7 +50,8 @@ export interface SurrogateChoice {
 
 /**
  * The surrogate options of a run with SurrogateTrainOptions.design: 'narx' is
- * {@link surrogateDefaults} untouched; 'memoryless' sets window 1, no lags, memorylessWidth units;
+ * {@link surrogateDefaults} untouched; 'state' sets window 1, one lag, stateWidth units and the
+ * gradient through the responses; 'memoryless' sets window 1, no lags, memorylessWidth units;
  * 'auto' explores the device (its samples returned, to be counted) and takes the chosen design's
  * window, lags and width. Options given explicitly win over the design's. A resumed run takes the
  * design its checkpoint recorded and does not explore again.
@@ -69,6 +70,7 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
   };
   const before = o.resume?.surrogateChoice;
   if (before) return { ...shaped(before.design, before.window, before.responseLags, before.hidden, before.samples, before.exploration), samples: 0 };
+  if (requested === 'state') return shaped('state', 1, 1, [stateWidth(co)], 0);
   if (requested === 'memoryless') return shaped('memoryless', 1, 0, [memorylessWidth(ci, co)], 0);
   if (requested === 'transmission') return shaped('transmission', 1, 0, [], 0);
   const x = o.surrogate?.explore ?? {};
@@ -92,6 +94,7 @@ export async function chooseSurrogate(o: TrainOptions, r: Resolved, device: Devi
 /** A design's shape in words, for logs and reports (a transmission matrix has no window or hidden layer). */
 export function surrogateShape(c: Pick<SurrogateChoiceRecord, 'design' | 'window' | 'responseLags' | 'hidden'>): string {
   if (c.design === 'transmission') return 'complex transmission matrix, intensity readout, no memory';
+  if (c.design === 'state') return `state-space: window ${c.window}, ${c.responseLags} response lag as the state, ${(c.hidden ?? []).join('x')} hidden units, gradient along the state`;
   return `window ${c.window}, ${c.responseLags} response lags, ${(c.hidden ?? []).join('x')} hidden units`;
 }
 
@@ -102,6 +105,8 @@ export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<R
     design: d.design, window: s.window ?? d.window, responseLags: s.responseLags ?? d.responseLags, hidden: s.hidden ?? d.hidden,
     firstEpochs: s.firstEpochs ?? d.firstEpochs, refitEpochs: s.refitEpochs ?? d.refitEpochs, refitEvery: s.refitEvery ?? d.refitEvery,
     fitExamples: s.fitExamples ?? d.fitExamples, learningRate: s.learningRate ?? d.learningRate, recent: s.recent ?? d.recent, reservoir: s.reservoir ?? d.reservoir,
+    // The state design's memory is in its response lag, so its gradient must run along it.
+    throughResponses: s.throughResponses ?? d.design === 'state',
   };
 }
 

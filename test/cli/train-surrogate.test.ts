@@ -9,7 +9,7 @@ import { rhil as run } from './rhil.js';
 test('--surrogate bogus is a one-line usage error (exit 2) naming the choices', async () => {
   const r = await run(['train', '--surrogate', 'bogus', '--no-record']);
   assert.is(r.code, 2);
-  assert.equal(r.stderr.trim().split('\n'), ['rhil: --surrogate must be auto, narx, memoryless, transmission, got bogus']);
+  assert.equal(r.stderr.trim().split('\n'), ['rhil: --surrogate must be auto, narx, state, memoryless, transmission, got bogus']);
 });
 
 test('--surrogate memoryless trains with it, records it in the config and as an artifact that runs show prints', async () => {

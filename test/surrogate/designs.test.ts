@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NARX_BASE_WIDTH, memorylessWidth, narxWidth, surrogateDesigns } from '../../src/surrogate/designs.js';
+import { NARX_BASE_WIDTH, memorylessWidth, narxWidth, stateWidth, surrogateDesigns } from '../../src/surrogate/designs.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import { TransmissionSurrogate } from '../../src/surrogate/transmission.js';
 import { suggestTaps } from '../../src/train/device-memory.js';
@@ -13,16 +13,20 @@ test('width rules grow with the channel counts and keep the trainers\' 64 on sim
   assert.is(narxWidth(1, 5000, 4, 1), 1024);
   assert.is(memorylessWidth(64, 128), 256);
   assert.is(memorylessWidth(1, 4), 64);
+  assert.equal([stateWidth(4), stateWidth(50), stateWidth(200), stateWidth(5000)], [32, 64, 208, 1024]);
 });
 
 test('designs: shapes and models per name; NARX at the trainers\' width and at the scaled one when they differ', () => {
   const ds = surrogateDesigns(8, 16);
-  assert.equal(ds.map((d) => [d.name, d.window, d.responseLags, d.hidden]), [['narx', 4, 1, [NARX_BASE_WIDTH]], ['narx', 4, 1, [32]], ['memoryless', 1, 0, [64]], ['transmission', 1, 0, undefined]]);
-  const [narx, narxScaled, mem, tm] = ds.map((d) => d.build(1));
-  assert.ok(narx instanceof NarxSurrogate && narxScaled instanceof NarxSurrogate && mem instanceof NarxSurrogate && tm instanceof TransmissionSurrogate);
+  assert.equal(ds.map((d) => [d.name, d.window, d.responseLags, d.hidden]), [['narx', 4, 1, [NARX_BASE_WIDTH]], ['narx', 4, 1, [32]], ['state', 1, 1, [32]], ['memoryless', 1, 0, [64]], ['transmission', 1, 0, undefined]]);
+  // Only the state design's gradient runs along its response lag: its memory is there.
+  assert.equal(ds.map((d) => d.throughResponses), [false, false, true, false, false]);
+  const [narx, narxScaled, state, mem, tm] = ds.map((d) => d.build(1));
+  assert.ok(narx instanceof NarxSurrogate && narxScaled instanceof NarxSurrogate && state instanceof NarxSurrogate && mem instanceof NarxSurrogate && tm instanceof TransmissionSurrogate);
   assert.equal((narxScaled as NarxSurrogate).hidden, [narxWidth(8, 16, 4, 1)]);
+  assert.equal((state as NarxSurrogate).hidden, [stateWidth(16)]);
   assert.equal((mem as NarxSurrogate).hidden, [memorylessWidth(8, 16)]);
-  for (const s of [narx, narxScaled, mem, tm]) s.dispose();
+  for (const s of [narx, narxScaled, state, mem, tm]) s.dispose();
   // sim:analog's scaled width is the trainers' own: one NARX candidate; analog-awg's is wider: two.
   assert.equal(surrogateDesigns(1, 50, { names: ['narx'] }).map((d) => d.hidden), [[64]]);
   assert.equal(surrogateDesigns(50, 50, { names: ['narx'] }).map((d) => d.hidden), [[64], [112]]);

@@ -39,8 +39,8 @@ test('optical (no memory): a memoryless design is chosen, reach 0, every sample 
   assert.is(e.suggestedTaps, 20);
   assert.is(e.samples, seen);
   assert.ok(seen <= BUDGET && seen > 0.9 * BUDGET, `${seen}`);
-  assert.is(e.scores.length, 3);
-  assert.ok(JSON.parse(JSON.stringify(rec)).scores.length === 3);
+  assert.is(e.scores.length, 4);
+  assert.ok(JSON.parse(JSON.stringify(rec)).scores.length === 4);
   const narx = e.scores.find((s) => s.design.name === 'narx')!;
   assert.ok(e.choice.score < narx.score);
 });
