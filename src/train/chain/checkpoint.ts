@@ -32,12 +32,21 @@ export interface ChainCheckpoint {
   steps: number;
   /** Device samples measured so far, by phase. */
   samples: { explore: number; train: number };
-  /** Loss of each step taken. */
-  losses: number[];
+  /**
+   * Loss of each step taken; null for one that was not finite, which only a guarded run's
+   * checkpoint may hold, at a step whose loss rolled the weights back (in `rollbackSteps`): the
+   * rollback left the weights finite. An unguarded run's non-finite loss left its weights so too,
+   * and its checkpoint is refused.
+   */
+  losses: (number | null)[];
   /** Per physical layer: the surrogate chosen at the first fit (ChainTrainResult.surrogates). */
   surrogates: { layer: number; design: DesignName; heldOutNmse: number; scores: { design: DesignName; heldOutNmse: number }[] }[];
   model: ChainJSON;
   optimizer: OptimizerWeight[];
+  /** The rising-loss guard (guarded-adam.ts GuardedAdam.toJSON): its state (rate, best block, rollbacks) and the weights it would roll back to. Absent with the guard off. */
+  guard?: GuardCheckpoint;
+  /** With `guard`: the steps (0-based) whose loss rolled the weights back, ascending, as many as the guard's rollbacks. */
+  rollbackSteps?: number[];
 }
 
 /** `json` checked field by field as a chain checkpoint of `trainer` (the model itself is checked by ChainModel.fromJSON). */
@@ -52,7 +61,19 @@ export function parseChainCheckpoint(json: unknown, trainer: string): ChainCheck
   if (typeof c!.samples !== 'object' || c!.samples === null) bad('samples missing');
   count(c!.samples!.explore, 'samples.explore');
   count(c!.samples!.train, 'samples.train');
-  if (!Array.isArray(c!.losses) || c!.losses.length !== steps || !c!.losses.every((v) => typeof v === 'number' && Number.isFinite(v))) bad(`losses must be ${steps} finite numbers`);
+  if (c!.guard !== undefined) {
+    // Its state and weights are checked field by field when the guard is rebuilt (GuardedAdam); here what ties it to the losses.
+    const g = c!.guard as Partial<GuardCheckpoint> | null;
+    if (g === null || typeof g !== 'object' || typeof g.state !== 'object' || g.state === null) bad('guard must be a guard checkpoint (state, saved, start)');
+    const r = c!.rollbackSteps;
+    if (!Array.isArray(r) || !r.every((v, i) => Number.isSafeInteger(v) && v >= 0 && v < steps && (i === 0 || v > r[i - 1])) || r.length !== g!.state!.rollbacks) {
+      bad(`rollbackSteps must list the guard's ${String(g!.state!.rollbacks)} rollbacks, ascending steps below ${steps}`);
+    }
+  } else if (c!.rollbackSteps !== undefined) bad('rollbackSteps without a guard');
+  const rolledBack = new Set(c!.rollbackSteps ?? []);
+  if (!Array.isArray(c!.losses) || c!.losses.length !== steps || !c!.losses.every((v, i) => (typeof v === 'number' && Number.isFinite(v)) || (v === null && rolledBack.has(i)))) {
+    bad(`losses must be ${steps} finite numbers (null, a non-finite loss, only at a step the guard rolled back)`);
+  }
   if (!Array.isArray(c!.surrogates)) bad('surrogates must be a list');
   if (typeof c!.model !== 'object' || c!.model === null) bad('model missing');
   checkOptimizer(c!.optimizer, bad);

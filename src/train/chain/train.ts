@@ -20,6 +20,16 @@
  * physical layers toward the pass's response statistics (`normMomentum`; classic: the readout's
  * only). Test accuracy and cross-entropy are measured through the devices.
  *
+ * The rising-loss guard (`guard`, as TrainOptions.guard: on unless false; step-guard.ts,
+ * guarded-adam.ts) watches the minibatch losses in blocks of 5 steps, over every trainable dense
+ * layer's weights at once (classic: the readout's): a block whose mean log loss rises well above
+ * the best block's rolls every layer back to the weights the best block started from and steps on
+ * with a fresh Adam at half the rate (down to a sixteenth); a loss that is not finite rolls back at
+ * once. The normalisations are not rolled back (they follow the responses, not the gradient).
+ * Pipelined, a batch launched ahead with weights a rollback has since undone (the one launched
+ * before the rolling-back step) has its loss recorded, its pairs kept for pat's refits, but takes
+ * no step and does not move the normalisations. Per step, onStep gets the rate and rollbacks.
+ *
  * Pipelining (`pipeline`, pat, oracle and classic): the device measures batch b+1 while the host
  * computes batch b's gradient, Adam step and refits. Batch b+1 is launched once step b-1 is taken
  * and batch b's last physical layer's segment is issued (batch 1: once batch 0's pass, which
@@ -67,6 +77,8 @@ import { RowTwinGradient } from './row-twin.js';
 import { PairBuffer, candidateDesigns, chooseSurrogate, refitOptions } from './layer-surrogate.js';
 import type { ModelSpec, PhysicalLayerSpec } from './spec-types.js';
 import { CHAIN_CHECKPOINT_FORMAT, type ChainCheckpoint } from './checkpoint.js';
+import { GuardedAdam, type GuardedEpisode, type GuardedVariables } from '../guarded-adam.js';
+import type { GuardOptions } from '../step-guard.js';
 
 /**
  * Default {@link ChainTrainOptions.normMomentum}: a running normalisation averaging about the last
@@ -118,6 +130,12 @@ export interface ChainTrainOptions {
   /** Called with a checkpoint every `checkpointEvery` steps (after the step and any refit). */
   onCheckpoint?: (c: ChainCheckpoint) => void;
   /**
+   * The rising-loss guard on the minibatch losses (module comment), as TrainOptions.guard: false is
+   * plain Adam at `learningRate`; true or absent the guard at its defaults; an object its options.
+   * A resumed run goes on with its checkpoint's guard (and at its rate) unless false.
+   */
+  guard?: boolean | Omit<GuardOptions, 'learningRate'>;
+  /**
    * Momentum of the normalisations after physical layers: after every step each moves toward its
    * batch's response statistics (ChainModel.track); 1 freezes them at calibration. Defaults to
    * {@link NORM_MOMENTUM}.
@@ -126,7 +144,22 @@ export interface ChainTrainOptions {
   /** RMS of the pre-activations driving a physical layer at calibration (ChainBuildOptions.driveRms). Defaults to model.ts's DRIVE_RMS. */
   driveRms?: number;
   /** Called after every step. */
-  onStep?: (s: { step: number; steps: number; loss: number; samples: number }) => void;
+  onStep?: (s: ChainStep) => void;
+}
+
+/** What onStep is told after every step. */
+export interface ChainStep extends GuardedEpisode {
+  step: number;
+  steps: number;
+  /** The batch's loss (not finite when it ran away: the guard then rolls back). */
+  loss: number;
+  samples: number;
+  /** Guarded: the rate this step was taken at, the rollbacks so far, and whether this step's loss rolled the weights back. */
+  learningRate?: number;
+  rollbacks?: number;
+  rollback?: boolean;
+  /** Pipelined: the batch was launched with weights a rollback has since undone, so it took no step. */
+  stale?: boolean;
 }
 
 export interface ChainTrainResult {
@@ -141,8 +174,10 @@ export interface ChainTrainResult {
   samples: { explore: number; train: number; evaluate: number };
   /** Per physical layer: the surrogate design fitted and its held-out NMSE at the first fit. */
   surrogates: { layer: number; design: DesignName; heldOutNmse: number; scores: { design: DesignName; heldOutNmse: number }[] }[];
-  /** Mean training loss of each tenth of the steps. */
+  /** Mean training loss of each tenth of the steps (its finite losses: a non-finite one rolled back under the guard). */
   lossCurve: number[];
+  /** The rising-loss guard at the end (absent with guard: false): its rate, rollbacks, and the steps whose loss rolled back (0-based, resumed runs' included). */
+  guard?: { learningRate: number; rollbacks: number; rollbackSteps: number[] };
   /** Whether training passes were pipelined across batches. */
   pipelined: boolean;
   /** Training steps only: time at least one training measurement was outstanding / wall time from the first training pass to the last step's end (undefined without device passes). */
@@ -186,6 +221,26 @@ function gradsOf(model: ChainModel, x: Float32Array, labels: Uint8Array, pass: C
   return tf.variableGrads(() => model.loss(xt, lt, pass, vjps), vars);
 }
 
+/** The loss gradsOf would step on, without the gradient (call inside a tidy). */
+function lossOf(model: ChainModel, x: Float32Array, labels: Uint8Array, pass: ChainPass, vjps: readonly DeviceSurrogate[]): tf.Scalar {
+  return model.loss(tf.tensor2d(x, [pass.rows, model.features]), tf.tensor1d(Int32Array.from(labels), 'int32'), pass, vjps);
+}
+
+/**
+ * The variables the guard keeps, named by layer (`layers[i].w`, `layers[i].b`, i the spec's layer
+ * index), in model.trainable(which)'s order: a checkpoint's guard weights are keyed by these.
+ */
+export function guardVariables(model: ChainModel, which: 'all' | 'readout'): GuardedVariables {
+  const vars: Record<string, tf.Variable> = {};
+  for (const s of model.stages) {
+    if (s.kind === 'readout' || (s.kind === 'digital' && which === 'all')) {
+      vars[`layers[${s.index}].w`] = s.dense.w;
+      vars[`layers[${s.index}].b`] = s.dense.b;
+    }
+  }
+  return vars;
+}
+
 /** Trains a chain with `opts.trainer` (module comment) and measures it on the test split. */
 export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainResult> {
   const t0 = performance.now();
@@ -221,7 +276,7 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
   const buffers = phys.map((p) => new PairBuffer(p.inChannels, p.outChannels, replay));
   const designs: DesignName[] = [];
   const fittable: FittableSurrogate[] = [];
-  const optimizer: tf.Optimizer = tf.train.adam(lr);
+  let guarded: GuardedAdam | undefined;
   const ahead: ChainModel[] = [];
   try {
     if (resume) {
@@ -251,8 +306,13 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       }
     }
     const vjps = phys.length ? vjpSources(trainer, model, devices, opts.oracle) : [];
-    const vars = model.trainable(trainer === 'classic' ? 'readout' : 'all');
-    if (resume) await restoreOptimizer(optimizer, resume.optimizer, vars);
+    const which = trainer === 'classic' ? 'readout' : 'all';
+    const vars = model.trainable(which);
+    // Adam with the rising-loss guard over every trainable layer (module comment).
+    guarded = new GuardedAdam(guardVariables(model, which), lr, opts.guard, opts.guard === false ? undefined : resume?.guard);
+    const adam = guarded;
+    if (resume) await restoreOptimizer(adam.optimizer, resume.optimizer, vars);
+    const rollbackSteps: number[] = resume?.rollbackSteps ? [...resume.rollbackSteps] : [];
     const pipelined = (opts.pipeline ?? true) && phys.length > 0 && (trainer === 'pat' || trainer === 'oracle' || trainer === 'classic');
     // Two parameter snapshots: a pass may still be finishing on one while the next is launched on the other.
     if (pipelined) for (let i = 0; i < 2; i++) ahead.push(ChainModel.build(spec, { features: data.features, classes: data.classes, devices: channelsOf(spec, devices), seed }));
@@ -280,7 +340,8 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       // Step 0's pass calibrates the model's normalisations; later pipelined passes run on the snapshot.
       const runner = pipelined && s > 0 ? snapshot(ahead[s % 2], model) : model;
       pending++;
-      if (trainer === 'insilico') return { xb, lb, sent: Promise.resolve(), lastSent: Promise.resolve(), settled: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
+      const gen = adam.generation;
+      if (trainer === 'insilico') return { xb, lb, gen, sent: Promise.resolve(), lastSent: Promise.resolve(), settled: Promise.resolve(), pass: runner.run(xb, batch, surrogateResponder(), { calibrate: true }) };
       clock.begin();
       let firstOut!: () => void, lastOut!: () => void;
       const sent = new Promise<void>((res) => { firstOut = res; });
@@ -298,12 +359,13 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
       };
       const pass = runner.run(xb, batch, respond, { calibrate: true });
       const settled = pass.then(() => undefined, () => undefined);
-      return { xb, lb, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), settled, pass };
+      return { xb, lb, gen, sent: Promise.race([sent, settled]), lastSent: Promise.race([lastSent, settled]), settled, pass };
     };
     const start = resume?.steps ?? 0;
     // The batches the first part drew, drawn again: the shuffle continues where it was.
     for (let s = 0; s < start; s++) if ((s * batch) % n < batch) shuffleInPlace(order, shuffle);
-    const losses: number[] = resume ? [...resume.losses] : [];
+    // A checkpoint keeps a non-finite loss as null (JSON has no NaN).
+    const losses: number[] = resume ? resume.losses.map((v) => v ?? NaN) : [];
     let steps = start;
     let cur = canStep(start) ? launch(start) : undefined;
     let next: Launched | undefined;
@@ -317,14 +379,19 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         if (next) await next.sent;
         // Pipelined, the graph's drives are the current parameters' and the pass's one step older: the VJP is taken where the device was measured.
         const at = pipelined ? atSent(vjps, pass) : () => vjps;
+        // Launched with weights a rollback has since undone: its loss is recorded, it takes no step.
+        const stale = cur.gen !== adam.generation;
         const loss = tf.tidy(() => {
+          if (stale) return lossOf(model, cur!.xb, cur!.lb, pass, at()).dataSync()[0];
           const { value, grads } = gradsOf(model, cur!.xb, cur!.lb, pass, at(), vars);
-          optimizer.applyGradients(grads);
+          adam.optimizer.applyGradients(grads);
           return value.dataSync()[0];
         });
         losses.push(loss);
+        const rec: GuardedEpisode = {};
+        if (adam.recordEpisode(rec, loss, !stale)) rollbackSteps.push(steps);
         // After the step: the pass measured ahead was launched with the normalisation before it, as with the weights.
-        model.track(pass, normMomentum, trainer === 'classic' ? 'readout' : 'all');
+        if (!stale) model.track(pass, normMomentum, which);
         if (trainer === 'pat') {
           pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
           if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
@@ -337,11 +404,12 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         }
         steps++;
         clock.mark();
-        opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used() });
+        opts.onStep?.({ step: steps - 1, steps: planned, loss, samples: used(), ...rec, ...(stale ? { stale } : {}) });
         if (opts.onCheckpoint && steps % checkpointEvery === 0 && steps < planned) {
           opts.onCheckpoint({
             format: CHAIN_CHECKPOINT_FORMAT, trainer, seed, steps, samples: { explore: counts.explore, train: counts.train },
-            losses: [...losses], surrogates: structuredClone(surrogates), model: model.toJSON(), optimizer: await optimizerState(optimizer),
+            losses: losses.map((v) => (Number.isFinite(v) ? v : null)), surrogates: structuredClone(surrogates), model: model.toJSON(), optimizer: await optimizerState(adam.optimizer),
+            ...(adam.guarded ? { guard: adam.toJSON(), rollbackSteps: [...rollbackSteps] } : {}),
           });
         }
         if (pipelined) {
@@ -364,14 +432,15 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
     counts.evaluate += samples;
     const test = classMetrics(probabilities, data.test.labels, data.classes);
     const tenth = Math.max(1, Math.ceil(losses.length / 10));
-    const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth)));
+    const lossCurve = Array.from({ length: Math.ceil(losses.length / tenth) }, (_, i) => mean(losses.slice(i * tenth, (i + 1) * tenth).filter(Number.isFinite)));
     const deviceUtilisation = trainer === 'insilico' || trainer === 'digital' ? undefined : clock.utilisation();
-    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, pipelined, deviceUtilisation, seconds: (performance.now() - t0) / 1000 };
+    const guard = adam.guarded ? { learningRate: adam.rate!, rollbacks: adam.rollbacks, rollbackSteps } : undefined;
+    return { trainer, model, test: { ...test, probabilities }, steps, deviceSamples: used(), samples: counts, surrogates, lossCurve, ...(guard ? { guard } : {}), pipelined, deviceUtilisation, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     model.dispose();
     throw e;
   } finally {
-    optimizer.dispose();
+    guarded?.dispose();
     for (const a of ahead) a.dispose();
   }
 }
@@ -387,7 +456,11 @@ function resumedModel(c: ChainCheckpoint, data: ClassSet): ChainModel {
 }
 
 /** One training batch and its pass under way; `sent` and `lastSent` settle once its first and its last physical layer's segment is issued (or the pass ended), `settled` once the pass ended. */
-interface Launched { xb: Float32Array; lb: Uint8Array; sent: Promise<void>; lastSent: Promise<void>; settled: Promise<void>; pass: Promise<ChainPass> }
+interface Launched {
+  xb: Float32Array; lb: Uint8Array; sent: Promise<void>; lastSent: Promise<void>; settled: Promise<void>; pass: Promise<ChainPass>;
+  /** GuardedAdam.generation at its launch: another at its step means its weights were undone. */
+  gen: number;
+}
 
 /**
  * `ahead` given `model`'s parameters and normalisations as they are now. Variable.assign shares the
