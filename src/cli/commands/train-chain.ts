@@ -37,6 +37,8 @@ export interface ChainRunConfig {
   devices: string[];
   backend: string;
   checkpointEvery: number;
+  /** false: trained with --no-guard (absent: the rising-loss guard on, as in runs recorded before it guarded chains). */
+  guard?: false;
   resumedFrom?: number;
 }
 
@@ -58,6 +60,8 @@ export interface ChainRunArgs {
   json: boolean;
   /** Steps between checkpoints. Defaults to CHAIN_CHECKPOINT_EVERY. */
   checkpointEvery?: number;
+  /** --guard / --no-guard: the rising-loss guard over every trainable layer (default on; a resume keeps the run's own unless given). */
+  guard?: boolean;
   /** Continue this recorded run from its checkpoint (its config decides spec, task, trainer, seed, epochs and budget). */
   resume?: { id: number; config: ChainRunConfig; checkpoint: unknown };
 }
@@ -138,6 +142,8 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
   const epochs = prev ? prev.epochs : a.epochs ?? 1;
   const budget = prev ? prev.budget ?? undefined : a.budget;
   const checkpointEvery = a.checkpointEvery ?? CHAIN_CHECKPOINT_EVERY;
+  // As plain `rhil train`: the flag given, else the run's own (a resume), else on.
+  const guard = a.guard ?? (prev ? prev.guard !== false : true);
   const say = (s: string) => { if (!a.json) console.log(s); };
   const backend = await selectBackend(a.backend);
   say(`backend ${backend.detail}`);
@@ -157,7 +163,7 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
     say(`task ${task}: ${data.train.count} training and ${data.test.count} test examples, ${data.classes} classes (${data.source})`);
     const config: ChainRunConfig = {
       modelSpec: spec, specFile: prev ? prev.specFile : resolvePath(a.specFile), task, trainer, seed: a.seed, epochs, budget: budget ?? null,
-      devices: Object.keys(devices), backend: a.backend ?? 'auto', checkpointEvery, ...(a.resume ? { resumedFrom: a.resume.id } : {}),
+      devices: Object.keys(devices), backend: a.backend ?? 'auto', checkpointEvery, ...(guard ? {} : { guard: false as const }), ...(a.resume ? { resumedFrom: a.resume.id } : {}),
     };
     if (checkpoint) say(`resuming run ${a.resume!.id} from its checkpoint after step ${checkpoint.steps} (${checkpoint.samples.explore + checkpoint.samples.train} device samples)`);
     const first = Object.values(devices)[0];
@@ -174,7 +180,7 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
         signal = ctx.signal;
         if (runId !== null) say(`recording run ${runId} in ${a.db}`);
         const result = await trainChain({
-          trainer, spec, data, devices, seed: a.seed, epochs, budget, resume: checkpoint, checkpointEvery,
+          trainer, spec, data, devices, seed: a.seed, epochs, budget, resume: checkpoint, checkpointEvery, guard,
           onCheckpoint: (c) => {
             ctx.artifact('checkpoint', 'checkpoint', c, { replace: true });
             lastCheckpoint = c.steps;
@@ -184,6 +190,8 @@ export async function trainChainCommand(a: ChainRunArgs): Promise<void> {
             done = s.step + 1;
             ctx.metric('loss', s.step, s.loss);
             ctx.metric('device_samples', s.step, s.samples);
+            if (s.learningRate !== undefined) ctx.metric('learning_rate', s.step, s.learningRate);
+            if (s.rollbacks !== undefined) ctx.metric('rollbacks', s.step, s.rollbacks);
             if (!a.json) {
               progress ??= new Progress({ total: s.steps, unit: 'steps', label: 'training', start: checkpoint?.steps ?? 0 });
               progress.update(s.step + 1, `loss ${s.loss.toFixed(3)}`);

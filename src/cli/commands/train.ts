@@ -54,7 +54,7 @@ export function trainCommand(y: Argv): Argv {
       .option('learning-rate', { type: 'number', defaultDescription: '0.03', describe: 'Adam learning rate of the digital layer' })
       .option('refit-every', { type: 'number', defaultDescription: '1', describe: 'pat: refit the surrogate every N episodes\' worth of pairs. Above 1 the surrogate in use is one refit stale and each refit runs in the background across the N episodes, so a board faster than the host\'s refit is not left waiting (see README, device utilisation)' })
       .option('refit-worker', { type: 'boolean', defaultDescription: 'false', describe: 'pat: run the surrogate refits in a worker thread (a host core to spare), with the same numbers as on the training thread' })
-      .option('guard', { type: 'boolean', defaultDescription: 'true', describe: 'pat, oracle (and a time-series chain of several physical layers, over all its digital layers): the rising-loss guard: when the mean log loss of a block of 5 episodes rises above the best block\'s by more than 50 % and 4 standard errors, go back to the weights the best block started from and go on at half the learning rate, down to a sixteenth (--no-guard: a fixed rate)' })
+      .option('guard', { type: 'boolean', defaultDescription: 'true', describe: 'pat, oracle (and a chain, --model-spec, over all its trainable layers): the rising-loss guard: when the mean log loss of a block of 5 episodes rises above the best block\'s by more than 50 % and 4 standard errors, go back to the weights the best block started from and go on at half the learning rate, down to a sixteenth (--no-guard: a fixed rate)' })
       .option('surrogate', { type: 'string', defaultDescription: 'narx', describe: `pat, oracle: the surrogate's design: narx (4-drive window, 1 response lag, 64 hidden units); state (a state-space model: the last measured responses as the state, one hidden unit per response channel, the gradient along the state: for a delay loop or echo-state board with many channels); memoryless (window 1, no lags, wider: for a device without memory); transmission (a fitted complex transmission matrix with intensity readout: for a scattering medium read by a camera); auto (explore the device with ${EXPLORE_PERCENT} % of the run's samples, then train with the design of fewest parameters whose score is within one standard error of the best of narx, state, memoryless and transmission; the choice is stored as the run's surrogate_choice artifact)` })
       .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], defaultDescription: 'auto', describe: 'tfjs backend (auto: tensorflow if installed, else wasm, else cpu)' })
       .option('out', { type: 'string', describe: 'where to save the trained model and run metadata (JSON; replaced if it exists); default rhil-<task>-<trainer>-seed<seed>-run<id>.json, never replacing a file (-2, -3, ... added)' })
@@ -84,7 +84,7 @@ export function trainCommand(y: Argv): Argv {
         return trainChainCommand({
           specFile: resumed.config.specFile, seed: resumed.config.seed, backend: args.backend as BackendChoice | undefined, out: args.out,
           db: args.record ? dbPath : undefined, json: args.json, checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
-          resume: { id: resumed.id, config: resumed.config, checkpoint: resumed.checkpoint },
+          guard: args.guard, resume: { id: resumed.id, config: resumed.config, checkpoint: resumed.checkpoint },
         });
       }
       if (resumed && isSeriesChainConfig(resumed.config)) {
@@ -129,7 +129,7 @@ export function trainCommand(y: Argv): Argv {
           specFile: args['model-spec'], task: args.task, trainer: args.trainer, seed: intArg('seed', args.seed, 0, 0xffffffff) ?? 1,
           epochs: numArg('epochs', args.epochs, 0, 1000), budget: intArg('budget', args.budget, 1, Number.MAX_SAFE_INTEGER),
           backend: args.backend as BackendChoice | undefined, out: args.out, db: args.record ? dbPath : undefined, json: args.json,
-          checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000),
+          checkpointEvery: intArg('checkpoint-every', args['checkpoint-every'], 1, 1_000_000), guard: args.guard,
         });
       }
       if (!fromSpec) for (const k of ['epochs', 'budget'] as const) if (args[k] !== undefined) throw new UsageError(`--${k} is for a chain: give --model-spec`);
