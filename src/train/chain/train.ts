@@ -28,7 +28,7 @@
  * once. The normalisations are not rolled back (they follow the responses, not the gradient).
  * Pipelined, a batch launched ahead with weights a rollback has since undone (the one launched
  * before the rolling-back step) has its loss recorded, its pairs kept for pat's refits, but takes
- * no step and does not move the normalisations. Per step, onStep gets the rate and rollbacks.
+ * no step and does not move the normalisations, nor does a pass whose loss rolled back. Per step, onStep gets the rate and rollbacks.
  *
  * Pipelining (`pipeline`, pat, oracle and classic): the device measures batch b+1 while the host
  * computes batch b's gradient, Adam step and refits. Batch b+1 is launched once step b-1 is taken
@@ -389,9 +389,11 @@ export async function trainChain(opts: ChainTrainOptions): Promise<ChainTrainRes
         });
         losses.push(loss);
         const rec: GuardedEpisode = {};
-        if (adam.recordEpisode(rec, loss, !stale)) rollbackSteps.push(steps);
+        const rolledBack = adam.recordEpisode(rec, loss, !stale);
+        if (rolledBack) rollbackSteps.push(steps);
         // After the step: the pass measured ahead was launched with the normalisation before it, as with the weights.
-        if (!stale) model.track(pass, normMomentum, which);
+        // Not after a stale batch or a rollback: that pass's responses came from weights now undone (a NaN pass's would poison the statistics).
+        if (!stale && !rolledBack) model.track(pass, normMomentum, which);
         if (trainer === 'pat') {
           pass.layers.forEach((l, k) => buffers[k].add(l.drives, l.responses));
           if (!opts.surrogates && refitEpochs > 0 && (steps + 1) % refitEvery === 0) {
