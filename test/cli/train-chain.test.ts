@@ -85,6 +85,25 @@ test('the digital trainer opens no device and trains the chain without its physi
   assert.not.match(r.stdout, /^device /m);
 });
 
+test('the rising-loss guard is on by default (rate and rollbacks recorded per step); --no-guard is recorded in the config and, where the guard never fired, gives the same losses', async () => {
+  const db = join(dir, 'guard.db');
+  for (const extra of [[], ['--no-guard']]) {
+    const r = await run(['train', '--model-spec', spec('guard.yaml', OPTICAL), '--trainer', 'digital', '--db', db, '--out', join(dir, `guard${extra.length}.json`), ...extra]);
+    assert.is(r.code, 0, r.stderr);
+  }
+  const d = openRecordDb(db, { readonly: true });
+  try {
+    const [on, off] = listRuns(d).map((x) => x.id).sort((a, b) => a - b);
+    assert.is((getRun(d, on)!.config as { guard?: boolean }).guard, undefined);
+    assert.is((getRun(d, off)!.config as { guard?: boolean }).guard, false);
+    const rates = readMetrics(d, on, 'learning_rate').map((p) => p.value);
+    assert.ok(rates.length > 10 && rates.every((v) => v === 2e-3), String(rates));
+    assert.ok(readMetrics(d, on, 'rollbacks').every((p) => p.value === 0));
+    assert.is(readMetrics(d, off, 'learning_rate').length, 0);
+    assert.equal(readMetrics(d, off, 'loss').map((p) => p.value), readMetrics(d, on, 'loss').map((p) => p.value));
+  } finally { d.close(); }
+});
+
 test('the classification example specs the README points to parse and connect', () => {
   const where = new URL('../../../scripts/examples/chains/', import.meta.url).pathname;   // the yaml files are not compiled into dist
   // The time-series examples (narma-*.yaml) are checked in train-series-chain.test.ts.
