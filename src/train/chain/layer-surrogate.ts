@@ -78,7 +78,7 @@ const MEMORYLESS: readonly DesignName[] = ['memoryless', 'transmission'];
 /** The designs a layer's `surrogate` field offers (RangeError for one a static chain cannot use). */
 export function candidateDesigns(choice: PhysicalLayerSpec['surrogate']): readonly DesignName[] {
   const want = choice ?? 'auto';
-  if (want === 'narx') throw new RangeError(`surrogate: 'narx' needs a time axis; a static chain's examples are single steps (use memoryless, transmission or auto)`);
+  if (want === 'narx' || want === 'state') throw new RangeError(`surrogate: '${want}' needs a time axis; a static chain's examples are single steps (use memoryless, transmission or auto)`);
   const names = want === 'auto' ? MEMORYLESS : [want];
   if (!names.every((n) => MEMORYLESS.includes(n))) throw new RangeError(`surrogate: unknown design '${String(want)}'`);
   return names;

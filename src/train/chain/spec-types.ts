@@ -29,7 +29,7 @@ export interface PhysicalLayerSpec {
   /** `sim:<profile>` or a device path; two layers naming the same device reuse it (each its own segments and surrogate). */
   device: string;
   /** Surrogate design of this layer. Defaults to 'auto' on a classification task, 'narx' on a time series (spec.ts seriesChainShape). */
-  surrogate?: 'auto' | 'narx' | 'memoryless' | 'transmission';
+  surrogate?: 'auto' | 'narx' | 'state' | 'memoryless' | 'transmission';
 }
 
 /** The last layer: ridge from summed statistics (regression), or a trained dense softmax (classes). */

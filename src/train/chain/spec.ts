@@ -76,7 +76,7 @@ export const layerDefaults = Object.freeze({
 
 const KINDS = ['digital', 'physical', 'readout'] as const;
 const ACTIVATIONS: readonly NonNullable<DigitalLayerSpec['activation']>[] = ['tanh', 'relu', 'linear', 'sigmoid'];
-const SURROGATES: readonly NonNullable<PhysicalLayerSpec['surrogate']>[] = ['auto', 'narx', 'memoryless', 'transmission'];
+const SURROGATES: readonly NonNullable<PhysicalLayerSpec['surrogate']>[] = ['auto', 'narx', 'state', 'memoryless', 'transmission'];
 const READOUTS: readonly ReadoutLayerSpec['type'][] = ['ridge', 'softmax'];
 const KEYS = {
   model: ['name', 'task', 'layers'],

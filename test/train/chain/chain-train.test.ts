@@ -116,6 +116,7 @@ test('bad options are refused by name', async () => {
   await refuses({ trainer: 'pat', devices: {} }, /^layers\[1\]\.device: no device 'sim:optical' was opened/);
   const unused = { 'sim:optical': { info: { inChannels: 8, outChannels: 16 } } };
   await refuses({ trainer: 'pat', spec: oneLayer('narx' as never), devices: unused }, /^surrogate: 'narx' needs a time axis/);
+  await refuses({ trainer: 'pat', spec: oneLayer('state' as never), devices: unused }, /^surrogate: 'state' needs a time axis/);
   await refuses({ trainer: 'classic', budget: 5, devices: unused }, /^budget 5 is below the 10 samples the test evaluation takes/);
 });
 

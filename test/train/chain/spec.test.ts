@@ -114,7 +114,7 @@ test('unknown kinds, unknown keys and bad values name the layer and field', () =
   rejects(() => checkModelSpec(spec([digital(8, { activation: 'gelu' }), softmax])), ['layer 1 (digital): activation must be tanh, relu, linear or sigmoid, got \'gelu\''], { layer: 0, field: 'activation' });
   rejects(() => checkModelSpec(spec([digital(8, { taps: 0 }), ridge])), ['layer 1 (digital): taps must be a positive integer, got 0'], { field: 'taps' });
   rejects(() => checkModelSpec(spec([digital(8, { taps: 2.5 }), ridge])), ['layer 1 (digital): taps must be a positive integer, got 2.5'], { field: 'taps' });
-  rejects(() => checkModelSpec(spec([physical('sim:optical', { surrogate: 'gp' }), ridge])), ['layer 1 (physical): surrogate must be auto, narx, memoryless or transmission'], { field: 'surrogate' });
+  rejects(() => checkModelSpec(spec([physical('sim:optical', { surrogate: 'gp' }), ridge])), ['layer 1 (physical): surrogate must be auto, narx, state, memoryless or transmission'], { field: 'surrogate' });
   rejects(() => checkModelSpec(spec([physical(''), ridge])), ['layer 1 (physical): device must be a device name'], { field: 'device' });
   rejects(() => checkModelSpec(spec([{ kind: 'physical' }, ridge])), ['layer 1 (physical): device is missing'], { field: 'device' });
   rejects(() => checkModelSpec(spec([{ kind: 'readout' }])), ['layer 1 (readout): type is missing (expected ridge or softmax)'], { layer: 0, field: 'type' });
@@ -163,6 +163,8 @@ test('a time-series chain: its taps, between taps and physical layers; the defau
   assert.equal(one, { taps: 20, betweenTaps: 1, physical: [{ device: 'sim:analog-awg', surrogate: 'narx' }] });
   // One physical layer takes any design trainPat takes.
   assert.is(seriesChainShape(checkModelSpec(spec([digital(50), awg({ surrogate: 'auto' }), ridge]))).physical[0].surrogate, 'auto');
+  // One layer trains through rhil train's path, which has every design, the state-space one too.
+  assert.is(seriesChainShape(checkModelSpec(spec([digital(50), awg({ surrogate: 'state' }), ridge]))).physical[0].surrogate, 'state');
   const three = seriesChainShape(checkModelSpec(spec([
     digital(50, { taps: 10 }), awg(), digital(50, { taps: 3 }), physical('sim:fpga-awg', { surrogate: 'narx' }), digital(50, { taps: 3 }), awg(), ridge,
   ])));
@@ -182,7 +184,7 @@ test('time-series chains the series trainer cannot run are refused by layer and 
   rejects(shape([physical('sim:analog'), ridge]), ['layer 1 (physical): a time-series chain starts with a digital layer'], { layer: 0, field: 'kind' });
   rejects(shape([digital(50), awg(), digital(50, { taps: 2 }), awg(), digital(50, { taps: 3 }), awg(), ridge]),
     ['layer 5 (digital): taps 3 differs from layer 3\'s taps 2'], { layer: 4, field: 'taps' });
-  for (const design of ['auto', 'memoryless', 'transmission']) {
+  for (const design of ['auto', 'state', 'memoryless', 'transmission']) {
     rejects(shape([digital(50), awg(), digital(50), awg({ surrogate: design }), ridge]),
       [`layer 4 (physical): surrogate ${design} is not supported on a time-series chain of 2 physical layers, only narx`], { layer: 3, field: 'surrogate' });
   }
