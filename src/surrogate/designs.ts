@@ -25,7 +25,7 @@
  * for (const d of surrogateDesigns(64, 128)) { const s = d.build(1); s.fit(cutWindows(s.shape, drives, responses)); … }
  * ```
  */
-import { type DeviceSurrogate, type FitOptions, NarxSurrogate } from './narx.js';
+import { type DeviceSurrogate, type FitOptions, NarxSurrogate, type VjpPath } from './narx.js';
 import { TransmissionSurrogate } from './transmission.js';
 import type { Examples, WindowShape } from './windows.js';
 
@@ -49,8 +49,8 @@ export interface SurrogateDesign {
   readonly hidden?: readonly number[];
   /** Fit options that suit this design (epochs, learning rate). */
   readonly fit: FitOptions;
-  /** Its VJP runs through the measured responses as well as the drive window (SeqContext.throughResponses). */
-  readonly throughResponses: boolean;
+  /** What its VJP goes through besides the drive window: the state design's runs along the measured responses. */
+  readonly vjp: VjpPath;
   /**
    * Trainable parameters: what a fit and a VJP cost grows with, the exploration's tie-break
    * between designs it cannot tell apart (a count, not a timing, so the choice stays reproducible).
@@ -100,6 +100,18 @@ export function stateWidth(outChannels: number): number {
   return clamp(roundUp16(outChannels), 32, 1024);
 }
 
+/**
+ * The state design's VJP: along the measured state, each step back passing half the adjoint
+ * (SeqContext.responseDecay). The whole Jacobian (1) agreed best with the twin's gradient
+ * (cosine 0.87-0.95 on sim:fpga-awg) but trained worse there than the NARX on one seed of three
+ * (0.061 against 0.038) and on sim:fpga-large (0.076 against 0.062): the surrogate's state
+ * Jacobian is chained over as many steps as the board remembers, tens on an echo-state network,
+ * and its errors compound. With 0.5, NARMA10 seeds 1-5 on fpga-awg: 0.038, 0.031, 0.040, 0.029,
+ * 0.030 (narx 0.038, 0.034, 0.044, 0.036, 0.032); analog-awg seeds 1-3: 0.035, 0.028, 0.025
+ * (with 1: 0.034, 0.037, 0.031).
+ */
+export const STATE_VJP: Readonly<VjpPath> = Object.freeze({ throughResponses: true, responseDecay: 0.5 });
+
 /** The NARX width the trainers use when not exploring (`surrogateDefaults`), one of auto's two NARX candidates. */
 export const NARX_BASE_WIDTH = 64;
 
@@ -118,7 +130,7 @@ export function surrogateDesigns(inChannels: number, outChannels: number, opts: 
   const w = opts.window ?? 4, r = opts.responseLags ?? 1;
   const names = opts.names ?? ['narx', 'state', 'memoryless', 'transmission'];
   const mlp = (name: DesignName, window: number, responseLags: number, width: number): SurrogateDesign => ({
-    name, window, responseLags, hidden: [width], fit: { epochs: 30, learningRate: 3e-3 }, throughResponses: name === 'state',
+    name, window, responseLags, hidden: [width], fit: { epochs: 30, learningRate: 3e-3 }, vjp: name === 'state' ? STATE_VJP : {},
     parameters: mlpParameters(window * inChannels + responseLags * outChannels, [width], outChannels),
     build: (seed) => new NarxSurrogate({ inChannels, outChannels, window, responseLags, hidden: [width], seed }),
   });
@@ -128,7 +140,7 @@ export function surrogateDesigns(inChannels: number, outChannels: number, opts: 
       case 'state': return [mlp('state', 1, 1, stateWidth(outChannels))];
       case 'memoryless': return [mlp('memoryless', 1, 0, memorylessWidth(inChannels, outChannels))];
       case 'transmission': return [{
-        name: 'transmission', window: 1, responseLags: 0, fit: { epochs: 20 }, throughResponses: false,
+        name: 'transmission', window: 1, responseLags: 0, fit: { epochs: 20 }, vjp: {},
         // T (re, im), c (re, im), b and ω
         parameters: 2 * inChannels * outChannels + 3 * outChannels + 1,
         build: (seed) => new TransmissionSurrogate({ inChannels, outChannels, seed }),

@@ -73,7 +73,17 @@ export interface SeqContext {
    * the drive window, gets a gradient along that memory. Defaults to false (the window only).
    */
   throughResponses?: boolean;
+  /**
+   * With throughResponses: the share of the adjoint passed back through each step of the response
+   * lags, in [0, 1] (a lag of j steps passes responseDecay^j). 1 is the surrogate's whole Jacobian
+   * along the state; 0 is the drive window only. Below 1 the gradient trusts the surrogate's state
+   * Jacobian less the more steps it is chained over, where its errors compound. Defaults to 1.
+   */
+  responseDecay?: number;
 }
+
+/** What a VJP goes through (the SeqContext fields a trainer chooses, not the sequence's data). */
+export type VjpPath = Pick<SeqContext, 'throughResponses' | 'responseDecay'>;
 
 /** Options of {@link NarxSurrogate.fit}. */
 export interface FitOptions {
@@ -192,7 +202,7 @@ export class NarxSurrogate implements DeviceSurrogate {
    * vjpSeq with SeqContext.throughResponses: the adjoint sweep of the teacher-forced model, with
    * B_t(u) the MLP's input gradient at step t's features for an output gradient u (linear in u):
    *
-   *     λ(t) = dy(t) + Σ_{j=1..R} [B_{t+j}(λ(t+j))]_{response lag j}      for t = T-1 … 0
+   *     λ(t) = dy(t) + Σ_{j=1..R} ρ^j [B_{t+j}(λ(t+j))]_{response lag j}      for t = T-1 … 0   (ρ = responseDecay)
    *     g(t) = Σ_{k=0..W-1} [B_{t+k}(λ(t+k))]_{drive lag k}
    *
    * The hidden activations come from one batched forward pass; the sweep itself is sequential
@@ -202,6 +212,8 @@ export class NarxSurrogate implements DeviceSurrogate {
   private vjpThroughResponses(drives: tf.Tensor2D, dy: tf.Tensor2D, ctx: SeqContext): tf.Tensor2D {
     const { inChannels: ci, outChannels: co, window: w, responseLags: r } = this.shape;
     const t = drives.shape[0], f = this.features;
+    const decay = ctx.responseDecay ?? 1;
+    if (!(decay >= 0 && decay <= 1)) throw new RangeError(`responseDecay must be in [0, 1], got ${String(ctx.responseDecay)}`);
     const acts = tf.tidy(() => this.mlp(this.norm(this.windows(drives, ctx))).acts.slice(1).map((a) => a.dataSync() as Float32Array));
     const ws = this.ws.map((v) => v.dataSync() as Float32Array);
     const sizes = [f, ...this.hidden, co];
@@ -229,9 +241,9 @@ export class NarxSurrogate implements DeviceSurrogate {
       for (let k = 0; k < w && s - k >= 0; k++) {
         for (let c = 0; c < ci; c++) g[(s - k) * ci + c] += cur[k * ci + c] / this.xStd[k * ci + c];
       }
-      for (let j = 1; j <= r && s - j >= 0; j++) {
+      for (let j = 1, share = decay; j <= r && s - j >= 0; j++, share *= decay) {
         const off = w * ci + (j - 1) * co;
-        for (let c = 0; c < co; c++) lam[(s - j) * co + c] += cur[off + c] / this.xStd[off + c];
+        if (share !== 0) for (let c = 0; c < co; c++) lam[(s - j) * co + c] += (share * cur[off + c]) / this.xStd[off + c];
       }
     }
     return tf.tensor2d(g, [t, ci]);

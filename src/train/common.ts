@@ -62,6 +62,12 @@ export interface SurrogateTrainOptions {
    */
   throughResponses?: boolean;
   /**
+   * pat, with throughResponses: the share of the adjoint passed back per step along the response
+   * lags (SeqContext.responseDecay), in [0, 1]. Defaults to 0.5 for design 'state'
+   * (designs.ts STATE_VJP, where the figures are), 1 otherwise.
+   */
+  responseDecay?: number;
+  /**
    * pat and oracle's fidelity companion: the surrogate's design (surrogate/designs.ts). `narx` is
    * the NARX MLP of `window`, `responseLags` and `hidden` above. `state` is a state-space model:
    * window 1, the last measured responses as the state, `stateWidth` hidden units (one per response

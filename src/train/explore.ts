@@ -195,7 +195,7 @@ export async function exploreDevice(measureSeg: Measurer, o: ExploreOptions): Pr
     const s = design.build(rng.fork(`init-${i}`).int(2 ** 32));
     s.fit(concat(fitSet.map((g) => cutWindows(s.shape, g.drives, g.responses))), { ...design.fit, seed: i + 1 });
     const heldOutNmse = s.evaluate(concat(heldSet.map((g) => cutWindows(s.shape, g.drives, g.responses))));
-    const g = tf.tidy(() => s.vjpSeq(tf.tensor2d(probe.drives, [L, ci]), tf.tensor2d(dy, [L, co]), { measured: tf.tensor2d(probe.responses, [L, co]), throughResponses: design.throughResponses }).dataSync() as Float32Array);
+    const g = tf.tidy(() => s.vjpSeq(tf.tensor2d(probe.drives, [L, ci]), tf.tensor2d(dy, [L, co]), { ...design.vjp, measured: tf.tensor2d(probe.responses, [L, co]) }).dataSync() as Float32Array);
     s.dispose();
     return { design, heldOutNmse, g, fitMs: Date.now() - t0 };
   });

@@ -32,7 +32,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Device } from '../device/client.js';
 import type { Rng } from '../core/rng.js';
-import type { DeviceSurrogate } from '../surrogate/narx.js';
+import type { DeviceSurrogate, VjpPath } from '../surrogate/narx.js';
 import type { MeasureOptions } from './hybrid.js';
 import type { RidgeWeights } from './ridge.js';
 import { type FidelityOptions, deviceMeasurer, gradientFidelity, predictAlong, slopeStats } from './spot-check.js';
@@ -106,11 +106,11 @@ export function readoutUpstream(weights: RidgeWeights, responses: ArrayLike<numb
   return dy;
 }
 
-/** A surrogate's VJP as a flat Float32Array [T * ci] (measured responses as the NARX history; through them with `throughResponses`). */
-export function surrogateVjp(surrogate: DeviceSurrogate, drives: ArrayLike<number>, dy: ArrayLike<number>, measured: ArrayLike<number>, ci: number, co: number, throughResponses = false): Float32Array {
+/** A surrogate's VJP as a flat Float32Array [T * ci] (measured responses as the NARX history; through them as `path` says). */
+export function surrogateVjp(surrogate: DeviceSurrogate, drives: ArrayLike<number>, dy: ArrayLike<number>, measured: ArrayLike<number>, ci: number, co: number, path: VjpPath = {}): Float32Array {
   const T = drives.length / ci;
   const g = tf.tidy(() => surrogate.vjpSeq(tf.tensor2d(Float32Array.from(drives), [T, ci]), tf.tensor2d(Float32Array.from(dy), [T, co]),
-    { measured: tf.tensor2d(Float32Array.from(measured), [T, co]), throughResponses }));
+    { ...path, measured: tf.tensor2d(Float32Array.from(measured), [T, co]) }));
   const out = g.dataSync() as Float32Array;
   g.dispose();
   return out;
@@ -145,8 +145,8 @@ export interface EpisodeFidelityInput {
   reading?: ReadingOptions;
   /** The surrogate's VJP if already computed. */
   gSurrogate?: ArrayLike<number>;
-  /** The surrogate's VJP goes through its response lags (the trainer's SurrogateTrainOptions.throughResponses). */
-  throughResponses?: boolean;
+  /** What the surrogate's VJP goes through: the one the trainer steps with (SurrogateTrainOptions.throughResponses, responseDecay). */
+  vjp?: VjpPath;
 }
 
 /**
@@ -156,7 +156,7 @@ export interface EpisodeFidelityInput {
 export async function episodeFidelity(x: EpisodeFidelityInput): Promise<{ record: FidelityRecord; samples: number; breaks: number }> {
   const cin = x.inChannels, co = x.outChannels;
   if (x.measured.length !== x.dy.length || x.drives.length / cin !== x.dy.length / co) throw new RangeError('drives, measured and dy do not describe the same steps');
-  const gs = x.gSurrogate ?? surrogateVjp(x.surrogate, x.drives, x.dy, x.measured, cin, co, x.throughResponses);
+  const gs = x.gSurrogate ?? surrogateVjp(x.surrogate, x.drives, x.dy, x.measured, cin, co, x.vjp);
   const record: FidelityRecord = {};
   let go: ArrayLike<number> | undefined;
   if (x.oracle) {

@@ -32,7 +32,7 @@ import { GuardedAdam } from './guarded-adam.js';
 import { type FidelityRecord, type ReadingOptions, episodeFidelity, readingSegments, readoutUpstream } from './fidelity.js';
 import { RidgeReadout, measure } from './hybrid.js';
 import type { RidgeAccumulator } from './ridge.js';
-import { chooseSurrogate, surrogateRefitter } from './surrogate-setup.js';
+import { chooseSurrogate, surrogateRefitter, vjpPath } from './surrogate-setup.js';
 import { TwinGradient, type TwinSource, twinMismatch, twinModelFor } from './twin-grad.js';
 
 /** Fidelity monitoring options of `oracle`. */
@@ -116,7 +116,7 @@ export async function trainOracle(o: OracleOptions): Promise<TrainResult> {
           const f = await episodeFidelity({
             surrogate: track.surrogate, oracle, device: fid.reading ? device : undefined, inChannels: ci, outChannels: co,
             drives: m.drives, measured: m.responses, dy, rng: readingRng, reading: fid.reading && { ...r.measure, ...fid.reading },
-            throughResponses: chosen?.so.throughResponses,
+            vjp: chosen && vjpPath(chosen.so),
           });
           samples += f.samples;
           rec.breaks = (rec.breaks ?? 0) + f.breaks;

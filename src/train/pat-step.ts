@@ -16,7 +16,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DeviceSurrogate } from '../surrogate/narx.js';
+import type { DeviceSurrogate, VjpPath } from '../surrogate/narx.js';
 import { physicalLayer } from '../surrogate/physical-layer.js';
 import type { TappedDense } from './hybrid.js';
 
@@ -38,8 +38,8 @@ export interface StepEpisode {
   penalty: number;
 }
 
-/** @param throughResponses backpropagate through the surrogate's response lags too (SeqContext.throughResponses) */
-export function patGradients(layer: TappedDense, ep: StepEpisode, surrogate?: DeviceSurrogate, throughResponses = false): { loss: number; grads?: tf.NamedTensorMap } {
+/** @param path what the surrogate's VJP goes through (SeqContext.throughResponses, responseDecay) */
+export function patGradients(layer: TappedDense, ep: StepEpisode, surrogate?: DeviceSurrogate, path: VjpPath = {}): { loss: number; grads?: tf.NamedTensorMap } {
   const L = ep.x.length / layer.features, co = ep.measured.length / L, outputs = ep.b.length, steps = L - ep.washout;
   const out = tf.tidy(() => {
     const x = tf.tensor2d(ep.x, [L, layer.features]), sent = tf.tensor2d(ep.sent, [L, layer.units]);
@@ -48,7 +48,7 @@ export function patGradients(layer: TappedDense, ep: StepEpisode, surrogate?: De
     const now = layer.apply(x);   // made outside the objective: a constant to the gradient
     const objective = (): tf.Scalar => {
       const a = tf.add(tf.sub(layer.apply(x), now), sent) as tf.Tensor2D;
-      const r = (surrogate ? physicalLayer(surrogate, measured, { throughResponses })(a) : measured).slice([ep.washout, 0], [steps, co]);
+      const r = (surrogate ? physicalLayer(surrogate, measured, path)(a) : measured).slice([ep.washout, 0], [steps, co]);
       const mse = tf.mean(tf.squaredDifference(tf.add(tf.matMul(r, W), b), target)) as tf.Scalar;
       if (!(ep.penalty > 0)) return mse;
       return tf.add(mse, tf.mul(ep.penalty, tf.mean(tf.square(tf.add(tf.matMul(x, layer.W), layer.b))))) as tf.Scalar;

@@ -84,7 +84,7 @@ import { BusyClock } from './busy-clock.js';
 import { GuardedAdam } from './guarded-adam.js';
 import { type StepEpisode, patGradients } from './pat-step.js';
 import type { RidgeAccumulator } from './ridge.js';
-import { chooseSurrogate, surrogateDesign, surrogateRefitter } from './surrogate-setup.js';
+import { chooseSurrogate, surrogateDesign, surrogateRefitter, vjpPath } from './surrogate-setup.js';
 import { TwinGradient, twinModelFor } from './twin-grad.js';
 
 export async function trainPat(o: TrainOptions): Promise<TrainResult> {
@@ -107,6 +107,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
     // Design 'auto' explores the device here, before the first episode; its samples count below.
     const chosen = await chooseSurrogate(o, r, device, ci, co, L);
     refitter = surrogateRefitter(o, r, chosen.so, ci, co, L, resume?.surrogate);
+    const vjp = vjpPath(chosen.so);
     const readout = new RidgeReadout(co, r.train.outChannels, r.readout);
     const penalty = r.drivePenalty * variance(r.train.targets);
     const adam = optimizer = new GuardedAdam(layer, r.learningRate, o.guard, resume?.guard);
@@ -181,7 +182,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
       const { W, b } = readout.current;
       const ep: StepEpisode = { x, sent: a, measured: m.responses, target: Float32Array.from(Y), W: Float32Array.from(W), b: Float32Array.from(b), washout: r.washout, penalty };
       const step = (p: StepEpisode, s?: DeviceSurrogate): number => {
-        const { loss, grads } = patGradients(layer, p, s, chosen.so.throughResponses);
+        const { loss, grads } = patGradients(layer, p, s, vjp);
         if (grads) {
           adam.optimizer.applyGradients(grads);
           tf.dispose(grads);
@@ -217,7 +218,7 @@ export async function trainPat(o: TrainOptions): Promise<TrainResult> {
         const fits = committed() + fidelityCost + finalCost(r) <= r.budget;
         const f = await episodeFidelity({
           surrogate, oracle, device, inChannels: ci, outChannels: co, drives: m.drives, measured: m.responses, dy, rng: spotRng,
-          throughResponses: chosen.so.throughResponses,
+          vjp,
           reading: fits ? { ...r.measure, directions: fidelityDirections } : undefined,
         });
         samples += f.samples;

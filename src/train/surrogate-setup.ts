@@ -9,7 +9,8 @@
  */
 import type { Device } from '../device/client.js';
 import { NarxSurrogate } from '../surrogate/narx.js';
-import { type DesignName, NARX_BASE_WIDTH, memorylessWidth, stateWidth, surrogateDesigns } from '../surrogate/designs.js';
+import { type DesignName, NARX_BASE_WIDTH, STATE_VJP, memorylessWidth, stateWidth, surrogateDesigns } from '../surrogate/designs.js';
+import type { VjpPath } from '../surrogate/narx.js';
 import { type RefittableSurrogate, type SurrogateJSON, isTransmissionJSON, surrogateFromJSON } from '../surrogate/saved.js';
 import { TRANSMISSION_LEARNING_RATE, TransmissionSurrogate } from '../surrogate/transmission.js';
 import { LaggedRefitter } from '../surrogate/lagged-refit.js';
@@ -100,14 +101,23 @@ export function surrogateShape(c: Pick<SurrogateChoiceRecord, 'design' | 'window
 
 /** The surrogate defaults over `s` (and over `base`, a trainer's own defaults). */
 export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<ResolvedSurrogateOptions> = {}): ResolvedSurrogateOptions {
+  if (s.responseDecay !== undefined && !(s.responseDecay >= 0 && s.responseDecay <= 1)) {
+    throw new RangeError(`surrogate.responseDecay must be in [0, 1], got ${String(s.responseDecay)}`);
+  }
   const d = { design: 'narx' as DesignName, window: 4, responseLags: 1, hidden: [NARX_BASE_WIDTH], firstEpochs: 40, refitEpochs: 4, refitEvery: 1, fitExamples: 2048, learningRate: 3e-3, recent: 4096, reservoir: 4096, ...base };
   return {
     design: d.design, window: s.window ?? d.window, responseLags: s.responseLags ?? d.responseLags, hidden: s.hidden ?? d.hidden,
     firstEpochs: s.firstEpochs ?? d.firstEpochs, refitEpochs: s.refitEpochs ?? d.refitEpochs, refitEvery: s.refitEvery ?? d.refitEvery,
     fitExamples: s.fitExamples ?? d.fitExamples, learningRate: s.learningRate ?? d.learningRate, recent: s.recent ?? d.recent, reservoir: s.reservoir ?? d.reservoir,
     // The state design's memory is in its response lag, so its gradient must run along it.
-    throughResponses: s.throughResponses ?? d.design === 'state',
+    throughResponses: s.throughResponses ?? (d.design === 'state' ? STATE_VJP.throughResponses! : false),
+    responseDecay: s.responseDecay ?? (d.design === 'state' ? STATE_VJP.responseDecay! : 1),
   };
+}
+
+/** What the step's surrogate VJP goes through, from resolved options. */
+export function vjpPath(so: Pick<ResolvedSurrogateOptions, 'throughResponses' | 'responseDecay'>): VjpPath {
+  return { throughResponses: so.throughResponses, responseDecay: so.responseDecay };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NARX_BASE_WIDTH, memorylessWidth, narxWidth, stateWidth, surrogateDesigns } from '../../src/surrogate/designs.js';
+import { NARX_BASE_WIDTH, STATE_VJP, memorylessWidth, narxWidth, stateWidth, surrogateDesigns } from '../../src/surrogate/designs.js';
 import { NarxSurrogate } from '../../src/surrogate/narx.js';
 import { TransmissionSurrogate } from '../../src/surrogate/transmission.js';
 import { suggestTaps } from '../../src/train/device-memory.js';
@@ -20,7 +20,8 @@ test('designs: shapes and models per name; NARX at the trainers\' width and at t
   const ds = surrogateDesigns(8, 16);
   assert.equal(ds.map((d) => [d.name, d.window, d.responseLags, d.hidden]), [['narx', 4, 1, [NARX_BASE_WIDTH]], ['narx', 4, 1, [32]], ['state', 1, 1, [32]], ['memoryless', 1, 0, [64]], ['transmission', 1, 0, undefined]]);
   // Only the state design's gradient runs along its response lag: its memory is there.
-  assert.equal(ds.map((d) => d.throughResponses), [false, false, true, false, false]);
+  assert.equal(ds.map((d) => d.vjp), [{}, {}, STATE_VJP, {}, {}]);
+  assert.equal(STATE_VJP, { throughResponses: true, responseDecay: 0.5 });
   const [narx, narxScaled, state, mem, tm] = ds.map((d) => d.build(1));
   assert.ok(narx instanceof NarxSurrogate && narxScaled instanceof NarxSurrogate && state instanceof NarxSurrogate && mem instanceof NarxSurrogate && tm instanceof TransmissionSurrogate);
   assert.equal((narxScaled as NarxSurrogate).hidden, [narxWidth(8, 16, 4, 1)]);

@@ -94,6 +94,43 @@ test('throughResponses: the VJP equals tf.grad of the closed loop (each response
   });
 });
 
+test('responseDecay ρ: 0 is the window-only VJP, 1 the whole adjoint, ρ the closed loop whose fed-back responses pass ρ of their gradient (one lag)', () => {
+  /** x forward, ρ·dy backward. */
+  const scaleGrad = (x: tf.Tensor2D, rho: number): tf.Tensor2D => tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const v = args[0] as tf.Tensor;
+    return { value: v.clone(), gradFunc: (dy: tf.Tensor) => tf.mul(dy, rho) };
+  })(x) as tf.Tensor2D;
+  const oneLag = cases.filter((c) => c.responseLags > 0).map((c) => ({ ...c, responseLags: 1 }));
+  assert.ok(oneLag.length > 0);
+  oneLag.forEach((c, i) => {
+    const t = 8;
+    const { s, drives, dy, ctx, dispose } = setup(c, 90 + i, t);
+    const closed = (d: tf.Tensor2D, rho: number): tf.Tensor2D => {
+      let m = tf.zeros([t, 3]) as tf.Tensor2D, p = m;
+      for (let k = 0; k < t; k++) {
+        p = s.predictSeq(d, { ...ctx, measured: m });
+        m = tf.concat([scaleGrad(p.slice([0, 0], [k + 1, 3]) as tf.Tensor2D, rho), tf.zeros([t - k - 1, 3])], 0) as tf.Tensor2D;
+      }
+      return p;
+    };
+    const loop = closed(drives, 1);
+    const at = (rho: number): tf.Tensor2D => s.vjpSeq(drives, dy, { ...ctx, measured: loop, throughResponses: true, responseDecay: rho });
+    const windowOnly = s.vjpSeq(drives, dy, { ...ctx, measured: loop });
+    const [g0, g1, gHalf] = [at(0), at(1), at(0.5)];
+    const whole = s.vjpSeq(drives, dy, { ...ctx, measured: loop, throughResponses: true });
+    const auto = tf.grad((d: tf.Tensor) => tf.sum(tf.mul(closed(d as tf.Tensor2D, 0.5), dy)))(drives);
+    const { maxAbs, scale } = diff(gHalf, auto);
+    // the window-only VJP is tfjs's batched matmuls, the sweep plain loops: equal up to float32 rounding
+    assert.ok(diff(g0, windowOnly).maxAbs <= 1e-5 * scale, `${label(c)}: ρ 0 is the window only`);
+    assert.ok(diff(g1, whole).maxAbs === 0, `${label(c)}: ρ 1 is the default`);
+    assert.ok(maxAbs <= 1e-4 * scale, `${label(c)}: max |vjp(ρ 0.5) - tf.grad| ${maxAbs} vs scale ${scale}`);
+    assert.ok(diff(gHalf, g1).maxAbs > 1e-3 * scale && diff(gHalf, g0).maxAbs > 1e-3 * scale, `${label(c)}: ρ 0.5 is neither end`);
+    assert.throws(() => at(1.5), /responseDecay must be in \[0, 1\]/);
+    tf.dispose([loop, windowOnly, g0, g1, gHalf, whole, auto]);
+    dispose();
+  });
+});
+
 test('the window adjoint: with W=5, dy on the last step only reaches the last 5 drives', () => {
   const { s, drives, ctx, dispose } = setup({ window: 5, responseLags: 0, hidden: [8], history: true }, 3, 9);
   const dy = tf.tensor2d(Float32Array.from({ length: 27 }, (_, i) => (i >= 24 ? 1 : 0)), [9, 3]);
