@@ -6,23 +6,14 @@ import type { DeviceClient } from '../../../src/device/client.js';
 import { type ChainCheckpoint, parseChainCheckpoint } from '../../../src/train/chain/checkpoint.js';
 import { type ChainStep, type ChainTrainOptions, trainChain } from '../../../src/train/chain/train.js';
 import type { ChainJSON } from '../../../src/train/chain/model.js';
-import type { ModelSpec } from '../../../src/train/chain/spec-types.js';
-import { blobs, openSim } from './helpers.js';
+import { QUIET_OPTICAL, openSim } from './helpers.js';
 
 test.before(async () => {
   await selectBackend('wasm');
 });
 
-// chain-resume.test.ts's setting: one noise-free optical layer (deterministic, so runs and resumes repeat exactly), oracle, 30 steps.
-const spec: ModelSpec = {
-  layers: [
-    { kind: 'digital', units: 8, activation: 'tanh' },
-    { kind: 'physical', device: 'sim:optical', surrogate: 'transmission' },
-    { kind: 'readout', type: 'softmax' },
-  ],
-};
-const data = blobs({ features: 6, classes: 3, train: 320, test: 100, spread: 1, seed: 5 });
-const QUIET = { inChannels: 8, outChannels: 16, shotNoise: 0, readNoiseSigma: 0 };
+// chain-resume.test.ts's setting, oracle, 30 steps.
+const { spec, data, overrides: QUIET } = QUIET_OPTICAL;
 
 interface Run { steps: ChainStep[]; losses: number[]; checkpoints: ChainCheckpoint[]; weights: number[][]; probabilities: number[]; guard: unknown }
 

@@ -4,23 +4,13 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/core/backend.js';
 import { type ChainCheckpoint, parseChainCheckpoint } from '../../../src/train/chain/checkpoint.js';
 import { trainChain, type ChainTrainOptions } from '../../../src/train/chain/train.js';
-import type { ModelSpec } from '../../../src/train/chain/spec-types.js';
-import { blobs, openSim } from './helpers.js';
+import { QUIET_OPTICAL, openSim } from './helpers.js';
 
 test.before(async () => {
   await selectBackend('wasm');
 });
 
-const spec: ModelSpec = {
-  layers: [
-    { kind: 'digital', units: 8, activation: 'tanh' },
-    { kind: 'physical', device: 'sim:optical', surrogate: 'transmission' },
-    { kind: 'readout', type: 'softmax' },
-  ],
-};
-const data = blobs({ features: 6, classes: 3, train: 320, test: 100, spread: 1, seed: 5 });
-// Noise-free, so the device answers the same drives the same way in a fresh session.
-const QUIET = { inChannels: 8, outChannels: 16, shotNoise: 0, readNoiseSigma: 0 };
+const { spec, data, overrides: QUIET } = QUIET_OPTICAL;
 
 /** Trains with `o`, on a fresh simulator; the checkpoints it hands out (through JSON, as a database keeps them) and the result's figures. */
 async function run(o: Partial<ChainTrainOptions>): Promise<{ checkpoints: ChainCheckpoint[]; probabilities: number[]; losses: number[]; steps: number; samples: ChainTrainOptionsSamples; weights: number[] }> {

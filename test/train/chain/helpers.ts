@@ -44,3 +44,20 @@ export const TWO_ON_DEV: ModelSpec = {
     { kind: 'readout', type: 'softmax' },
   ],
 };
+
+/**
+ * A deterministic one-layer chain: a tanh layer, a noise-free optical layer and a softmax, on a
+ * small blob set. Noise-free, so the device answers the same drives the same way in a fresh
+ * session and runs and resumes repeat exactly.
+ */
+export const QUIET_OPTICAL = {
+  spec: {
+    layers: [
+      { kind: 'digital', units: 8, activation: 'tanh' },
+      { kind: 'physical', device: 'sim:optical', surrogate: 'transmission' },
+      { kind: 'readout', type: 'softmax' },
+    ],
+  } as ModelSpec,
+  data: blobs({ features: 6, classes: 3, train: 320, test: 100, spread: 1, seed: 5 }),
+  overrides: { inChannels: 8, outChannels: 16, shotNoise: 0, readNoiseSigma: 0 },
+} as const;
