@@ -163,8 +163,7 @@ export class TwinGradient implements DeviceSurrogate {
     const a = new Float64Array(ci);
     for (let k = K - 1; k >= 0; k--) {
       const dyk = sub(dy, (k + L) * co, co);
-      let dyZero = true;
-      for (let i = 0; i < co; i++) if (dyk[i] !== 0) { dyZero = false; break; }
+      const dyZero = allZero(dyk);
       if (dyZero && lambdaZero) continue; // nothing downstream of step k: zero gradient
       const sk = Float64Array.from(states[k]);
       for (let c = 0; c < ci; c++) a[c] = drives[k * ci + c];
@@ -225,10 +224,9 @@ export class TwinGradient implements DeviceSurrogate {
     let lambda: Float64Array | null = null;
     for (let k = K - 1; k >= 0; k--) {
       const dyk = sub(dy, (k + L) * co, co);
-      let dyZero = true;
-      for (let i = 0; i < co; i++) if (dyk[i] !== 0) { dyZero = false; break; }
+      const dyZero = allZero(dyk);
       if (dyZero && lambda === null) continue; // nothing downstream of step k: zero gradient
-      const dState = this.stepVjpNorm(states[k], sub(drives, k * ci, ci), lambda, dyZero ? null : dyk, (g as Float64Array).subarray(k * ci, (k + 1) * ci));
+      const dState = this.stepVjpNorm(states[k], sub(drives, k * ci, ci), lambda, dyZero ? null : dyk, g.subarray(k * ci, (k + 1) * ci));
       lambda = dState.some((v) => v !== 0) ? dState : null;
     }
     return g;
@@ -306,6 +304,12 @@ export function twinMismatch(oracle: TwinGradient, drives: ArrayLike<number>, me
   let total = 0, used = 0;
   for (let c = 0; c < co; c++) if (ss[c] > 0) { total += se[c] / ss[c]; used++; }
   return used ? total / used : 0;
+}
+
+/** Whether every value of `a` is 0: a cotangent row with nothing to propagate. */
+export function allZero(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
 }
 
 function sub(a: ArrayLike<number>, from: number, n: number): ArrayLike<number> {

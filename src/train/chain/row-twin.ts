@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DeviceSurrogate } from '../../surrogate/narx.js';
-import { TwinGradient, type TwinGradientOptions } from '../twin-grad.js';
+import { TwinGradient, type TwinGradientOptions, allZero } from '../twin-grad.js';
 
 export class RowTwinGradient implements DeviceSurrogate {
   private readonly tg: TwinGradient;
@@ -43,16 +43,13 @@ export class RowTwinGradient implements DeviceSurrogate {
     const rest = this.tg.twin.init();
     const analytic = this.tg.method === 'analytic', dyRow = new Float64Array(co);
     for (let t = 0; t < T; t++) {
-      let zero = true;
-      for (let m = 0; m < co; m++) if (dy[t * co + m] !== 0) { zero = false; break; }
-      if (zero) continue;
+      for (let m = 0; m < co; m++) dyRow[m] = dy[t * co + m];
+      if (allZero(dyRow)) continue;
+      for (let c = 0; c < ci; c++) a[c] = drives[t * ci + c];
       if (analytic) {
-        for (let c = 0; c < ci; c++) a[c] = drives[t * ci + c];
-        for (let m = 0; m < co; m++) dyRow[m] = dy[t * co + m];
         this.tg.stepVjpNorm(rest, a, null, dyRow, g.subarray(t * ci, (t + 1) * ci));
         continue;
       }
-      for (let c = 0; c < ci; c++) a[c] = drives[t * ci + c];
       for (let c = 0; c < ci; c++) {
         const a0 = a[c];
         a[c] = a0 + h;
@@ -61,7 +58,7 @@ export class RowTwinGradient implements DeviceSurrogate {
         const q = this.tg.stepNorm(Float64Array.from(rest), a).output;
         a[c] = a0;
         let v = 0;
-        for (let m = 0; m < co; m++) v += dy[t * co + m] * (p[m] - q[m]);
+        for (let m = 0; m < co; m++) v += dyRow[m] * (p[m] - q[m]);
         g[t * ci + c] = v / (2 * h);
       }
     }
