@@ -41,6 +41,7 @@ type Weights = Record<string, Float32Array>;
 
 /** The guard's fields of an episode record (EpisodeRecord's). */
 export interface GuardedEpisode {
+  /** Guarded: the rate this step was taken at, the rollbacks so far, and whether this step's loss rolled the weights back. */
   learningRate?: number;
   rollbacks?: number;
   rollback?: boolean;

@@ -154,10 +154,6 @@ export interface ChainStep extends GuardedEpisode {
   /** The batch's loss (not finite when it ran away: the guard then rolls back). */
   loss: number;
   samples: number;
-  /** Guarded: the rate this step was taken at, the rollbacks so far, and whether this step's loss rolled the weights back. */
-  learningRate?: number;
-  rollbacks?: number;
-  rollback?: boolean;
   /** Pipelined: the batch was launched with weights a rollback has since undone, so it took no step. */
   stale?: boolean;
 }
@@ -216,12 +212,10 @@ export function chainGradients(model: ChainModel, x: Float32Array, labels: Uint8
 }
 
 function gradsOf(model: ChainModel, x: Float32Array, labels: Uint8Array, pass: ChainPass, vjps: readonly DeviceSurrogate[], vars: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
-  const xt = tf.tensor2d(x, [pass.rows, model.features]);
-  const lt = tf.tensor1d(Int32Array.from(labels), 'int32');
-  return tf.variableGrads(() => model.loss(xt, lt, pass, vjps), vars);
+  return tf.variableGrads(() => lossOf(model, x, labels, pass, vjps), vars);
 }
 
-/** The loss gradsOf would step on, without the gradient (call inside a tidy). */
+/** The loss gradsOf steps on, without the gradient (call inside a tidy). */
 function lossOf(model: ChainModel, x: Float32Array, labels: Uint8Array, pass: ChainPass, vjps: readonly DeviceSurrogate[]): tf.Scalar {
   return model.loss(tf.tensor2d(x, [pass.rows, model.features]), tf.tensor1d(Int32Array.from(labels), 'int32'), pass, vjps);
 }
