@@ -110,7 +110,7 @@ export function stateWidth(outChannels: number): number {
  * 0.030 (narx 0.038, 0.034, 0.044, 0.036, 0.032); analog-awg seeds 1-3: 0.035, 0.028, 0.025
  * (with 1: 0.034, 0.037, 0.031).
  */
-export const STATE_VJP: Readonly<VjpPath> = Object.freeze({ throughResponses: true, responseDecay: 0.5 });
+export const STATE_VJP: Readonly<Required<VjpPath>> = Object.freeze({ throughResponses: true, responseDecay: 0.5 });
 
 /** The NARX width the trainers use when not exploring (`surrogateDefaults`), one of auto's two NARX candidates. */
 export const NARX_BASE_WIDTH = 64;

@@ -110,8 +110,8 @@ export function surrogateDefaults(s: SurrogateTrainOptions = {}, base: Partial<R
     firstEpochs: s.firstEpochs ?? d.firstEpochs, refitEpochs: s.refitEpochs ?? d.refitEpochs, refitEvery: s.refitEvery ?? d.refitEvery,
     fitExamples: s.fitExamples ?? d.fitExamples, learningRate: s.learningRate ?? d.learningRate, recent: s.recent ?? d.recent, reservoir: s.reservoir ?? d.reservoir,
     // The state design's memory is in its response lag, so its gradient must run along it.
-    throughResponses: s.throughResponses ?? (d.design === 'state' ? STATE_VJP.throughResponses! : false),
-    responseDecay: s.responseDecay ?? (d.design === 'state' ? STATE_VJP.responseDecay! : 1),
+    throughResponses: s.throughResponses ?? (d.design === 'state' ? STATE_VJP.throughResponses : false),
+    responseDecay: s.responseDecay ?? (d.design === 'state' ? STATE_VJP.responseDecay : 1),
   };
 }
 
