@@ -39,7 +39,15 @@ export function checkpointer(db: Database.Database, intervalMs: number): { hold(
       }
       db.pragma('wal_autocheckpoint = 0');
       const w = worker;
-      w.on('message', (m: { error?: string }) => { if (m.error !== undefined) { inline(); void w.terminate(); } });
+      // Once: a full disk fails every checkpoint the worker tries, and each terminate() call adds
+      // an 'exit' listener (eleven print a listener-leak warning on standard error).
+      let stopping = false;
+      w.on('message', (m: { error?: string }) => {
+        if (m.error === undefined || stopping) return;
+        stopping = true;
+        inline();
+        void w.terminate();
+      });
       w.on('error', inline);
       // After the listeners: adding a 'message' listener refs the worker again, and a run never
       // finished (a failing caller) must not keep the process alive.
