@@ -1,7 +1,8 @@
 /**
  * Spread of a trainer's result over the device's noise realisations (`npm run bench:noise-spread --
- * [--profile analog-awg] [--seeds 1,2,3] [--pre-steps 0,1,200,7200] [--trainer pat] [--surrogate narx]
- * [--task narma10] [--episodes 100]`).
+ * [--profile analog-awg] [--seeds 1,2,3] [--pre-steps 0,1,200,7200] [--trainer pat] [--surrogate D (default: the CLI's)]
+ * [--task narma10] [--episodes 100] [--response-decay R]`). --response-decay sets pat's library
+ * option surrogate.responseDecay (with throughResponses), for ablations; it is not a CLI flag.
  *
  * A simulator's read noise is one stream from its seed, so `rhil train --seed S` always meets the
  * same noise, and a seed's figure looks exact. A real board's noise is never the same twice. Here
@@ -40,11 +41,14 @@ const preSteps = ints('pre-steps', '0,1,200,7200', 0);
 const repeatFinal = ints('repeat-final', '0', 0)[0];
 const given = {
   device: `sim:${profile}`, task: flag('task', 'narma10'), trainer: flag('trainer', 'pat') as TrainerName,
-  surrogate: flag('surrogate', 'narx'), episodes: ints('episodes', '100', 1)[0],
+  surrogate: flag('surrogate', '') || undefined, episodes: ints('episodes', '100', 1)[0],
 };
 
+const decay = flag('response-decay', '');
+const vjp = decay === '' ? {} : { throughResponses: true, responseDecay: Number(decay) };
+
 const backend = await selectBackend('wasm');
-console.log(`# noise spread: ${profile}, ${given.trainer}, ${given.task}, surrogate ${given.surrogate}, ${given.episodes} episodes, ${backend.detail}`);
+console.log(`# noise spread: ${profile}, ${given.trainer}, ${given.task}, surrogate ${given.surrogate ?? 'the CLI default'}${decay === '' ? '' : ` (response decay ${decay})`}, ${given.episodes} episodes, ${backend.detail}`);
 const bySeed = new Map<number, number[]>();
 for (const seed of seeds) {
   for (const n of preSteps) {
@@ -54,7 +58,8 @@ for (const seed of seeds) {
         const rng = new Rng(seed).fork('pre-steps');
         await measure(device, Float32Array.from({ length: n * device.info.inChannels }, () => rng.range(-1, 1)));
       }
-      const o = { ...cliTrainOptions({ ...given, seed }), device } as AnyTrainOptions;
+      const cli = cliTrainOptions({ ...given, seed });
+      const o = { ...cli, ...(decay === '' ? {} : { surrogate: { ...cli.surrogate, ...vjp } }), device } as AnyTrainOptions;
       const res = await train(o);
       const finals: number[] = [];
       for (let k = 0; k < repeatFinal; k++) {

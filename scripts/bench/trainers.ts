@@ -25,11 +25,14 @@
  * sample period stretched so the run spans 0.1 h of device time); pat with continuous refit, pat
  * with its surrogate frozen after the first fit, and pat without drift.
  *
- * --surrogate: pat's and oracle's surrogate design (rhil train --surrogate; default narx).
+ * --surrogate: pat's and oracle's surrogate design (rhil train --surrogate; default the CLI's: auto for
+ * pat, narx for oracle; drift and curves, which are not CLI runs, default to narx).
  * With auto, pat's exploration counts in its deviceSamples, so in the budget of the others.
  * --budget: pat's device-sample budget (default none: its episodes decide; not a CLI flag), e.g.
  * 48100 to hold pat with auto to a run's samples, exploration included.
  * --overrides: simulator parameters (not a CLI setting: a run with them is not one rhil gives).
+ * --through-responses, --response-decay R: pat's VJP along the response lags, passing back R of
+ * the adjoint per step (library surrogate.throughResponses / responseDecay; not CLI flags).
  *
  * curves: samples-to-target: pat's test metric after 10, 25, 50 and `episodes` episodes with the
  * device samples each used, and spsa's at 1x, 3x and 10x pat's full budget.
@@ -58,10 +61,12 @@ const episodes = Number(flag('episodes', '100'));
 const overrides = JSON.parse(flag('overrides', '{}')) as Record<string, unknown>;
 const trainers = flag('trainers', 'pat,oracle,insilico,spsa,classic,digital,random').split(',');
 const digitalEpisodes = Number(flag('digital-episodes', String(episodes)));
-const design = flag('surrogate', 'narx') as SurrogateDesignOption;
+const design = (flag('surrogate', '') || undefined) as SurrogateDesignOption | undefined;
 const patBudget = flag('budget', '') === '' ? {} : { budget: Number(flag('budget', '')) };
 // pat's step through the surrogate's response lags too (TrainOptions surrogate.throughResponses).
 const throughResponses = args.includes('--through-responses');
+// pat's share of the adjoint passed back per response lag (surrogate.responseDecay), for ablations.
+const responseDecay = flag('response-decay', '') === '' ? undefined : Number(flag('response-decay', ''));
 
 await selectBackend('wasm');
 
@@ -77,10 +82,12 @@ async function simDevice(seed: number, ov = overrides): Promise<DeviceClient> {
 
 /** pat, oracle, insilico, spsa as `rhil train` runs them, with `extra` (a budget) on top. */
 async function runCli(label: string, seed: number, trainer: TrainerName, extra: Partial<AnyTrainOptions> = {}): Promise<TrainResult> {
-  const opts = cliTrainOptions({ task, trainer, seed, episodes, device: `sim:${profile}`, ...(trainer === 'pat' || trainer === 'oracle' ? { surrogate: design } : {}) });
+  const opts = cliTrainOptions({ task, trainer, seed, episodes, device: `sim:${profile}`, ...((trainer === 'pat' || trainer === 'oracle') && design ? { surrogate: design } : {}) });
   const device = await simDevice(seed);
   try {
-    const withMemory = throughResponses && trainer === 'pat' ? { surrogate: { ...opts.surrogate, throughResponses: true } } : {};
+    const withMemory = trainer !== 'pat' ? {} : {
+      surrogate: { ...opts.surrogate, ...(throughResponses ? { throughResponses: true } : {}), ...(responseDecay !== undefined ? { responseDecay } : {}) },
+    };
     const res = await train({ ...opts, ...withMemory, ...extra, device } as AnyTrainOptions);
     record({ label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric }, res);
     return res;
@@ -120,7 +127,7 @@ async function run(label: string, seed: number, opts: Partial<AnyTrainOptions> &
   try {
     const res = await train({
       task, seed, episodes, ...opts, device,
-      ...(opts.trainer === 'pat' || opts.trainer === 'oracle' ? { surrogate: { design } } : {}),
+      ...(opts.trainer === 'pat' || opts.trainer === 'oracle' ? { surrogate: { design: design ?? 'narx' } } : {}),
     } as AnyTrainOptions);
     record({ label, seed, value: res.test.value, samples: res.deviceSamples, seconds: res.elapsedMs / 1000, metric: res.test.metric }, res);
     return res;

@@ -32,7 +32,7 @@ export interface TrainConfig {
   seed: number;
   episodes: number;
   learningRate: number;
-  /** --surrogate (absent in runs recorded before it existed: narx). */
+  /** --surrogate (absent in runs recorded before it existed: narx; see defaultSurrogate for a fresh run's). */
   surrogate?: SurrogateDesignOption;
   /** --refit-every (absent in runs recorded before it existed: 1). */
   refitEvery?: number;
@@ -102,6 +102,16 @@ export interface TrainSettings {
 }
 
 /**
+ * `--surrogate`'s default for a fresh run. pat explores the connected device and trains with the
+ * design that suits it (issue 11: one design for every board left pat 4-5x behind on a scattering
+ * medium and without a lead at 100-200 virtual nodes). oracle's surrogate only reports gradient
+ * fidelity, so it does not spend samples exploring; the other trainers have no surrogate.
+ */
+export function defaultSurrogate(trainer: TrainerName): SurrogateDesignOption {
+  return trainer === 'pat' ? 'auto' : 'narx';
+}
+
+/**
  * The run's settings: given ones, else (on a resume) the first part's, else the defaults. A
  * resumed run keeps its task, trainer and seed; asking for others is refused.
  */
@@ -113,13 +123,15 @@ export function trainSettings(given: GivenTrainSettings, resumed: Resumed | unde
     }
     return v ?? prev?.[k];
   };
+  const trainer = same('trainer', given.trainer) ?? 'pat';
   const s: TrainSettings = {
     task: same('task', given.task) ?? 'narma10',
-    trainer: same('trainer', given.trainer) ?? 'pat',
+    trainer,
     seed: same('seed', given.seed) ?? 1,
     episodes: given.episodes ?? prev?.episodes ?? defaults.episodes,
     learningRate: given.learningRate ?? prev?.learningRate ?? 0.03,
-    surrogate: (given.surrogate ?? prev?.surrogate ?? 'narx') as SurrogateDesignOption,
+    // A resumed run recorded before --surrogate existed used narx.
+    surrogate: (given.surrogate ?? (prev ? prev.surrogate ?? 'narx' : defaultSurrogate(trainer))) as SurrogateDesignOption,
     refitEvery: given.refitEvery ?? prev?.refitEvery ?? 1,
     refitWorker: given.refitWorker ?? prev?.refitWorker ?? false,
     guard: given.guard ?? prev?.guard ?? true,

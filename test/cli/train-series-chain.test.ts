@@ -35,9 +35,9 @@ const testLine = /^test nmse ([0-9.]+) \(narma10, .*?(\d+) device samples/m;
 
 test('the time-series example specs parse and connect as series chains; narma-analog is the default model', () => {
   const one = parseModelSpec(readFileSync(join(examples, 'narma-analog.yaml'), 'utf8'), 'narma-analog.yaml', simDeviceWidths);
-  assert.is(describeChain(one, { inputWidth: 1, outputWidth: 1 }), 'digital 1->50 tanh taps 20 | physical sim:analog-awg 50->50 (narx surrogate) | readout ridge 50->1');
-  // rhil train's defaults: taps 20, sim:analog-awg, narx.
-  assert.equal(seriesChainShape(one), { taps: 20, betweenTaps: 1, physical: [{ device: 'sim:analog-awg', surrogate: 'narx' }] });
+  assert.is(describeChain(one, { inputWidth: 1, outputWidth: 1 }), 'digital 1->50 tanh taps 20 | physical sim:analog-awg 50->50 | readout ridge 50->1');
+  // rhil train's defaults: taps 20, sim:analog-awg, auto (pat explores the device for its surrogate).
+  assert.equal(seriesChainShape(one), { taps: 20, betweenTaps: 1, physical: [{ device: 'sim:analog-awg', surrogate: 'auto' }] });
   const two = parseModelSpec(readFileSync(join(examples, 'narma-analog-2.yaml'), 'utf8'), 'narma-analog-2.yaml', simDeviceWidths);
   assert.is(seriesChainShape(two).physical.length, 2);
 });
@@ -65,7 +65,7 @@ test('one physical layer is rhil train --device: the same test NMSE and device s
     assert.ok(c.specFile.endsWith('narma-analog.yaml'));
     assert.is(c.taps, 20);
     assert.is(c.device, 'sim:analog-awg');
-    assert.is(c.surrogate, 'narx');
+    assert.is(c.surrogate, 'auto');
   } finally { d.close(); }
   // A time-series spec run's loss is the readout's MSE per episode, not a classification chain's cross-entropy.
   const html = join(dir, 'one.html');
