@@ -133,6 +133,9 @@ test('train runs physics-aware training on the built-in simulator and saves a mo
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /episode\s+3\/3\s+loss/);
   assert.match(r.stdout, /test nmse \d\.\d{4} \(narma10, pat, seed 1/);
+  // pat's default explores the device first; the recording estimate is of an episode's own samples (50 washout + 400), not the exploration's.
+  assert.match(r.stdout, /chosen by exploring the device \(\d+ samples\)/);
+  assert.match(r.stdout, /recording every batch: about [\d.]+ kB of batches for the episode to come, 450 device samples each/);
   const saved = JSON.parse(readFileSync(out, 'utf8'));
   assert.is(saved.trainer, 'pat');
   assert.is(saved.deviceSpec, 'sim:analog-awg');

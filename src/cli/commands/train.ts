@@ -179,6 +179,7 @@ export function trainCommand(y: Argv): Argv {
         let runId: number | null = null;
         let lastCheckpoint = first;
         let done = first;
+        let firstSamples = 0;
         let savedTo: string | null = null;
         let signal: AbortSignal | undefined;
         const where = dbPath === defaultDbPath() ? '' : ` --db ${dbPath}`;
@@ -200,11 +201,13 @@ export function trainCommand(y: Argv): Argv {
                   if (typeof v === 'number') ctx.metric(name, i, v);
                 }
                 done = i + 1;
-                // The first episode tells how much an episode records: say where the run is going.
-                if (i === first && ctx.runId !== null && device && episodes > i + 1) {
-                  const per = r.deviceSamples - (resumed?.checkpoint.deviceSamples ?? 0);
-                  const bytes = projectedBytes(per * (episodes - first), device.info.inChannels, device.info.outChannels, device.maxBatch, policy);
-                  const line = `recording ${policyPhrase(policy)}: about ${sizeText(bytes)} of batches for ${episodes - first} episodes of ${per} device samples, then the test and the model (--record-batches all|none|every N)`;
+                // The second episode tells how much one records (the first also carries what came
+                // before it: the exploration of --surrogate auto, 15 % of the run): say where the run is going.
+                if (i === first) firstSamples = r.deviceSamples;
+                if (i === first + 1 && ctx.runId !== null && device && episodes > i + 1) {
+                  const per = r.deviceSamples - firstSamples;
+                  const bytes = projectedBytes(per * (episodes - i - 1), device.info.inChannels, device.info.outChannels, device.maxBatch, policy);
+                  const line = `recording ${policyPhrase(policy)}: about ${sizeText(bytes)} of batches for the ${episodes - i - 1 === 1 ? 'episode' : `${episodes - i - 1} episodes`} to come, ${per} device samples each, then the test and the model (--record-batches all|none|every N)`;
                   if (progress) progress.log(line); else say(line);
                 }
                 if (args.verbose) progress?.log(episodeLine(r, i, episodes));
